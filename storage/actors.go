@@ -1,0 +1,74 @@
+package storage
+
+import "time"
+
+// Actor is a remote actor as last fetched: where to deliver to it and which
+// key it signs with.
+type Actor struct {
+	ID           string
+	Type         string
+	Host         string
+	Username     string
+	Name         string
+	Inbox        string
+	SharedInbox  string
+	KeyID        string
+	PublicKeyPEM string
+	FetchedAt    time.Time
+}
+
+// DeliveryInbox is where activities for this actor go: its server's shared
+// inbox when it has one, so a server with many members gets one request.
+func (a Actor) DeliveryInbox() string {
+	if a.SharedInbox != "" {
+		return a.SharedInbox
+	}
+	return a.Inbox
+}
+
+const actorColumns = `id, type, host, username, name, inbox, shared_inbox, key_id, public_key_pem, fetched_at`
+
+func scanActor(row interface{ Scan(...any) error }) (Actor, error) {
+	var a Actor
+	var fetched int64
+	err := row.Scan(&a.ID, &a.Type, &a.Host, &a.Username, &a.Name, &a.Inbox, &a.SharedInbox, &a.KeyID, &a.PublicKeyPEM, &fetched)
+	a.FetchedAt = fromMillis(fetched)
+	return a, translate(err)
+}
+
+// PutActor inserts or refreshes a remote actor; FetchedAt becomes now unless set.
+func (tx *Tx) PutActor(a Actor) error {
+	if a.FetchedAt.IsZero() {
+		a.FetchedAt = tx.now
+	}
+	_, err := tx.exec(`INSERT INTO actors (`+actorColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET type = excluded.type, host = excluded.host, username = excluded.username,
+			name = excluded.name, inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,
+			key_id = excluded.key_id, public_key_pem = excluded.public_key_pem, fetched_at = excluded.fetched_at`,
+		a.ID, a.Type, a.Host, a.Username, a.Name, a.Inbox, a.SharedInbox, a.KeyID, a.PublicKeyPEM, millis(a.FetchedAt))
+	return err
+}
+
+// Actor returns the cached actor with the given id, or ErrNotFound.
+func (tx *Tx) Actor(id string) (Actor, error) {
+	return scanActor(tx.queryRow(`SELECT `+actorColumns+` FROM actors WHERE id = ?`, id))
+}
+
+// ActorByKeyID returns the cached actor that owns keyID, or ErrNotFound.
+func (tx *Tx) ActorByKeyID(keyID string) (Actor, error) {
+	return scanActor(tx.queryRow(`SELECT `+actorColumns+` FROM actors WHERE key_id = ?`, keyID))
+}
+
+// ActorByHandle finds a cached actor by username and host, as in @user@host.
+func (tx *Tx) ActorByHandle(username, host string) (Actor, error) {
+	return scanActor(tx.queryRow(`SELECT `+actorColumns+` FROM actors WHERE host = ? AND username = ? COLLATE NOCASE`, host, username))
+}
+
+// DeleteActor forgets a remote actor and every membership it had.
+func (tx *Tx) DeleteActor(id string) error {
+	if _, err := tx.exec(`DELETE FROM memberships WHERE actor_id = ?`, id); err != nil {
+		return err
+	}
+	_, err := tx.exec(`DELETE FROM actors WHERE id = ?`, id)
+	return err
+}

@@ -1,0 +1,156 @@
+package storage
+
+import (
+	"database/sql"
+	"time"
+)
+
+// Visibility says who can read a group's posts.
+type Visibility string
+
+const (
+	// Public groups relay posts that anyone may read.
+	Public Visibility = "public"
+	// Private groups show posts to members only.
+	Private Visibility = "private"
+)
+
+// JoinPolicy says what happens to a Follow.
+type JoinPolicy string
+
+const (
+	// JoinOpen accepts every follow that policy does not forbid.
+	JoinOpen JoinPolicy = "open"
+	// JoinApproval holds follows for a moderator.
+	JoinApproval JoinPolicy = "approval"
+	// JoinClosed rejects new follows.
+	JoinClosed JoinPolicy = "closed"
+)
+
+// PostingPolicy says who may post through the group.
+type PostingPolicy string
+
+const (
+	// PostingMembers lets every member post.
+	PostingMembers PostingPolicy = "members"
+	// PostingModerators lets only moderators post.
+	PostingModerators PostingPolicy = "moderators"
+)
+
+// Group is one hosted group and its key.
+type Group struct {
+	ID              int64
+	Name            string
+	DisplayName     string
+	Summary         string
+	IconURL         string
+	Visibility      Visibility
+	Join            JoinPolicy
+	Posting         PostingPolicy
+	AnonymousPosts  bool
+	HideMemberCount bool
+	ContentWarning  string
+	PrivateKeyPEM   string
+	PublicKeyPEM    string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+const groupColumns = `id, name, display_name, summary, icon_url, visibility, join_policy, posting,
+	anonymous_posts, hide_member_count, content_warning, private_key_pem, public_key_pem, created_at, updated_at`
+
+func scanGroup(row interface{ Scan(...any) error }) (Group, error) {
+	var g Group
+	var created, updated int64
+	err := row.Scan(&g.ID, &g.Name, &g.DisplayName, &g.Summary, &g.IconURL, &g.Visibility, &g.Join, &g.Posting,
+		&g.AnonymousPosts, &g.HideMemberCount, &g.ContentWarning, &g.PrivateKeyPEM, &g.PublicKeyPEM, &created, &updated)
+	g.CreatedAt, g.UpdatedAt = fromMillis(created), fromMillis(updated)
+	return g, translate(err)
+}
+
+// CreateGroup inserts g and sets its ID and timestamps. A taken name gives
+// ErrConflict.
+func (tx *Tx) CreateGroup(g *Group) error {
+	g.CreatedAt, g.UpdatedAt = tx.now, tx.now
+	res, err := tx.exec(`INSERT INTO groups (name, display_name, summary, icon_url, visibility, join_policy, posting,
+		anonymous_posts, hide_member_count, content_warning, private_key_pem, public_key_pem, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		g.Name, g.DisplayName, g.Summary, g.IconURL, g.Visibility, g.Join, g.Posting,
+		g.AnonymousPosts, g.HideMemberCount, g.ContentWarning, g.PrivateKeyPEM, g.PublicKeyPEM, millis(tx.now), millis(tx.now))
+	if err != nil {
+		return err
+	}
+	g.ID, err = res.LastInsertId()
+	return err
+}
+
+// UpdateGroup saves every profile and policy field of g; keys and name stay.
+func (tx *Tx) UpdateGroup(g *Group) error {
+	g.UpdatedAt = tx.now
+	res, err := tx.exec(`UPDATE groups SET display_name = ?, summary = ?, icon_url = ?, visibility = ?, join_policy = ?,
+		posting = ?, anonymous_posts = ?, hide_member_count = ?, content_warning = ?, updated_at = ? WHERE id = ?`,
+		g.DisplayName, g.Summary, g.IconURL, g.Visibility, g.Join, g.Posting, g.AnonymousPosts, g.HideMemberCount,
+		g.ContentWarning, millis(tx.now), g.ID)
+	return mustAffect(res, err)
+}
+
+// DeleteGroup removes the group and, by cascade, everything that belongs to it.
+func (tx *Tx) DeleteGroup(id int64) error {
+	res, err := tx.exec(`DELETE FROM groups WHERE id = ?`, id)
+	return mustAffect(res, err)
+}
+
+// GroupByName returns the group called name, or ErrNotFound.
+func (tx *Tx) GroupByName(name string) (Group, error) {
+	return scanGroup(tx.queryRow(`SELECT `+groupColumns+` FROM groups WHERE name = ?`, name))
+}
+
+// GroupByID returns the group with the given id, or ErrNotFound.
+func (tx *Tx) GroupByID(id int64) (Group, error) {
+	return scanGroup(tx.queryRow(`SELECT `+groupColumns+` FROM groups WHERE id = ?`, id))
+}
+
+// Groups lists every group by name.
+func (tx *Tx) Groups() ([]Group, error) {
+	rows, err := tx.query(`SELECT ` + groupColumns + ` FROM groups ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(rows, func(r *sql.Rows) (Group, error) { return scanGroup(r) })
+}
+
+// InstanceKey is the instance actor's key pair.
+type InstanceKey struct {
+	PrivateKeyPEM string
+	PublicKeyPEM  string
+}
+
+// InstanceKey returns the instance actor's key, or ErrNotFound before the
+// first start has made one.
+func (tx *Tx) InstanceKey() (InstanceKey, error) {
+	var k InstanceKey
+	err := tx.queryRow(`SELECT private_key_pem, public_key_pem FROM instance_key WHERE id = 1`).Scan(&k.PrivateKeyPEM, &k.PublicKeyPEM)
+	return k, translate(err)
+}
+
+// SetInstanceKey stores the instance actor's key; it is made once and kept.
+func (tx *Tx) SetInstanceKey(k InstanceKey) error {
+	_, err := tx.exec(`INSERT INTO instance_key (id, private_key_pem, public_key_pem, created_at) VALUES (1, ?, ?, ?)`,
+		k.PrivateKeyPEM, k.PublicKeyPEM, millis(tx.now))
+	return err
+}
+
+// mustAffect turns an UPDATE or DELETE that matched no row into ErrNotFound.
+func mustAffect(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

@@ -1,0 +1,149 @@
+package storage
+
+import (
+	"database/sql"
+	"time"
+)
+
+// MemberState is where a remote actor stands with a group.
+type MemberState string
+
+const (
+	// Pending members asked to join and wait for a moderator.
+	Pending MemberState = "pending"
+	// Member is a follower the group delivers to and accepts posts from.
+	Member MemberState = "member"
+	// Banned actors may not join or post.
+	Banned MemberState = "banned"
+)
+
+// Membership is one actor's standing in one group.
+type Membership struct {
+	GroupID   int64
+	ActorID   string
+	State     MemberState
+	FollowID  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+func scanMembership(row interface{ Scan(...any) error }) (Membership, error) {
+	var m Membership
+	var created, updated int64
+	err := row.Scan(&m.GroupID, &m.ActorID, &m.State, &m.FollowID, &created, &updated)
+	m.CreatedAt, m.UpdatedAt = fromMillis(created), fromMillis(updated)
+	return m, translate(err)
+}
+
+const membershipColumns = `group_id, actor_id, state, follow_id, created_at, updated_at`
+
+// SetMembership records actorID's state in the group, creating the row if needed.
+// followID is kept from the Follow so the Accept or Reject can name it.
+func (tx *Tx) SetMembership(groupID int64, actorID string, state MemberState, followID string) error {
+	_, err := tx.exec(`INSERT INTO memberships (`+membershipColumns+`) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (group_id, actor_id) DO UPDATE SET state = excluded.state,
+			follow_id = CASE WHEN excluded.follow_id = '' THEN memberships.follow_id ELSE excluded.follow_id END,
+			updated_at = excluded.updated_at`,
+		groupID, actorID, state, followID, millis(tx.now), millis(tx.now))
+	return err
+}
+
+// Membership returns actorID's standing in the group, or ErrNotFound.
+func (tx *Tx) Membership(groupID int64, actorID string) (Membership, error) {
+	return scanMembership(tx.queryRow(`SELECT `+membershipColumns+` FROM memberships WHERE group_id = ? AND actor_id = ?`, groupID, actorID))
+}
+
+// RemoveMembership deletes actorID's row; leaving is not an error if absent.
+func (tx *Tx) RemoveMembership(groupID int64, actorID string) error {
+	_, err := tx.exec(`DELETE FROM memberships WHERE group_id = ? AND actor_id = ?`, groupID, actorID)
+	return err
+}
+
+// Memberships lists the group's rows in the given state, oldest first.
+func (tx *Tx) Memberships(groupID int64, state MemberState) ([]Membership, error) {
+	rows, err := tx.query(`SELECT `+membershipColumns+` FROM memberships WHERE group_id = ? AND state = ? ORDER BY created_at, actor_id`, groupID, state)
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(rows, func(r *sql.Rows) (Membership, error) { return scanMembership(r) })
+}
+
+// MembershipsOf lists every group row of one actor, for Delete and Move.
+func (tx *Tx) MembershipsOf(actorID string) ([]Membership, error) {
+	rows, err := tx.query(`SELECT `+membershipColumns+` FROM memberships WHERE actor_id = ?`, actorID)
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(rows, func(r *sql.Rows) (Membership, error) { return scanMembership(r) })
+}
+
+// CountMembers counts the group's members (not pending, not banned).
+func (tx *Tx) CountMembers(groupID int64) (int, error) {
+	var n int
+	err := tx.queryRow(`SELECT count(*) FROM memberships WHERE group_id = ? AND state = 'member'`, groupID).Scan(&n)
+	return n, translate(err)
+}
+
+// CountAllMembers counts distinct member actors across every group, for NodeInfo.
+func (tx *Tx) CountAllMembers() (int, error) {
+	var n int
+	err := tx.queryRow(`SELECT count(DISTINCT actor_id) FROM memberships WHERE state = 'member'`).Scan(&n)
+	return n, translate(err)
+}
+
+// MemberInboxes returns the distinct delivery inboxes of the group's members:
+// each server's shared inbox once, or the member's own inbox when the server
+// has none. Members whose actor is not cached are skipped.
+func (tx *Tx) MemberInboxes(groupID int64) ([]string, error) {
+	rows, err := tx.query(`SELECT DISTINCT CASE WHEN a.shared_inbox != '' THEN a.shared_inbox ELSE a.inbox END
+		FROM memberships m JOIN actors a ON a.id = m.actor_id
+		WHERE m.group_id = ? AND m.state = 'member' ORDER BY 1`, groupID)
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(rows, func(r *sql.Rows) (string, error) {
+		var s string
+		return s, r.Scan(&s)
+	})
+}
+
+// HostHasMember reports whether any member of the group lives on host; such
+// a server may fetch the group's private objects on its member's behalf.
+func (tx *Tx) HostHasMember(groupID int64, host string) (bool, error) {
+	var n int
+	err := tx.queryRow(`SELECT count(*) FROM memberships m JOIN actors a ON a.id = m.actor_id
+		WHERE m.group_id = ? AND m.state = 'member' AND a.host = ?`, groupID, host).Scan(&n)
+	return n > 0, translate(err)
+}
+
+// AddModerator names actorID a moderator of the group.
+func (tx *Tx) AddModerator(groupID int64, actorID string) error {
+	_, err := tx.exec(`INSERT INTO moderators (group_id, actor_id, created_at) VALUES (?, ?, ?)
+		ON CONFLICT DO NOTHING`, groupID, actorID, millis(tx.now))
+	return err
+}
+
+// RemoveModerator takes the role away; ErrNotFound if actorID had none.
+func (tx *Tx) RemoveModerator(groupID int64, actorID string) error {
+	res, err := tx.exec(`DELETE FROM moderators WHERE group_id = ? AND actor_id = ?`, groupID, actorID)
+	return mustAffect(res, err)
+}
+
+// Moderators lists the group's moderator actor ids, oldest first.
+func (tx *Tx) Moderators(groupID int64) ([]string, error) {
+	rows, err := tx.query(`SELECT actor_id FROM moderators WHERE group_id = ? ORDER BY created_at, actor_id`, groupID)
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(rows, func(r *sql.Rows) (string, error) {
+		var s string
+		return s, r.Scan(&s)
+	})
+}
+
+// IsModerator reports whether actorID moderates the group.
+func (tx *Tx) IsModerator(groupID int64, actorID string) (bool, error) {
+	var n int
+	err := tx.queryRow(`SELECT count(*) FROM moderators WHERE group_id = ? AND actor_id = ?`, groupID, actorID).Scan(&n)
+	return n > 0, translate(err)
+}

@@ -1,0 +1,118 @@
+package storage
+
+import (
+	"database/sql"
+	"time"
+)
+
+// PostState is where a post stands in its group.
+type PostState string
+
+const (
+	// Relayed posts were sent to the members.
+	Relayed PostState = "relayed"
+	// Held posts wait for a moderator.
+	Held PostState = "held"
+	// Removed posts were deleted by their author or a moderator.
+	Removed PostState = "removed"
+	// Declined posts were refused by a moderator.
+	Declined PostState = "declined"
+)
+
+// Post is a member's post that reached a group.
+type Post struct {
+	ID          int64
+	GroupID     int64
+	ObjectID    string // the member's object, at its origin
+	AuthorID    string
+	ActivityID  string // the Create that brought it
+	CopyID      string // the group's own note, for private and anonymous posts
+	InReplyTo   string
+	State       PostState
+	Anonymous   bool
+	Summary     string
+	Content     string // sanitized HTML
+	RawActivity []byte // the Create exactly as received
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+const postColumns = `id, group_id, object_id, author_id, activity_id, copy_id, in_reply_to, state, anonymous,
+	summary, content, raw_activity, created_at, updated_at`
+
+func scanPost(row interface{ Scan(...any) error }) (Post, error) {
+	var p Post
+	var created, updated int64
+	err := row.Scan(&p.ID, &p.GroupID, &p.ObjectID, &p.AuthorID, &p.ActivityID, &p.CopyID, &p.InReplyTo, &p.State,
+		&p.Anonymous, &p.Summary, &p.Content, &p.RawActivity, &created, &updated)
+	p.CreatedAt, p.UpdatedAt = fromMillis(created), fromMillis(updated)
+	return p, translate(err)
+}
+
+// CreatePost inserts p and sets its ID; the same object twice in one group
+// gives ErrConflict.
+func (tx *Tx) CreatePost(p *Post) error {
+	p.CreatedAt, p.UpdatedAt = tx.now, tx.now
+	if p.RawActivity == nil {
+		p.RawActivity = []byte{}
+	}
+	res, err := tx.exec(`INSERT INTO posts (group_id, object_id, author_id, activity_id, copy_id, in_reply_to, state,
+		anonymous, summary, content, raw_activity, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.GroupID, p.ObjectID, p.AuthorID, p.ActivityID, p.CopyID, p.InReplyTo, p.State, p.Anonymous,
+		p.Summary, p.Content, p.RawActivity, millis(tx.now), millis(tx.now))
+	if err != nil {
+		return err
+	}
+	p.ID, err = res.LastInsertId()
+	return err
+}
+
+// UpdatePost saves the post's state, copy id and content.
+func (tx *Tx) UpdatePost(p *Post) error {
+	p.UpdatedAt = tx.now
+	res, err := tx.exec(`UPDATE posts SET copy_id = ?, state = ?, summary = ?, content = ?, updated_at = ? WHERE id = ?`,
+		p.CopyID, p.State, p.Summary, p.Content, millis(tx.now), p.ID)
+	return mustAffect(res, err)
+}
+
+// PostByObject returns the group's post of objectID, or ErrNotFound.
+func (tx *Tx) PostByObject(groupID int64, objectID string) (Post, error) {
+	return scanPost(tx.queryRow(`SELECT `+postColumns+` FROM posts WHERE group_id = ? AND object_id = ?`, groupID, objectID))
+}
+
+// PostByCopy returns the post whose group-authored copy is copyID.
+func (tx *Tx) PostByCopy(copyID string) (Post, error) {
+	return scanPost(tx.queryRow(`SELECT `+postColumns+` FROM posts WHERE copy_id = ?`, copyID))
+}
+
+// PostsOfObject lists every group's post of objectID: one member's post may
+// reach several groups.
+func (tx *Tx) PostsOfObject(objectID string) ([]Post, error) {
+	rows, err := tx.query(`SELECT `+postColumns+` FROM posts WHERE object_id = ? ORDER BY id`, objectID)
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(rows, func(r *sql.Rows) (Post, error) { return scanPost(r) })
+}
+
+// PostByID returns the post with the given id.
+func (tx *Tx) PostByID(id int64) (Post, error) {
+	return scanPost(tx.queryRow(`SELECT `+postColumns+` FROM posts WHERE id = ?`, id))
+}
+
+// Posts lists the group's posts in state, newest first, at most limit.
+func (tx *Tx) Posts(groupID int64, state PostState, limit int) ([]Post, error) {
+	rows, err := tx.query(`SELECT `+postColumns+` FROM posts WHERE group_id = ? AND state = ? ORDER BY id DESC LIMIT ?`,
+		groupID, state, limit)
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(rows, func(r *sql.Rows) (Post, error) { return scanPost(r) })
+}
+
+// CountPosts counts relayed posts across all groups, for NodeInfo.
+func (tx *Tx) CountPosts() (int, error) {
+	var n int
+	err := tx.queryRow(`SELECT count(*) FROM posts WHERE state = 'relayed'`).Scan(&n)
+	return n, translate(err)
+}
