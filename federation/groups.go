@@ -1,0 +1,139 @@
+package federation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/hearth-social/hearth/activitypub"
+	"github.com/hearth-social/hearth/storage"
+)
+
+var groupName = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
+
+// ErrInvalidName is returned for a group name outside [a-z0-9_]{1,64}.
+var ErrInvalidName = errors.New("a group name is 1 to 64 characters from a-z, 0-9 and _")
+
+// ErrNameTaken is returned when a group of that name exists.
+var ErrNameTaken = errors.New("a group with that name exists already")
+
+// ErrNoSuchGroup is returned for a name no group has.
+var ErrNoSuchGroup = errors.New("no such group")
+
+// ValidateGroupName checks a group name before anything is stored.
+func ValidateGroupName(name string) error {
+	if !groupName.MatchString(name) {
+		return fmt.Errorf("%q: %w", name, ErrInvalidName)
+	}
+	return nil
+}
+
+// CreateGroup validates g, gives it a fresh RSA key and stores it.
+func (s *Service) CreateGroup(ctx context.Context, g *storage.Group) error {
+	if err := ValidateGroupName(g.Name); err != nil {
+		return err
+	}
+	if err := validateGroupSettings(g); err != nil {
+		return err
+	}
+	key, err := activitypub.GenerateKey()
+	if err != nil {
+		return err
+	}
+	if g.PrivateKeyPEM, err = activitypub.EncodePrivateKey(key); err != nil {
+		return err
+	}
+	if g.PublicKeyPEM, err = activitypub.EncodePublicKey(&key.PublicKey); err != nil {
+		return err
+	}
+	err = s.store.Update(ctx, func(tx *storage.Tx) error { return tx.CreateGroup(g) })
+	if errors.Is(err, storage.ErrConflict) {
+		return fmt.Errorf("%q: %w", g.Name, ErrNameTaken)
+	}
+	return err
+}
+
+// Group returns the group called name, or ErrNoSuchGroup.
+func (s *Service) Group(ctx context.Context, name string) (storage.Group, error) {
+	var g storage.Group
+	err := s.store.View(ctx, func(tx *storage.Tx) error {
+		var err error
+		g, err = tx.GroupByName(name)
+		return err
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		return g, fmt.Errorf("%q: %w", name, ErrNoSuchGroup)
+	}
+	return g, err
+}
+
+// validateGroupSettings fills defaults and rejects values the schema would.
+func validateGroupSettings(g *storage.Group) error {
+	if g.Visibility == "" {
+		g.Visibility = storage.Public
+	}
+	if g.Join == "" {
+		g.Join = storage.JoinOpen
+		if g.Visibility == storage.Private {
+			g.Join = storage.JoinApproval
+		}
+	}
+	if g.Posting == "" {
+		g.Posting = storage.PostingMembers
+	}
+	switch g.Visibility {
+	case storage.Public, storage.Private:
+	default:
+		return fmt.Errorf("visibility %q: must be public or private", g.Visibility)
+	}
+	switch g.Join {
+	case storage.JoinOpen, storage.JoinApproval, storage.JoinClosed:
+	default:
+		return fmt.Errorf("join %q: must be open, approval or closed", g.Join)
+	}
+	if g.Visibility == storage.Private && g.Join == storage.JoinOpen {
+		return errors.New("a private group cannot have open joining: members are approved")
+	}
+	switch g.Posting {
+	case storage.PostingMembers, storage.PostingModerators:
+	default:
+		return fmt.Errorf("posting %q: must be members or moderators", g.Posting)
+	}
+	return nil
+}
+
+// UpdateGroup applies change to the stored group called name and saves it.
+func (s *Service) UpdateGroup(ctx context.Context, name string, change func(*storage.Group)) (storage.Group, error) {
+	var g storage.Group
+	err := s.store.Update(ctx, func(tx *storage.Tx) error {
+		var err error
+		if g, err = tx.GroupByName(name); err != nil {
+			return err
+		}
+		change(&g)
+		if err := validateGroupSettings(&g); err != nil {
+			return err
+		}
+		return tx.UpdateGroup(&g)
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		return g, fmt.Errorf("%q: %w", name, ErrNoSuchGroup)
+	}
+	return g, err
+}
+
+// DeleteGroup removes the group called name with its members and posts.
+func (s *Service) DeleteGroup(ctx context.Context, name string) error {
+	err := s.store.Update(ctx, func(tx *storage.Tx) error {
+		g, err := tx.GroupByName(name)
+		if err != nil {
+			return err
+		}
+		return tx.DeleteGroup(g.ID)
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("%q: %w", name, ErrNoSuchGroup)
+	}
+	return err
+}
