@@ -1,0 +1,280 @@
+package storage
+
+import (
+	"database/sql"
+	"time"
+)
+
+// Job is one claimed delivery: an activity and the inbox it goes to.
+type Job struct {
+	ID         int64
+	ActivityID string
+	GroupID    int64 // signer; 0 for the instance actor
+	Inbox      string
+	Host       string
+	Attempts   int // attempts made before this one
+	CreatedAt  time.Time
+	Body       []byte
+}
+
+// ClaimDeliveries leases up to limit due deliveries until leaseUntil, taking
+// from each host no more than perHost minus what that host already has in
+// flight, and only one probe from a host marked unreachable. A claimed row is
+// invisible to other claims until its lease ends, so a crashed worker's jobs
+// come back by themselves.
+func (tx *Tx) ClaimDeliveries(limit, perHost int, leaseUntil time.Time) ([]Job, error) {
+	now := millis(tx.now)
+	rows, err := tx.query(`
+		WITH busy AS (
+			SELECT host, count(*) AS n FROM deliveries
+			WHERE state = 'queued' AND claimed_until > :now GROUP BY host
+		), ranked AS (
+			SELECT d.id, d.host, coalesce(h.unreachable_since, 0) AS down,
+				row_number() OVER (PARTITION BY d.host ORDER BY d.next_attempt_at, d.id) AS rn
+			FROM deliveries d LEFT JOIN hosts h ON h.host = d.host
+			WHERE d.state = 'queued' AND d.next_attempt_at <= :now AND d.claimed_until <= :now
+				AND coalesce(h.retry_at, 0) <= :now
+		)
+		UPDATE deliveries SET claimed_until = :lease
+		WHERE id IN (
+			SELECT r.id FROM ranked r LEFT JOIN busy b ON b.host = r.host
+			WHERE r.rn + coalesce(b.n, 0) <= CASE WHEN r.down > 0 THEN 1 ELSE :per_host END
+			ORDER BY r.rn, r.id LIMIT :limit
+		)
+		RETURNING id, activity_id, inbox, host, attempts, created_at`,
+		sql.Named("now", now), sql.Named("lease", millis(leaseUntil)),
+		sql.Named("per_host", perHost), sql.Named("limit", limit))
+	if err != nil {
+		return nil, err
+	}
+	jobs, err := scanAll(rows, func(r *sql.Rows) (Job, error) {
+		var j Job
+		var created int64
+		err := r.Scan(&j.ID, &j.ActivityID, &j.Inbox, &j.Host, &j.Attempts, &created)
+		j.CreatedAt = fromMillis(created)
+		return j, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	bodies := map[string]Activity{}
+	for i := range jobs {
+		a, ok := bodies[jobs[i].ActivityID]
+		if !ok {
+			if a, err = tx.ActivityByID(jobs[i].ActivityID); err != nil {
+				return nil, err
+			}
+			bodies[a.ID] = a
+		}
+		jobs[i].Body, jobs[i].GroupID = a.Body, a.GroupID
+	}
+	return jobs, nil
+}
+
+// ReleaseClaims returns every leased delivery to the queue. The one serving
+// process calls it when it starts, since any lease then belongs to a process
+// that is gone.
+func (tx *Tx) ReleaseClaims() (int64, error) {
+	res, err := tx.exec(`UPDATE deliveries SET claimed_until = 0 WHERE state = 'queued' AND claimed_until > 0`)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// Verdict is what became of one delivery attempt.
+type Verdict int
+
+const (
+	// Delivered means the inbox took it; the row is removed.
+	Delivered Verdict = iota
+	// RetryLater means the attempt failed in a way that may pass.
+	RetryLater
+	// GiveUp means the attempt failed for good; the row stays with its reason.
+	GiveUp
+)
+
+// Outcome is the result of one attempt, recorded with many others at once.
+type Outcome struct {
+	JobID   int64
+	Host    string
+	Verdict Verdict
+	Error   string
+	// NextAttempt is when to try again, for RetryLater.
+	NextAttempt time.Time
+	// HostRetryAt, when set on a failure, keeps every job of the host
+	// waiting until then: the host is unreachable.
+	HostRetryAt time.Time
+}
+
+// RecordOutcomes saves a batch of attempt results and the host health they
+// imply: a success revives its host, a failure counts against it.
+func (tx *Tx) RecordOutcomes(outcomes []Outcome) error {
+	now := millis(tx.now)
+	for _, o := range outcomes {
+		var err error
+		switch o.Verdict {
+		case Delivered:
+			_, err = tx.exec(`DELETE FROM deliveries WHERE id = ?`, o.JobID)
+			if err == nil {
+				_, err = tx.exec(`INSERT INTO hosts (host, last_success_at) VALUES (?, ?)
+					ON CONFLICT (host) DO UPDATE SET failures = 0, unreachable_since = 0, retry_at = 0,
+						last_success_at = excluded.last_success_at`, o.Host, now)
+			}
+		case RetryLater, GiveUp:
+			state := "queued"
+			if o.Verdict == GiveUp {
+				state = "failed"
+			}
+			_, err = tx.exec(`UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?,
+				claimed_until = 0, last_error = ?, updated_at = ? WHERE id = ?`,
+				state, millis(o.NextAttempt), o.Error, now, o.JobID)
+			if err == nil {
+				err = tx.hostFailed(o, now)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (tx *Tx) hostFailed(o Outcome, now int64) error {
+	unreachableSince := any(0)
+	if !o.HostRetryAt.IsZero() {
+		unreachableSince = now
+	}
+	_, err := tx.exec(`INSERT INTO hosts (host, failures, unreachable_since, retry_at, last_error) VALUES (?, 1, ?, ?, ?)
+		ON CONFLICT (host) DO UPDATE SET failures = hosts.failures + 1,
+			unreachable_since = CASE WHEN excluded.unreachable_since = 0 THEN hosts.unreachable_since
+				WHEN hosts.unreachable_since = 0 THEN excluded.unreachable_since ELSE hosts.unreachable_since END,
+			retry_at = excluded.retry_at, last_error = excluded.last_error`,
+		o.Host, unreachableSince, millis(o.HostRetryAt), o.Error)
+	return err
+}
+
+// Host is what the queue knows of one remote server's health.
+type Host struct {
+	Host             string
+	Failures         int // consecutive failed attempts since the last success
+	UnreachableSince time.Time
+	RetryAt          time.Time
+	LastError        string
+	LastSuccessAt    time.Time
+	Queued           int
+}
+
+// HostFailures returns the consecutive failure count of host (0 if unknown).
+func (tx *Tx) HostFailures(host string) (int, error) {
+	var n int
+	err := tx.queryRow(`SELECT failures FROM hosts WHERE host = ?`, host).Scan(&n)
+	if err == sql.ErrNoRows {
+		return 0, nil
+	}
+	return n, translate(err)
+}
+
+// FailingHosts lists hosts with failures since their last success, worst first.
+func (tx *Tx) FailingHosts() ([]Host, error) {
+	rows, err := tx.query(`SELECT h.host, h.failures, h.unreachable_since, h.retry_at, h.last_error, h.last_success_at,
+			(SELECT count(*) FROM deliveries d WHERE d.host = h.host AND d.state = 'queued')
+		FROM hosts h WHERE h.failures > 0 ORDER BY h.failures DESC, h.host`)
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(rows, func(r *sql.Rows) (Host, error) {
+		var h Host
+		var since, retry, success int64
+		err := r.Scan(&h.Host, &h.Failures, &since, &retry, &h.LastError, &success, &h.Queued)
+		h.UnreachableSince, h.RetryAt, h.LastSuccessAt = fromMillis(since), fromMillis(retry), fromMillis(success)
+		return h, err
+	})
+}
+
+// RetryHost makes every queued delivery to host due now and lifts the
+// host's wait; it returns how many deliveries it woke. Failed deliveries of
+// the host are queued again too.
+func (tx *Tx) RetryHost(host string) (int64, error) {
+	if _, err := tx.exec(`UPDATE hosts SET retry_at = 0 WHERE host = ?`, host); err != nil {
+		return 0, err
+	}
+	res, err := tx.exec(`UPDATE deliveries SET state = 'queued', next_attempt_at = ?, updated_at = ?
+		WHERE host = ? AND claimed_until <= ?`, millis(tx.now), millis(tx.now), host, millis(tx.now))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// QueueStats summarises the delivery queue.
+type QueueStats struct {
+	Queued  int // waiting or in flight
+	Due     int // queued and due now
+	Failed  int // given up
+	Oldest  time.Time
+	Waiting int // queued for unreachable hosts
+}
+
+// QueueStats counts the queue's rows.
+func (tx *Tx) QueueStats() (QueueStats, error) {
+	var s QueueStats
+	var oldest int64
+	err := tx.queryRow(`SELECT
+			count(*) FILTER (WHERE d.state = 'queued'),
+			count(*) FILTER (WHERE d.state = 'queued' AND d.next_attempt_at <= ?),
+			count(*) FILTER (WHERE d.state = 'failed'),
+			coalesce(min(d.created_at) FILTER (WHERE d.state = 'queued'), 0),
+			count(*) FILTER (WHERE d.state = 'queued' AND coalesce(h.retry_at, 0) > ?)
+		FROM deliveries d LEFT JOIN hosts h ON h.host = d.host`, millis(tx.now), millis(tx.now)).
+		Scan(&s.Queued, &s.Due, &s.Failed, &oldest, &s.Waiting)
+	s.Oldest = fromMillis(oldest)
+	return s, translate(err)
+}
+
+// FailedDelivery is a delivery that was given up, with its reason.
+type FailedDelivery struct {
+	ActivityID string
+	Inbox      string
+	Attempts   int
+	LastError  string
+	UpdatedAt  time.Time
+}
+
+// RecentFailures lists the latest given-up deliveries, newest first.
+func (tx *Tx) RecentFailures(limit int) ([]FailedDelivery, error) {
+	rows, err := tx.query(`SELECT activity_id, inbox, attempts, last_error, updated_at FROM deliveries
+		WHERE state = 'failed' ORDER BY updated_at DESC, id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(rows, func(r *sql.Rows) (FailedDelivery, error) {
+		var f FailedDelivery
+		var updated int64
+		err := r.Scan(&f.ActivityID, &f.Inbox, &f.Attempts, &f.LastError, &updated)
+		f.UpdatedAt = fromMillis(updated)
+		return f, err
+	})
+}
+
+// ExpireDeliveries gives up every queued delivery created before cutoff that
+// is not in flight, keeping the host's last error as the reason.
+func (tx *Tx) ExpireDeliveries(cutoff time.Time) (int64, error) {
+	res, err := tx.exec(`UPDATE deliveries SET state = 'failed', updated_at = ?,
+			last_error = 'gave up after retrying: ' || CASE WHEN last_error != '' THEN last_error ELSE 'never delivered' END
+		WHERE state = 'queued' AND created_at < ? AND claimed_until <= ?`,
+		millis(tx.now), millis(cutoff), millis(tx.now))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// NextDue returns when the earliest queued delivery becomes due, or zero
+// when the queue is empty.
+func (tx *Tx) NextDue() (time.Time, error) {
+	var next int64
+	err := tx.queryRow(`SELECT coalesce(min(max(d.next_attempt_at, d.claimed_until, coalesce(h.retry_at, 0))), 0)
+		FROM deliveries d LEFT JOIN hosts h ON h.host = d.host WHERE d.state = 'queued'`).Scan(&next)
+	return fromMillis(next), translate(err)
+}

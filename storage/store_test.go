@@ -1,0 +1,168 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hearth-social/hearth/storage"
+)
+
+// clock is a settable time source for the store.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func mustOpen(t testing.TB, path string, c *clock) *storage.Store {
+	t.Helper()
+	s, err := storage.Open(context.Background(), path, storage.WithClock(c.now))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func update(t testing.TB, s *storage.Store, fn func(*storage.Tx) error) {
+	t.Helper()
+	if err := s.Update(context.Background(), fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReopenKeepsGroupsAndRecordsMigrations(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hearth.db")
+	c := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	s := mustOpen(t, path, c)
+	g := &storage.Group{Name: "grief", Visibility: storage.Public, Join: storage.JoinOpen, Posting: storage.PostingMembers,
+		PrivateKeyPEM: "private", PublicKeyPEM: "public"}
+	update(t, s, func(tx *storage.Tx) error { return tx.CreateGroup(g) })
+	dup := *g
+	err := s.Update(context.Background(), func(tx *storage.Tx) error { return tx.CreateGroup(&dup) })
+	if !errors.Is(err, storage.ErrConflict) {
+		t.Fatalf("second create: got %v, want ErrConflict", err)
+	}
+	s.Close()
+
+	s = mustOpen(t, path, c)
+	var got storage.Group
+	if err := s.View(context.Background(), func(tx *storage.Tx) (err error) {
+		got, err = tx.GroupByName("grief")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got.PublicKeyPEM != "public" || got.PrivateKeyPEM != "private" || !got.CreatedAt.Equal(c.t) {
+		t.Errorf("after reopen got %+v", got)
+	}
+	names, err := s.Migrations(context.Background())
+	if err != nil || len(names) == 0 || names[0] != "0001_init.sql" {
+		t.Errorf("migrations %v, %v", names, err)
+	}
+}
+
+func TestReadOnlyViewRefusesWrites(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), &clock{t: time.Now()})
+	err := s.View(context.Background(), func(tx *storage.Tx) error {
+		return tx.CreateGroup(&storage.Group{Name: "x", Visibility: storage.Public, Join: storage.JoinOpen, Posting: storage.PostingMembers})
+	})
+	if err == nil {
+		t.Fatal("a write inside View succeeded")
+	}
+}
+
+func enqueue(t testing.TB, s *storage.Store, id string, inboxes ...string) {
+	t.Helper()
+	update(t, s, func(tx *storage.Tx) error {
+		return tx.Enqueue(storage.Activity{ID: id, Type: "Announce", Body: []byte(`{"id":"` + id + `"}`)}, inboxes)
+	})
+}
+
+func claim(t testing.TB, s *storage.Store, limit, perHost int, lease time.Time) []storage.Job {
+	t.Helper()
+	var jobs []storage.Job
+	update(t, s, func(tx *storage.Tx) (err error) {
+		jobs, err = tx.ClaimDeliveries(limit, perHost, lease)
+		return err
+	})
+	return jobs
+}
+
+func TestClaimRespectsPerHostLimitAndLeases(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
+	for i := range 5 {
+		enqueue(t, s, fmt.Sprintf("https://hearth.test/a/%d", i), "https://busy.test/inbox", "https://quiet.test/inbox")
+	}
+	lease := c.t.Add(time.Minute)
+	jobs := claim(t, s, 100, 2, lease)
+	perHost := map[string]int{}
+	for _, j := range jobs {
+		perHost[j.Host]++
+		if len(j.Body) == 0 {
+			t.Errorf("job %d has no body", j.ID)
+		}
+	}
+	if perHost["busy.test"] != 2 || perHost["quiet.test"] != 2 {
+		t.Fatalf("claimed per host %v, want 2 each", perHost)
+	}
+	if again := claim(t, s, 100, 2, lease); len(again) != 0 {
+		t.Fatalf("claimed %d more while the hosts were full", len(again))
+	}
+	c.t = lease.Add(time.Second)
+	if expired := claim(t, s, 100, 2, c.t.Add(time.Minute)); len(expired) != 4 {
+		t.Fatalf("after the lease ended claimed %d, want 4", len(expired))
+	}
+}
+
+func TestOutcomesMarkAndReviveHosts(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
+	enqueue(t, s, "https://hearth.test/a/1", "https://down.test/inbox")
+	enqueue(t, s, "https://hearth.test/a/2", "https://down.test/inbox")
+	jobs := claim(t, s, 10, 4, c.t.Add(time.Minute))
+	if len(jobs) != 2 {
+		t.Fatalf("claimed %d", len(jobs))
+	}
+	retryAt := c.t.Add(time.Hour)
+	update(t, s, func(tx *storage.Tx) error {
+		return tx.RecordOutcomes([]storage.Outcome{
+			{JobID: jobs[0].ID, Host: "down.test", Verdict: storage.RetryLater, Error: "503", NextAttempt: c.t, HostRetryAt: retryAt},
+			{JobID: jobs[1].ID, Host: "down.test", Verdict: storage.RetryLater, Error: "503", NextAttempt: c.t, HostRetryAt: retryAt},
+		})
+	})
+	if got := claim(t, s, 10, 4, c.t.Add(time.Minute)); len(got) != 0 {
+		t.Fatalf("claimed %d from an unreachable host before its retry time", len(got))
+	}
+	c.t = retryAt
+	probe := claim(t, s, 10, 4, c.t.Add(time.Minute))
+	if len(probe) != 1 {
+		t.Fatalf("claimed %d from a host due for a probe, want 1", len(probe))
+	}
+	update(t, s, func(tx *storage.Tx) error {
+		return tx.RecordOutcomes([]storage.Outcome{{JobID: probe[0].ID, Host: "down.test", Verdict: storage.Delivered}})
+	})
+	var hosts []storage.Host
+	var stats storage.QueueStats
+	if err := s.View(context.Background(), func(tx *storage.Tx) (err error) {
+		if hosts, err = tx.FailingHosts(); err != nil {
+			return err
+		}
+		stats, err = tx.QueueStats()
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(hosts) != 0 {
+		t.Errorf("failing hosts after a success: %+v", hosts)
+	}
+	if stats.Queued != 1 {
+		t.Errorf("queued %d, want 1", stats.Queued)
+	}
+	if rest := claim(t, s, 10, 4, c.t.Add(time.Minute)); len(rest) != 1 {
+		t.Errorf("after revival claimed %d, want 1", len(rest))
+	}
+}
