@@ -19,9 +19,10 @@ type Job struct {
 
 // ClaimDeliveries leases up to limit due deliveries until leaseUntil, taking
 // from each host no more than perHost minus what that host already has in
-// flight, and only one probe from a host marked unreachable. A claimed row is
-// invisible to other claims until its lease ends, so a crashed worker's jobs
-// come back by themselves.
+// flight. A host that has not answered well yet (new, failing, or marked
+// unreachable) gets one request at a time, so servers that hang cannot tie
+// up more than one worker each. A claimed row is invisible to other claims
+// until its lease ends, so a crashed worker's jobs come back by themselves.
 func (tx *Tx) ClaimDeliveries(limit, perHost int, leaseUntil time.Time) ([]Job, error) {
 	now := millis(tx.now)
 	rows, err := tx.query(`
@@ -29,7 +30,8 @@ func (tx *Tx) ClaimDeliveries(limit, perHost int, leaseUntil time.Time) ([]Job, 
 			SELECT host, count(*) AS n FROM deliveries
 			WHERE state = 'queued' AND claimed_until > :now GROUP BY host
 		), ranked AS (
-			SELECT d.id, d.host, coalesce(h.unreachable_since, 0) AS down,
+			SELECT d.id, d.host,
+				coalesce(h.unreachable_since, 0) > 0 OR coalesce(h.last_success_at, 0) = 0 OR coalesce(h.failures, 0) > 0 AS cautious,
 				row_number() OVER (PARTITION BY d.host ORDER BY d.next_attempt_at, d.id) AS rn
 			FROM deliveries d LEFT JOIN hosts h ON h.host = d.host
 			WHERE d.state = 'queued' AND d.next_attempt_at <= :now AND d.claimed_until <= :now
@@ -38,7 +40,7 @@ func (tx *Tx) ClaimDeliveries(limit, perHost int, leaseUntil time.Time) ([]Job, 
 		UPDATE deliveries SET claimed_until = :lease
 		WHERE id IN (
 			SELECT r.id FROM ranked r LEFT JOIN busy b ON b.host = r.host
-			WHERE r.rn + coalesce(b.n, 0) <= CASE WHEN r.down > 0 THEN 1 ELSE :per_host END
+			WHERE r.rn + coalesce(b.n, 0) <= CASE WHEN r.cautious THEN 1 ELSE :per_host END
 			ORDER BY r.rn, r.id LIMIT :limit
 		)
 		RETURNING id, activity_id, inbox, host, attempts, created_at`,
@@ -270,11 +272,14 @@ func (tx *Tx) ExpireDeliveries(cutoff time.Time) (int64, error) {
 	return res.RowsAffected()
 }
 
-// NextDue returns when the earliest queued delivery becomes due, or zero
-// when the queue is empty.
+// NextDue returns when the next queued delivery that is waiting (for its
+// retry time or for its host's rest) becomes due, or zero when none waits.
+// Deliveries due already are not counted: they wait only for a free worker.
 func (tx *Tx) NextDue() (time.Time, error) {
 	var next int64
-	err := tx.queryRow(`SELECT coalesce(min(max(d.next_attempt_at, d.claimed_until, coalesce(h.retry_at, 0))), 0)
-		FROM deliveries d LEFT JOIN hosts h ON h.host = d.host WHERE d.state = 'queued'`).Scan(&next)
+	err := tx.queryRow(`SELECT coalesce(min(due), 0) FROM (
+			SELECT max(d.next_attempt_at, coalesce(h.retry_at, 0)) AS due
+			FROM deliveries d LEFT JOIN hosts h ON h.host = d.host WHERE d.state = 'queued'
+		) WHERE due > ?`, millis(tx.now)).Scan(&next)
 	return fromMillis(next), translate(err)
 }

@@ -1,0 +1,430 @@
+// Package delivery sends what the groups publish: it claims queued
+// deliveries from storage, signs each request with the sending group's key,
+// POSTs it, and records the outcome, retrying what may still succeed.
+//
+// The queue lives in the database, so nothing is lost to a crash or a
+// restart: a delivery leaves the queue only when its inbox took it or when
+// it has been given up with its reason kept.
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hearth-social/hearth/activitypub"
+	"github.com/hearth-social/hearth/federation/signature"
+	"github.com/hearth-social/hearth/storage"
+)
+
+// SignerFunc returns the signer of a group's activities (groupID 0 is the
+// instance actor). The engine asks once per group and keeps the answer, so
+// each group's key is parsed once.
+type SignerFunc func(ctx context.Context, groupID int64) (*signature.Signer, error)
+
+// Config tunes an Engine. Zero values take the defaults.
+type Config struct {
+	// Workers bounds requests in flight across all hosts. Requests mostly
+	// wait on the network, so this is far above the core count: a few
+	// hanging servers must not hold up the healthy ones.
+	Workers int
+	// PerHost bounds requests in flight to one host.
+	PerHost int
+	Client  *http.Client
+	Signer  SignerFunc
+	Logger  *slog.Logger
+	Now     func() time.Time
+	// Poll is how often the engine looks for work that another process
+	// (the CLI) queued; work queued in this process wakes it at once.
+	Poll     time.Duration
+	Schedule Schedule
+	// Random returns a number in [0, 1) for jitter; tests fix it.
+	Random func() float64
+}
+
+// Engine is the pool of delivery workers.
+type Engine struct {
+	store *storage.Store
+	cfg   Config
+	log   *slog.Logger
+
+	wake     chan struct{}
+	jobs     chan storage.Job
+	finished chan struct{}
+	outcomes chan storage.Outcome
+
+	signersMu sync.Mutex
+	signers   map[int64]*signature.Signer
+
+	hostsMu      sync.Mutex
+	hostFailures map[string]int
+
+	stop        context.CancelFunc
+	requestStop context.CancelFunc
+	dispatched  sync.WaitGroup
+	inFlight    sync.WaitGroup
+	recorded    chan struct{}
+}
+
+// lease is how long a claim lasts before another claim may take the job.
+// It outlives the client's timeout, so a job is never sent twice at once.
+const lease = 5 * time.Minute
+
+// flushEvery bounds how long an outcome waits before it is written; outcomes
+// are written in batches because one transaction per delivery would cost
+// more than the delivery.
+const flushEvery = 20 * time.Millisecond
+
+const flushBatch = 256
+
+// New returns an engine over store; call Start to run it.
+func New(store *storage.Store, cfg Config) *Engine {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 256
+	}
+	if cfg.PerHost <= 0 {
+		cfg.PerHost = 4
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
+	}
+	if cfg.Schedule == (Schedule{}) {
+		cfg.Schedule = DefaultSchedule
+	}
+	if cfg.Random == nil {
+		cfg.Random = rand.Float64
+	}
+	if cfg.Client == nil {
+		cfg.Client = http.DefaultClient
+	}
+	return &Engine{
+		store:        store,
+		cfg:          cfg,
+		log:          cfg.Logger,
+		wake:         make(chan struct{}, 1),
+		jobs:         make(chan storage.Job),
+		finished:     make(chan struct{}, cfg.Workers),
+		outcomes:     make(chan storage.Outcome, cfg.Workers),
+		signers:      map[int64]*signature.Signer{},
+		hostFailures: map[string]int{},
+		recorded:     make(chan struct{}),
+	}
+}
+
+// Wake tells the engine that new work is queued; it never blocks.
+func (e *Engine) Wake() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Start returns leased jobs of a previous process to the queue and starts
+// the workers. There is one serving process per database, so every lease
+// still held belongs to a process that stopped without finishing.
+func (e *Engine) Start(ctx context.Context) error {
+	var released int64
+	err := e.store.Update(ctx, func(tx *storage.Tx) (err error) {
+		released, err = tx.ReleaseClaims()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delivery: release claims: %w", err)
+	}
+	if released > 0 {
+		e.log.Info("resuming deliveries left in flight", "count", released)
+	}
+	dispatchCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	requestCtx, requestStop := context.WithCancel(context.WithoutCancel(ctx))
+	e.stop, e.requestStop = stop, requestStop
+	for range e.cfg.Workers {
+		e.inFlight.Add(1)
+		go e.work(requestCtx)
+	}
+	e.dispatched.Add(1)
+	go e.dispatch(dispatchCtx)
+	go e.record()
+	return nil
+}
+
+// Stop stops claiming, lets requests in flight finish until ctx ends,
+// cancels the rest (they stay queued) and writes every outcome.
+func (e *Engine) Stop(ctx context.Context) error {
+	e.stop()
+	e.dispatched.Wait()
+	close(e.jobs)
+	done := make(chan struct{})
+	go func() { e.inFlight.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		e.requestStop()
+		<-done
+		err = ctx.Err()
+	}
+	e.requestStop()
+	close(e.outcomes)
+	<-e.recorded
+	releaseErr := e.store.Update(context.WithoutCancel(ctx), func(tx *storage.Tx) error {
+		_, err := tx.ReleaseClaims()
+		return err
+	})
+	return errors.Join(err, releaseErr)
+}
+
+// dispatch claims due jobs while workers are free and hands them out. It
+// sleeps until woken, until a worker frees up, or until a waiting job
+// becomes due.
+func (e *Engine) dispatch(ctx context.Context) {
+	defer e.dispatched.Done()
+	busy := 0
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		// Claim in batches: one claim query per freed worker would cost
+		// more than the deliveries themselves.
+		free := e.cfg.Workers - busy
+		if free > 0 && (busy == 0 || free >= min(64, e.cfg.Workers/4+1)) {
+			jobs, err := e.claim(ctx, free)
+			if err != nil && ctx.Err() == nil {
+				e.log.Error("claiming deliveries", "err", err)
+			}
+			for _, job := range jobs {
+				select {
+				case e.jobs <- job:
+					busy++
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+		timer.Reset(e.idleWait(ctx))
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.wake:
+		case <-timer.C:
+		case <-e.finished:
+			busy--
+		drain:
+			for {
+				select {
+				case <-e.finished:
+					busy--
+				default:
+					break drain
+				}
+			}
+		}
+	}
+}
+
+func (e *Engine) claim(ctx context.Context, limit int) ([]storage.Job, error) {
+	var jobs []storage.Job
+	err := e.store.Update(ctx, func(tx *storage.Tx) (err error) {
+		jobs, err = tx.ClaimDeliveries(limit, e.cfg.PerHost, tx.Now().Add(lease))
+		return err
+	})
+	return jobs, err
+}
+
+// idleWait is how long the dispatcher may sleep when nothing else wakes it:
+// until the next waiting job is due, and never longer than the poll
+// interval, since another process may queue work without waking this one.
+func (e *Engine) idleWait(ctx context.Context) time.Duration {
+	var next time.Time
+	err := e.store.View(ctx, func(tx *storage.Tx) (err error) {
+		next, err = tx.NextDue()
+		return err
+	})
+	if err != nil || next.IsZero() {
+		return e.cfg.Poll
+	}
+	return min(max(next.Sub(e.cfg.Now()), time.Millisecond), e.cfg.Poll)
+}
+
+func (e *Engine) work(ctx context.Context) {
+	defer e.inFlight.Done()
+	for job := range e.jobs {
+		e.outcomes <- e.deliver(ctx, job)
+		e.finished <- struct{}{}
+	}
+}
+
+// deliver makes one attempt and decides what it means.
+func (e *Engine) deliver(ctx context.Context, job storage.Job) storage.Outcome {
+	status, header, err := e.post(ctx, job)
+	now := e.cfg.Now()
+	outcome := storage.Outcome{JobID: job.ID, Host: job.Host}
+	switch {
+	case err == nil && status >= 200 && status < 300:
+		outcome.Verdict = storage.Delivered
+		e.hostRecovered(job.Host)
+		e.log.Debug("delivered", "activity", job.ActivityID, "inbox", job.Inbox, "status", status)
+		return outcome
+	case err == nil && status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests:
+		// The server understood and refused; asking again will not change
+		// its mind. The host itself is healthy.
+		outcome.Verdict = storage.GiveUp
+		outcome.Error = fmt.Sprintf("refused with HTTP %d", status)
+		e.hostRecovered(job.Host)
+		e.log.Info("delivery refused", "activity", job.ActivityID, "inbox", job.Inbox, "status", status)
+		return outcome
+	case err != nil:
+		outcome.Error = err.Error()
+	default:
+		outcome.Error = fmt.Sprintf("HTTP %d", status)
+	}
+	if ctx.Err() != nil {
+		// Shutting down: the attempt did not count.
+		outcome.Verdict = storage.RetryLater
+		outcome.NextAttempt = now
+		return outcome
+	}
+	failures := job.Attempts + 1
+	wait := e.cfg.Schedule.Backoff(failures, e.cfg.Random())
+	if asked, ok := retryAfter(header, now); ok {
+		wait = min(max(asked, time.Second), e.cfg.Schedule.Longest)
+	}
+	deadline := job.CreatedAt.Add(e.cfg.Schedule.GiveUpAfter)
+	switch {
+	case !now.Before(deadline):
+		outcome.Verdict = storage.GiveUp
+		outcome.Error = "gave up after retrying: " + outcome.Error
+	default:
+		outcome.Verdict = storage.RetryLater
+		outcome.NextAttempt = now.Add(wait)
+		if outcome.NextAttempt.After(deadline) {
+			outcome.NextAttempt = deadline
+		}
+	}
+	if rest := e.cfg.Schedule.HostRest(e.hostFailed(job.Host)); rest > 0 {
+		outcome.HostRetryAt = now.Add(rest)
+	}
+	e.log.Info("delivery failed", "activity", job.ActivityID, "inbox", job.Inbox, "attempt", failures,
+		"err", outcome.Error, "verdict", verdictName(outcome.Verdict))
+	return outcome
+}
+
+func verdictName(v storage.Verdict) string {
+	if v == storage.GiveUp {
+		return "give up"
+	}
+	return "retry"
+}
+
+// responseLimit bounds how much of an inbox's answer is read; the body is
+// only drained so the connection can be reused.
+const responseLimit = 64 << 10
+
+func (e *Engine) post(ctx context.Context, job storage.Job) (int, http.Header, error) {
+	signer, err := e.signer(ctx, job.GroupID)
+	if err != nil {
+		return 0, nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, job.Inbox, bytes.NewReader(job.Body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", activitypub.ContentType)
+	req.Header.Set("Accept", activitypub.ContentType)
+	if err := signer.SignPost(req, job.Body); err != nil {
+		return 0, nil, err
+	}
+	resp, err := e.cfg.Client.Do(req)
+	if err != nil {
+		return 0, nil, cleanError(err)
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, responseLimit))
+	return resp.StatusCode, resp.Header, nil
+}
+
+// cleanError drops the method and URL that net/http puts in front of every
+// error; the inbox is recorded beside it already.
+func cleanError(err error) error {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "\": "); i >= 0 {
+		msg = msg[i+3:]
+	}
+	return errors.New(msg)
+}
+
+func (e *Engine) signer(ctx context.Context, groupID int64) (*signature.Signer, error) {
+	e.signersMu.Lock()
+	defer e.signersMu.Unlock()
+	if s, ok := e.signers[groupID]; ok {
+		return s, nil
+	}
+	s, err := e.cfg.Signer(ctx, groupID)
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	e.signers[groupID] = s
+	return s, nil
+}
+
+func (e *Engine) hostFailed(host string) int {
+	e.hostsMu.Lock()
+	defer e.hostsMu.Unlock()
+	e.hostFailures[host]++
+	return e.hostFailures[host]
+}
+
+func (e *Engine) hostRecovered(host string) {
+	e.hostsMu.Lock()
+	defer e.hostsMu.Unlock()
+	delete(e.hostFailures, host)
+}
+
+// record writes outcomes in batches. A failed write is retried: dropping an
+// outcome would leave its job leased until the lease ends and then send it
+// again, which is safe but wasteful.
+func (e *Engine) record() {
+	defer close(e.recorded)
+	var batch []storage.Outcome
+	ticker := time.NewTicker(flushEvery)
+	defer ticker.Stop()
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		err := e.store.Update(context.Background(), func(tx *storage.Tx) error { return tx.RecordOutcomes(batch) })
+		if err != nil {
+			e.log.Error("recording delivery outcomes", "count", len(batch), "err", err)
+			return
+		}
+		batch = batch[:0]
+		e.Wake()
+	}
+	for {
+		select {
+		case o, ok := <-e.outcomes:
+			if !ok {
+				flush()
+				return
+			}
+			batch = append(batch, o)
+			if len(batch) >= flushBatch {
+				flush()
+			}
+		case <-ticker.C:
+			flush()
+		}
+	}
+}
