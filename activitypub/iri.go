@@ -65,3 +65,17 @@ func (i IRIs) InstanceKey() string { return i.InstanceActor() + "#main-key" }
 
 // Acct is the WebFinger subject of the group called name.
 func (i IRIs) Acct(name string) string { return "acct:" + name + "@" + i.host }
+
+// GroupName returns the name of the group whose id or followers collection
+// iri is, when it is one of this instance's.
+func (i IRIs) GroupName(iri string) (string, bool) {
+	rest, ok := strings.CutPrefix(iri, i.base+"/g/")
+	if !ok {
+		return "", false
+	}
+	rest = strings.TrimSuffix(rest, "/followers")
+	if rest == "" || strings.ContainsAny(rest, "/?#") {
+		return "", false
+	}
+	return rest, true
+}

@@ -1,0 +1,91 @@
+package activitypub
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// Activity is an activity this instance sends. Object holds whatever the
+// activity is about: an IRI string, an embedded *Activity or *Note, or the
+// exact bytes of a received activity (json.RawMessage) when relaying.
+type Activity struct {
+	Context   any      `json:"@context,omitempty"`
+	ID        string   `json:"id"`
+	Type      string   `json:"type"`
+	Actor     string   `json:"actor"`
+	Published string   `json:"published,omitempty"`
+	To        []string `json:"to,omitempty"`
+	CC        []string `json:"cc,omitempty"`
+	Audience  string   `json:"audience,omitempty"`
+	Object    any      `json:"object"`
+}
+
+// NewToken returns a random, URL-safe token for a new id.
+func NewToken() string {
+	var b [15]byte
+	rand.Read(b[:])
+	return strings.ToLower(base32.StdEncoding.EncodeToString(b[:]))
+}
+
+// Timestamp formats t the way activities carry time.
+func Timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// followRef is the Follow being answered, embedded so that servers which no
+// longer know the Follow's id can still match it by actor and object.
+type followRef struct {
+	ID     string `json:"id,omitempty"`
+	Type   string `json:"type"`
+	Actor  string `json:"actor"`
+	Object string `json:"object"`
+}
+
+// NewFollowAnswer builds an Accept or Reject (answer) of follower's Follow
+// of group.
+func NewFollowAnswer(answer, id, group, follower, followID string) *Activity {
+	return &Activity{
+		Context: ActivityStreamsContext,
+		ID:      id,
+		Type:    answer,
+		Actor:   group,
+		To:      []string{follower},
+		Object:  followRef{ID: followID, Type: "Follow", Actor: follower, Object: group},
+	}
+}
+
+// NewAnnounce builds the group's Announce of object, addressed publicly to
+// the group's followers and to cc.
+func NewAnnounce(id, group, followers string, published time.Time, object any, cc ...string) *Activity {
+	return &Activity{
+		Context:   ActivityStreamsContext,
+		ID:        id,
+		Type:      "Announce",
+		Actor:     group,
+		Published: Timestamp(published),
+		To:        []string{Public},
+		CC:        append([]string{followers}, cc...),
+		Audience:  group,
+		Object:    object,
+	}
+}
+
+// NewUndo builds the group's Undo of one of its own earlier activities,
+// addressed like the original.
+func NewUndo(id string, original *Activity) *Activity {
+	inner := *original
+	inner.Context = nil
+	return &Activity{
+		Context: ActivityStreamsContext,
+		ID:      id,
+		Type:    "Undo",
+		Actor:   original.Actor,
+		To:      original.To,
+		CC:      original.CC,
+		Object:  &inner,
+	}
+}
+
+// Marshal encodes an activity for storage and delivery.
+func Marshal(a *Activity) ([]byte, error) { return json.Marshal(a) }
