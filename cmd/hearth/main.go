@@ -1,0 +1,331 @@
+// Command hearth runs a Hearth instance and administers its groups.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hearth-social/hearth/federation"
+	"github.com/hearth-social/hearth/storage"
+	"github.com/hearth-social/hearth/templates"
+)
+
+// version is set at build time with -ldflags "-X main.version=1.2.3".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// command is one entry of the CLI. It either runs or holds subcommands.
+type command struct {
+	name    string
+	args    string // positional arguments for the usage line, like "NAME"
+	summary string
+	run     func(ctx context.Context, c *cli, args []string) error
+	sub     []command
+}
+
+// commands is the top level of the CLI; each entry may live in its own file.
+var commands = []command{
+	{name: "serve", summary: "Run the server until interrupted.", run: serve},
+	{name: "group", summary: "Create, list, show, update and delete groups.", sub: groupCommands},
+	{name: "version", summary: "Print the version.", run: printVersion},
+}
+
+// cli is what every command gets: where to write, how to read the
+// environment, and the configuration file named by --config.
+type cli struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	configPath     string
+	path           string   // the words that chose the running command, like "group create"
+	current        *command // the running command
+}
+
+// usageError is a mistake in how the command was typed: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// errHelpShown means --help was asked for and answered.
+var errHelpShown = errors.New("help shown")
+
+// run is the whole CLI: it returns the exit status instead of exiting, so
+// tests drive it in-process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	c := &cli{stdout: stdout, stderr: stderr, getenv: getenv}
+	err := c.dispatch(ctx, &command{sub: commands}, args)
+	var usage *usageError
+	switch {
+	case err == nil, errors.Is(err, errHelpShown):
+		return 0
+	case errors.As(err, &usage):
+		fmt.Fprintf(stderr, "hearth: %s (see \"%s --help\")\n", err, strings.TrimSpace("hearth "+c.path))
+		return 2
+	default:
+		fmt.Fprintf(stderr, "hearth: %s\n", err)
+		return 1
+	}
+}
+
+// dispatch parses the flags in front of a subcommand name and hands the rest
+// of args to that subcommand, or runs cmd itself when it is a leaf.
+func (c *cli) dispatch(ctx context.Context, cmd *command, args []string) error {
+	c.current = cmd
+	if cmd.run != nil {
+		return cmd.run(ctx, c, args)
+	}
+	fs := c.flags()
+	if err := fs.Parse(args); err != nil {
+		return c.flagError(fs, err)
+	}
+	if fs.NArg() == 0 {
+		return usagef("missing command")
+	}
+	name := fs.Arg(0)
+	for i := range cmd.sub {
+		if cmd.sub[i].name == name {
+			c.path = strings.TrimSpace(c.path + " " + name)
+			return c.dispatch(ctx, &cmd.sub[i], fs.Args()[1:])
+		}
+	}
+	return usagef("unknown command %q", name)
+}
+
+// flags starts the flag set of the running command with the flags every
+// command shares.
+func (c *cli) flags() *flag.FlagSet {
+	fs := flag.NewFlagSet("hearth "+c.path, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.StringVar(&c.configPath, "config", c.configPath, "read settings from this YAML `file`")
+	return fs
+}
+
+// parse parses a leaf command's flags, which may come before, between or
+// after its positional arguments, and returns the positional arguments.
+func (c *cli) parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, c.flagError(fs, err)
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func (c *cli) flagError(fs *flag.FlagSet, err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		c.printUsage(c.stdout, fs)
+		return errHelpShown
+	}
+	return &usageError{msg: err.Error()}
+}
+
+func (c *cli) printUsage(w io.Writer, fs *flag.FlagSet) {
+	cmd := c.current
+	line := strings.TrimSpace("hearth " + c.path)
+	switch {
+	case cmd.sub != nil:
+		line += " COMMAND"
+	case cmd.args != "":
+		line += " " + cmd.args
+	}
+	fmt.Fprintf(w, "Usage: %s [flags]\n", line)
+	if cmd.summary != "" {
+		fmt.Fprintf(w, "\n%s\n", cmd.summary)
+	}
+	if cmd.sub != nil {
+		fmt.Fprintf(w, "\nCommands:\n")
+		for _, sub := range cmd.sub {
+			fmt.Fprintf(w, "  %-10s %s\n", sub.name, sub.summary)
+		}
+	}
+	fmt.Fprintf(w, "\nFlags:\n")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// noArgs parses a leaf command that takes flags only.
+func (c *cli) noArgs(args []string) error {
+	fs := c.flags()
+	positional, err := c.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(positional) > 0 {
+		return usagef("unexpected argument %q", positional[0])
+	}
+	return nil
+}
+
+func (c *cli) config() (Config, error) {
+	return LoadConfig(c.configPath, c.getenv)
+}
+
+func printVersion(_ context.Context, c *cli, args []string) error {
+	if err := c.noArgs(args); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "hearth %s\n", version)
+	return nil
+}
+
+func serve(ctx context.Context, c *cli, args []string) error {
+	if err := c.noArgs(args); err != nil {
+		return err
+	}
+	cfg, err := c.config()
+	if err != nil {
+		return err
+	}
+	m := NewMain(cfg, cfg.NewLogger(c.stderr))
+	if err := m.Run(ctx); err != nil {
+		return errors.Join(err, m.Close())
+	}
+	select {
+	case <-ctx.Done():
+		m.Logger.Info("shutting down")
+	case err = <-m.serveErr:
+	}
+	return errors.Join(err, m.Close())
+}
+
+// shutdownGrace bounds how long requests in flight may take to finish once
+// the server is asked to stop.
+const shutdownGrace = 15 * time.Second
+
+// Main is one instance assembled from its configuration: the database, the
+// federation service and the HTTP server.
+type Main struct {
+	Config Config
+	Logger *slog.Logger
+	// Listener, when set, is served instead of listening on
+	// Config.Server.Listen; tests bind a port first so that the base URL can
+	// name it.
+	Listener net.Listener
+
+	Store      *storage.Store
+	Service    *federation.Service
+	HTTPServer *http.Server
+
+	serveErr chan error
+}
+
+// NewMain returns an instance that has not opened anything yet.
+func NewMain(cfg Config, logger *slog.Logger) *Main {
+	return &Main{Config: cfg, Logger: logger}
+}
+
+// Open opens the database and the federation service: everything except the
+// HTTP server, which is all the admin commands need.
+func (m *Main) Open(ctx context.Context) error {
+	store, err := storage.Open(ctx, m.Config.Storage.Path)
+	if err != nil {
+		return err
+	}
+	m.Store = store
+	m.Service, err = federation.New(ctx, m.Config.FederationConfig(m.Logger), store)
+	return err
+}
+
+// Run opens the instance and starts serving HTTP in the background. It
+// returns once the server accepts connections.
+func (m *Main) Run(ctx context.Context) error {
+	if err := m.Open(ctx); err != nil {
+		return err
+	}
+	pages, err := templates.New(m.Store, m.Service.IRIs(), m.Logger)
+	if err != nil {
+		return err
+	}
+	if m.Listener == nil {
+		if m.Listener, err = net.Listen("tcp", m.Config.Server.Listen); err != nil {
+			return err
+		}
+	}
+	m.HTTPServer = &http.Server{
+		Handler:           m.routes(pages),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	m.serveErr = make(chan error, 1)
+	go func() {
+		if err := m.HTTPServer.Serve(m.Listener); !errors.Is(err, http.ErrServerClosed) {
+			m.serveErr <- err
+		}
+	}()
+	m.Logger.Info("serving", "listen", m.Listener.Addr().String(), "base_url", m.Service.IRIs().Base(), "version", version)
+	return m.adviseAdmin(ctx)
+}
+
+// adviseAdmin logs what a person starting the server should know: risky
+// settings, and what to do next on an empty instance.
+func (m *Main) adviseAdmin(ctx context.Context) error {
+	fed := m.Config.Federation
+	if fed.InsecureDev {
+		m.Logger.Warn("federation.insecure_dev is on: plain-http and loopback peers are allowed; never use this in production")
+	}
+	if federation.Mode(fed.Mode) == federation.ModeAllowlist && len(fed.Allow) == 0 {
+		m.Logger.Warn("federation.mode is allowlist but federation.allow is empty: no server can reach the groups")
+	}
+	var groups []storage.Group
+	err := m.Store.View(ctx, func(tx *storage.Tx) error {
+		var err error
+		groups, err = tx.Groups()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if len(groups) == 0 {
+		m.Logger.Info(fmt.Sprintf("no groups yet: create one with \"hearth group create NAME\", then search @NAME@%s on Mastodon", m.Service.IRIs().Host()))
+	}
+	return nil
+}
+
+// Close stops the HTTP server, giving requests in flight a bounded time to
+// finish, then closes the database.
+func (m *Main) Close() error {
+	var errs []error
+	if m.HTTPServer != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		if err := m.HTTPServer.Shutdown(ctx); err != nil {
+			errs = append(errs, err, m.HTTPServer.Close())
+		}
+		cancel()
+	} else if m.Listener != nil {
+		errs = append(errs, m.Listener.Close())
+	}
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+	}
+	return errors.Join(errs...)
+}
