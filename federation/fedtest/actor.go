@@ -1,0 +1,271 @@
+package fedtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"maps"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-fed/httpsig"
+	"github.com/hearth-social/hearth/activitypub"
+)
+
+const activityStreams = "https://www.w3.org/ns/activitystreams"
+
+// Actor is a person on a fake instance.
+type Actor struct {
+	Username    string
+	Handle      string // "alice@mastodon.test"
+	ID          string // "http://mastodon.test/users/alice"
+	Inbox       string
+	SharedInbox string
+	Followers   string
+	KeyID       string // ID + "#main-key"
+	// Key signs everything the actor sends. Keys come from a small fixed
+	// set, handed out in turn, so actors made far apart in a test may share
+	// one: tests that need two different keys should use actors made one
+	// after the other.
+	Key *rsa.PrivateKey
+
+	instance *Instance
+}
+
+// NewActor adds a Person called username to the instance.
+func (i *Instance) NewActor(username string) *Actor {
+	tb := i.network.tb
+	tb.Helper()
+	key, err := nextKey()
+	if err != nil {
+		tb.Fatalf("fedtest: %v", err)
+	}
+	id := i.URL("/users/" + username)
+	a := &Actor{
+		Username:    username,
+		Handle:      username + "@" + i.Host,
+		ID:          id,
+		Inbox:       id + "/inbox",
+		SharedInbox: i.SharedInbox(),
+		Followers:   id + "/followers",
+		KeyID:       id + "#main-key",
+		Key:         key,
+		instance:    i,
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if _, taken := i.actors[username]; taken {
+		tb.Fatalf("fedtest: %s already has an actor called %s", i.Host, username)
+	}
+	i.actors[username] = a
+	return a
+}
+
+func (a *Actor) document() map[string]any {
+	pem, err := activitypub.EncodePublicKey(&a.Key.PublicKey)
+	if err != nil {
+		panic(fmt.Sprintf("fedtest: encoding the key of %s: %v", a.ID, err))
+	}
+	return map[string]any{
+		"@context":          []string{activityStreams, "https://w3id.org/security/v1"},
+		"id":                a.ID,
+		"type":              "Person",
+		"preferredUsername": a.Username,
+		"name":              a.Username,
+		"url":               a.ID,
+		"inbox":             a.Inbox,
+		"outbox":            a.ID + "/outbox",
+		"followers":         a.Followers,
+		"following":         a.ID + "/following",
+		"endpoints":         map[string]string{"sharedInbox": a.SharedInbox},
+		"publicKey": map[string]string{
+			"id":           a.KeyID,
+			"owner":        a.ID,
+			"publicKeyPem": pem,
+		},
+	}
+}
+
+// Publish stores object on the actor's instance, so that it can be fetched
+// from its origin, and returns its id. An object without an id gets a fresh
+// one; one with an id on this instance replaces what was stored there, as an
+// edit does. type defaults to Note, attributedTo to the actor and published
+// to now.
+func (a *Actor) Publish(object map[string]any) string {
+	id, _ := a.publish(object)["id"].(string)
+	return id
+}
+
+// publish stores a copy of object, completed with the defaults, and returns it.
+func (a *Actor) publish(object map[string]any) map[string]any {
+	stored := maps.Clone(object)
+	if stored == nil {
+		stored = make(map[string]any)
+	}
+	defaults := map[string]any{
+		"@context":     activityStreams,
+		"type":         "Note",
+		"attributedTo": a.ID,
+		"published":    time.Now().UTC().Format(time.RFC3339),
+	}
+	for k, v := range defaults {
+		if _, ok := stored[k]; !ok {
+			stored[k] = v
+		}
+	}
+	id, _ := stored["id"].(string)
+	if id == "" {
+		id = a.instance.newID(a, "notes")
+		stored["id"] = id
+	}
+	a.instance.store(id, stored)
+	return stored
+}
+
+// activity builds and publishes an activity of type typ with a fresh id.
+func (a *Actor) activity(typ string, object any) map[string]any {
+	activity := map[string]any{
+		"@context": activityStreams,
+		"id":       a.instance.newID(a, "activities"),
+		"type":     typ,
+		"actor":    a.ID,
+		"object":   object,
+	}
+	a.instance.store(activity["id"].(string), activity)
+	return activity
+}
+
+// Follow is a Follow of the actor (or group) with id target.
+func (a *Actor) Follow(target string) map[string]any {
+	return a.activity("Follow", target)
+}
+
+// Undo is an Undo of one of the actor's earlier activities, embedded.
+func (a *Actor) Undo(activity map[string]any) map[string]any {
+	return a.activity("Undo", activity)
+}
+
+// Create publishes note (see Publish) and wraps it in a Create addressed as
+// the note is.
+func (a *Actor) Create(note map[string]any) map[string]any {
+	stored := a.publish(note)
+	embedded := maps.Clone(stored)
+	delete(embedded, "@context")
+	create := map[string]any{
+		"@context":  activityStreams,
+		"id":        a.instance.newID(a, "activities"),
+		"type":      "Create",
+		"actor":     a.ID,
+		"published": stored["published"],
+		"object":    embedded,
+	}
+	for _, field := range []string{"to", "cc"} {
+		if v, ok := stored[field]; ok {
+			create[field] = v
+		}
+	}
+	a.instance.store(create["id"].(string), create)
+	return create
+}
+
+// Post delivers activity to inboxURL, signed with the actor's key the way
+// Mastodon signs, through the network's client. The caller closes the
+// response body.
+func (a *Actor) Post(ctx context.Context, inboxURL string, activity any) (*http.Response, error) {
+	body, err := json.Marshal(activity)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, inboxURL, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", activitypub.ContentType)
+	if err := a.Sign(req, body); err != nil {
+		return nil, err
+	}
+	return a.instance.network.Client().Do(req)
+}
+
+// Get fetches url with a signed GET, as a server in secure mode expects.
+// The caller closes the response body.
+func (a *Actor) Get(ctx context.Context, url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", activitypub.ContentType)
+	if err := a.Sign(req, nil); err != nil {
+		return nil, err
+	}
+	return a.instance.network.Client().Do(req)
+}
+
+// Sign signs req with go-fed over (request-target) host date digest, adding
+// Digest, when body is not nil, and over (request-target) host date
+// otherwise. It keeps a Date the test already set, so a test can sign with
+// a stale or future date, and body need not be what req sends, so a test
+// can tamper with it.
+func (a *Actor) Sign(req *http.Request, body []byte) error {
+	req.Header.Set("Host", req.URL.Host)
+	req.Header.Del("Digest")
+	req.Header.Del("Signature")
+	if req.Header.Get("Date") == "" {
+		req.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	}
+	headers := requiredOnGet
+	if body != nil {
+		headers = requiredOnPost
+	}
+	signer, _, err := httpsig.NewSigner([]httpsig.Algorithm{httpsig.RSA_SHA256}, httpsig.DigestSha256, headers, httpsig.Signature, 0)
+	if err != nil {
+		return err
+	}
+	return signer.SignRequest(a.Key, a.KeyID, req, body)
+}
+
+//go:embed testdata/keys/*.pem
+var keyFiles embed.FS
+
+var keyPool struct {
+	once sync.Once
+	keys []*rsa.PrivateKey
+	err  error
+	next atomic.Uint32
+}
+
+// nextKey hands out the pre-generated keys in turn: making RSA keys during
+// tests would cost a noticeable fraction of a second each.
+func nextKey() (*rsa.PrivateKey, error) {
+	keyPool.once.Do(func() {
+		names, err := fs.Glob(keyFiles, "testdata/keys/*.pem")
+		if err != nil {
+			keyPool.err = err
+			return
+		}
+		for _, name := range names {
+			pem, err := keyFiles.ReadFile(name)
+			if err != nil {
+				keyPool.err = err
+				return
+			}
+			key, err := activitypub.ParsePrivateKey(string(pem))
+			if err != nil {
+				keyPool.err = fmt.Errorf("%s: %v", name, err)
+				return
+			}
+			keyPool.keys = append(keyPool.keys, key)
+		}
+	})
+	if keyPool.err != nil {
+		return nil, keyPool.err
+	}
+	n := keyPool.next.Add(1) - 1
+	return keyPool.keys[int(n)%len(keyPool.keys)], nil
+}
