@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/hearth-social/hearth/activitypub"
+	"github.com/hearth-social/hearth/federation/delivery"
+	"github.com/hearth-social/hearth/federation/signature"
+	"github.com/hearth-social/hearth/federation/transport"
 	"github.com/hearth-social/hearth/storage"
 )
 
@@ -40,6 +43,9 @@ type Config struct {
 	InsecureDev bool
 	// Transport carries every outgoing request; nil means a guarded default.
 	Transport http.RoundTripper
+	// Workers bounds deliveries in flight; PerHost bounds them per server.
+	Workers int
+	PerHost int
 	Logger    *slog.Logger
 	Now       func() time.Time
 }
@@ -53,6 +59,11 @@ type Service struct {
 	now         func() time.Time
 	instanceKey *rsa.PrivateKey
 	instancePub string
+
+	client         *http.Client
+	instanceSigner *signature.Signer
+	fetcher        *fetcher
+	deliveries     *delivery.Engine
 }
 
 // New prepares the service, making the instance actor's key on first use.
@@ -79,7 +90,61 @@ func New(ctx context.Context, cfg Config, store *storage.Store) (*Service, error
 	if err := s.loadInstanceKey(ctx); err != nil {
 		return nil, err
 	}
+	s.instanceSigner = signature.NewSigner(s.iris.InstanceKey(), s.instanceKey)
+	s.fetcher = newFetcher()
+	s.client = transport.NewClient(transport.Options{
+		UserAgent: s.UserAgent(),
+		Insecure:  cfg.InsecureDev,
+		Base:      cfg.Transport,
+		Timeout:   20 * time.Second,
+	})
+	s.deliveries = delivery.New(store, delivery.Config{
+		Workers: cfg.Workers,
+		PerHost: cfg.PerHost,
+		Client:  s.client,
+		Signer:  s.groupSigner,
+		Logger:  s.log.With("component", "delivery"),
+		Now:     s.now,
+	})
 	return s, nil
+}
+
+// UserAgent names Hearth, its version and this instance, so that the admins
+// of other servers can tell who is calling.
+func (s *Service) UserAgent() string {
+	version := s.cfg.Version
+	if version == "" {
+		version = "dev"
+	}
+	return "Hearth/" + version + " (+" + s.iris.Base() + "/)"
+}
+
+// Start runs the delivery workers until Stop.
+func (s *Service) Start(ctx context.Context) error { return s.deliveries.Start(ctx) }
+
+// Stop stops the delivery workers, letting requests in flight finish until
+// ctx ends; what is not delivered stays queued for the next start.
+func (s *Service) Stop(ctx context.Context) error { return s.deliveries.Stop(ctx) }
+
+// groupSigner gives the delivery engine the signer of a group (0: the
+// instance actor).
+func (s *Service) groupSigner(ctx context.Context, groupID int64) (*signature.Signer, error) {
+	if groupID == 0 {
+		return s.instanceSigner, nil
+	}
+	var g storage.Group
+	err := s.store.View(ctx, func(tx *storage.Tx) (err error) {
+		g, err = tx.GroupByID(groupID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	key, err := activitypub.ParsePrivateKey(g.PrivateKeyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("group %s: %w", g.Name, err)
+	}
+	return signature.NewSigner(s.iris.GroupKey(g.Name), key), nil
 }
 
 // IRIs is the builder of every identifier the instance mints.

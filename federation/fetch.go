@@ -1,0 +1,390 @@
+package federation
+
+import (
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hearth-social/hearth/activitypub"
+	"github.com/hearth-social/hearth/storage"
+)
+
+// maxDocument bounds every document fetched from or posted by another server.
+const maxDocument = 1 << 20
+
+// actorMaxAge is how long a cached actor is used before it is fetched again.
+const actorMaxAge = 24 * time.Hour
+
+// refreshPause is the least time between two forced refetches of one key, so
+// a stream of badly signed requests cannot make us hammer a server.
+const refreshPause = 5 * time.Minute
+
+// failureMemory is how long a failed fetch is remembered and not retried.
+const failureMemory = time.Minute
+
+// ErrGone is returned when the origin says a document is gone (404 or 410).
+var ErrGone = errors.New("document is gone")
+
+// fetcher performs signed GETs for the instance and remembers recent
+// failures; concurrent fetches of one URL share a single request.
+type fetcher struct {
+	mu        sync.Mutex
+	inflight  map[string]*fetchCall
+	failures  map[string]time.Time
+	refreshed map[string]time.Time
+}
+
+type fetchCall struct {
+	done chan struct{}
+	body []byte
+	err  error
+}
+
+func newFetcher() *fetcher {
+	return &fetcher{inflight: map[string]*fetchCall{}, failures: map[string]time.Time{}, refreshed: map[string]time.Time{}}
+}
+
+// fetch GETs iri as an ActivityPub document, signed by the instance actor so
+// that servers which require signed fetches answer.
+func (s *Service) fetch(ctx context.Context, iri string) ([]byte, error) {
+	f := s.fetcher
+	f.mu.Lock()
+	if at, ok := f.failures[iri]; ok && s.now().Sub(at) < failureMemory {
+		f.mu.Unlock()
+		return nil, fmt.Errorf("fetch %s: failed moments ago", iri)
+	}
+	if call, ok := f.inflight[iri]; ok {
+		f.mu.Unlock()
+		select {
+		case <-call.done:
+			return call.body, call.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	call := &fetchCall{done: make(chan struct{})}
+	f.inflight[iri] = call
+	f.mu.Unlock()
+
+	call.body, call.err = s.get(ctx, iri)
+
+	f.mu.Lock()
+	delete(f.inflight, iri)
+	if call.err != nil && ctx.Err() == nil {
+		f.failures[iri] = s.now()
+	}
+	f.mu.Unlock()
+	close(call.done)
+	return call.body, call.err
+}
+
+func (s *Service) get(ctx context.Context, iri string) ([]byte, error) {
+	host, err := activitypub.Host(iri)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %q: %w", iri, err)
+	}
+	if !s.federates(host) {
+		return nil, fmt.Errorf("fetch %s: %w", iri, errDomainRefused)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, iri, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", activitypub.ContentType+", "+activitypub.LDContentType)
+	if err := s.instanceSigner.SignGet(req); err != nil {
+		return nil, err
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", iri, err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
+		return nil, fmt.Errorf("fetch %s: %w (HTTP %d)", iri, ErrGone, resp.StatusCode)
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("fetch %s: HTTP %d", iri, resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDocument+1))
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", iri, err)
+	}
+	if len(body) > maxDocument {
+		return nil, fmt.Errorf("fetch %s: document larger than %d bytes", iri, maxDocument)
+	}
+	return body, nil
+}
+
+// fetchObject fetches and decodes the document at iri. The document must
+// come from the same server as the IRI asked for: a server may only speak
+// for its own objects.
+func (s *Service) fetchObject(ctx context.Context, iri string) (*activitypub.Object, error) {
+	body, err := s.fetch(ctx, iri)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := activitypub.Decode(body)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", iri, err)
+	}
+	if !sameOrigin(obj.ID, iri) {
+		return nil, fmt.Errorf("fetch %s: document claims id %q from another server", iri, obj.ID)
+	}
+	return obj, nil
+}
+
+// sameOrigin reports whether two IRIs name the same server.
+func sameOrigin(a, b string) bool {
+	ha, errA := activitypub.Host(a)
+	hb, errB := activitypub.Host(b)
+	return errA == nil && errB == nil && ha == hb
+}
+
+// actor returns the remote actor with the given id from the cache, fetching
+// it when it is unknown or stale.
+func (s *Service) actor(ctx context.Context, id string) (storage.Actor, error) {
+	var cached storage.Actor
+	err := s.store.View(ctx, func(tx *storage.Tx) (err error) {
+		cached, err = tx.Actor(id)
+		return err
+	})
+	if err == nil && s.now().Sub(cached.FetchedAt) < actorMaxAge {
+		return cached, nil
+	}
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return storage.Actor{}, err
+	}
+	fresh, fetchErr := s.fetchActor(ctx, id)
+	if fetchErr != nil {
+		if err == nil {
+			// A stale copy beats none while its server is away.
+			return cached, nil
+		}
+		return storage.Actor{}, fetchErr
+	}
+	return fresh, nil
+}
+
+// fetchActor fetches an actor document and caches what delivery and
+// verification need from it.
+func (s *Service) fetchActor(ctx context.Context, id string) (storage.Actor, error) {
+	obj, err := s.fetchObject(ctx, id)
+	if err != nil {
+		return storage.Actor{}, err
+	}
+	a, err := s.actorRecord(obj)
+	if err != nil {
+		return storage.Actor{}, fmt.Errorf("actor %s: %w", id, err)
+	}
+	if err := s.store.Update(ctx, func(tx *storage.Tx) error { return tx.PutActor(a) }); err != nil {
+		return storage.Actor{}, err
+	}
+	return a, nil
+}
+
+// actorRecord checks an actor document and turns it into its cache row.
+func (s *Service) actorRecord(obj *activitypub.Object) (storage.Actor, error) {
+	switch obj.Type {
+	case "Person", "Service", "Application", "Group", "Organization":
+	default:
+		return storage.Actor{}, fmt.Errorf("type %q is not an actor", obj.Type)
+	}
+	host, err := activitypub.Host(obj.ID)
+	if err != nil {
+		return storage.Actor{}, err
+	}
+	if obj.Inbox == "" || !sameOrigin(obj.Inbox, obj.ID) {
+		return storage.Actor{}, errors.New("no inbox on the actor's own server")
+	}
+	shared := obj.SharedInbox
+	if shared != "" && !sameOrigin(shared, obj.ID) {
+		shared = ""
+	}
+	key := obj.PublicKey
+	if key.PEM != "" {
+		if key.Owner != "" && key.Owner != obj.ID {
+			return storage.Actor{}, errors.New("public key belongs to another actor")
+		}
+		if _, err := activitypub.ParsePublicKey(key.PEM); err != nil {
+			return storage.Actor{}, err
+		}
+	}
+	return storage.Actor{
+		ID:           obj.ID,
+		Type:         obj.Type,
+		Host:         host,
+		Username:     obj.PreferredUsername,
+		Name:         activitypub.PlainText(obj.Name),
+		Inbox:        obj.Inbox,
+		SharedInbox:  shared,
+		KeyID:        key.ID,
+		PublicKeyPEM: key.PEM,
+		FetchedAt:    s.now(),
+	}, nil
+}
+
+// signerKey finds the actor owning keyID and its public key. With refresh,
+// the cached copy is bypassed (at most once per refreshPause per key), for a
+// signature that fails because the actor rotated its key.
+func (s *Service) signerKey(ctx context.Context, keyID string, refresh bool) (storage.Actor, *rsa.PublicKey, error) {
+	var a storage.Actor
+	err := s.store.View(ctx, func(tx *storage.Tx) (err error) {
+		a, err = tx.ActorByKeyID(keyID)
+		return err
+	})
+	switch {
+	case err == nil && !refresh && s.now().Sub(a.FetchedAt) < actorMaxAge:
+	case err == nil || errors.Is(err, storage.ErrNotFound):
+		if refresh && !s.mayRefresh(keyID) {
+			return storage.Actor{}, nil, errors.New("key was refreshed moments ago")
+		}
+		if a, err = s.fetchKeyOwner(ctx, keyID); err != nil {
+			return storage.Actor{}, nil, err
+		}
+	default:
+		return storage.Actor{}, nil, err
+	}
+	if a.KeyID != keyID || a.PublicKeyPEM == "" {
+		return storage.Actor{}, nil, fmt.Errorf("actor %s does not publish key %s", a.ID, keyID)
+	}
+	pub, err := activitypub.ParsePublicKey(a.PublicKeyPEM)
+	return a, pub, err
+}
+
+func (s *Service) mayRefresh(keyID string) bool {
+	f := s.fetcher
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if at, ok := f.refreshed[keyID]; ok && s.now().Sub(at) < refreshPause {
+		return false
+	}
+	f.refreshed[keyID] = s.now()
+	delete(f.failures, keyID)
+	delete(f.failures, keyOwnerGuess(keyID))
+	return true
+}
+
+// fetchKeyOwner fetches the document a keyId names: usually the actor itself
+// (keyId = actor#main-key), sometimes a key object naming its owner.
+func (s *Service) fetchKeyOwner(ctx context.Context, keyID string) (storage.Actor, error) {
+	obj, err := s.fetchObject(ctx, keyOwnerGuess(keyID))
+	if err != nil {
+		return storage.Actor{}, err
+	}
+	if obj.PublicKey.PEM == "" && obj.Type != "" {
+		return storage.Actor{}, fmt.Errorf("key %s: %s publishes no key", keyID, obj.ID)
+	}
+	if obj.PublicKey.ID != keyID {
+		return storage.Actor{}, fmt.Errorf("key %s: actor %s publishes key %s", keyID, obj.ID, obj.PublicKey.ID)
+	}
+	a, err := s.actorRecord(obj)
+	if err != nil {
+		return storage.Actor{}, fmt.Errorf("key %s: %w", keyID, err)
+	}
+	if err := s.store.Update(ctx, func(tx *storage.Tx) error { return tx.PutActor(a) }); err != nil {
+		return storage.Actor{}, err
+	}
+	return a, nil
+}
+
+// keyOwnerGuess drops the fragment of a keyId: almost every server names its
+// keys actor#main-key, and fetching the actor answers for the key.
+func keyOwnerGuess(keyID string) string {
+	if i := strings.IndexByte(keyID, '#'); i >= 0 {
+		return keyID[:i]
+	}
+	return keyID
+}
+
+// ResolveAccount finds a remote actor from what a person types: an actor
+// URL, user@host or @user@host. Known actors come from the cache; others
+// are looked up with WebFinger on their server.
+func (s *Service) ResolveAccount(ctx context.Context, account string) (storage.Actor, error) {
+	account = strings.TrimSpace(account)
+	if strings.HasPrefix(account, "https://") || strings.HasPrefix(account, "http://") {
+		var a storage.Actor
+		err := s.store.View(ctx, func(tx *storage.Tx) (err error) {
+			a, err = tx.Actor(account)
+			return err
+		})
+		if err == nil {
+			return a, nil
+		}
+		return s.actor(ctx, account)
+	}
+	user, host, ok := strings.Cut(strings.TrimPrefix(account, "@"), "@")
+	if !ok || user == "" || host == "" || strings.ContainsAny(user+host, "/@?# ") {
+		return storage.Actor{}, fmt.Errorf("%q: an account is user@host, @user@host or an actor URL", account)
+	}
+	host = strings.ToLower(host)
+	var a storage.Actor
+	err := s.store.View(ctx, func(tx *storage.Tx) (err error) {
+		a, err = tx.ActorByHandle(user, host)
+		return err
+	})
+	if err == nil {
+		return a, nil
+	}
+	id, err := s.webfinger(ctx, user, host)
+	if err != nil {
+		return storage.Actor{}, err
+	}
+	return s.actor(ctx, id)
+}
+
+// webfinger asks host which actor acct:user@host is.
+func (s *Service) webfinger(ctx context.Context, user, host string) (string, error) {
+	schemes := []string{"https"}
+	if s.cfg.InsecureDev {
+		schemes = append(schemes, "http")
+	}
+	var lastErr error
+	for _, scheme := range schemes {
+		u := url.URL{Scheme: scheme, Host: host, Path: "/.well-known/webfinger",
+			RawQuery: url.Values{"resource": {"acct:" + user + "@" + host}}.Encode()}
+		id, err := s.webfingerAt(ctx, u.String())
+		if err == nil {
+			return id, nil
+		}
+		lastErr = err
+	}
+	return "", fmt.Errorf("looking up %s@%s: %w", user, host, lastErr)
+}
+
+func (s *Service) webfingerAt(ctx context.Context, u string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Accept", "application/jrd+json, application/json")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("WebFinger answered HTTP %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDocument))
+	if err != nil {
+		return "", err
+	}
+	var jrd activitypub.JRD
+	if err := json.Unmarshal(body, &jrd); err != nil {
+		return "", fmt.Errorf("WebFinger answer: %w", err)
+	}
+	for _, link := range jrd.Links {
+		if link.Rel == "self" && activitypub.IsActivityPubMediaType(link.Type) && link.Href != "" {
+			return link.Href, nil
+		}
+	}
+	return "", errors.New("WebFinger answer names no ActivityPub actor")
+}

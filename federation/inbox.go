@@ -1,0 +1,177 @@
+package federation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/hearth-social/hearth/activitypub"
+	"github.com/hearth-social/hearth/federation/signature"
+	"github.com/hearth-social/hearth/storage"
+)
+
+// inboxRoutes mounts the shared inbox and every group's inbox. Both run the
+// same pipeline: what an activity means is decided by its content, not by
+// the door it came through.
+func (s *Service) inboxRoutes(r chi.Router) {
+	r.Post("/inbox", s.handle(s.inbox))
+	r.Post("/g/{name}/inbox", s.handle(s.inbox))
+}
+
+// errDropped marks an activity answered 202 and ignored without verifying.
+var errDropped = errors.New("dropped")
+
+// inbound is one verified activity and the actor who signed it.
+type inbound struct {
+	activity *activitypub.Object
+	actor    storage.Actor
+}
+
+// inbox runs the pipeline: cheap checks first, then the signature, then the
+// meaning. Nothing is stored before the signature, digest and date check
+// pass, and the answer is 202 only once the effects are committed: a sender
+// retries only on an error, so a 202 for something not kept would lose it.
+func (s *Service) inbox(w http.ResponseWriter, r *http.Request) error {
+	if r.ContentLength > maxDocument {
+		return &Error{Status: http.StatusRequestEntityTooLarge, Reason: "body larger than 1 MiB"}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxDocument))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return &Error{Status: http.StatusRequestEntityTooLarge, Reason: "body larger than 1 MiB"}
+		}
+		return &Error{Status: http.StatusBadRequest, Reason: "could not read body", Err: err}
+	}
+	in, err := s.verify(r, body)
+	if errors.Is(err, errDropped) {
+		s.log.Info("dropped activity", "path", r.URL.Path, "reason", err.Error())
+		w.WriteHeader(http.StatusAccepted)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.dispatch(r.Context(), in); err != nil {
+		return err
+	}
+	s.deliveries.Wake()
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// verify authenticates a POST: the signature over the request, the digest of
+// the body, the date, and that the signer is the activity's actor.
+func (s *Service) verify(r *http.Request, body []byte) (inbound, error) {
+	keyID, err := signature.KeyID(r)
+	if err != nil {
+		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: err.Error(), Err: err}
+	}
+	keyHost, err := activitypub.Host(keyID)
+	if err != nil {
+		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: "keyId is not an http(s) IRI"}
+	}
+	if !s.federates(keyHost) {
+		return inbound{}, &Error{Status: http.StatusForbidden, Reason: errDomainRefused.Error(), Err: fmt.Errorf("signer host %s", keyHost)}
+	}
+	activity, err := activitypub.Decode(body)
+	if err != nil {
+		return inbound{}, &Error{Status: http.StatusBadRequest, Reason: "malformed activity", Err: err}
+	}
+	if activity.ID == "" || activity.Actor == "" {
+		return inbound{}, &Error{Status: http.StatusBadRequest, Reason: "activity needs an id and an actor"}
+	}
+	ctx := r.Context()
+	actor, key, err := s.signerKey(ctx, keyID, false)
+	if err != nil {
+		if errors.Is(err, ErrGone) && activity.Type == "Delete" && activity.ObjectID() == activity.Actor {
+			// A deleted account's key is gone with it, and it cannot be
+			// verified any more. Nothing of ours changes: drop it quietly
+			// rather than let its server retry for days.
+			return inbound{}, fmt.Errorf("%w: delete of %s, whose key is gone", errDropped, activity.Actor)
+		}
+		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: "could not fetch the signing key", Err: err}
+	}
+	err = signature.Verify(r, body, key, s.now())
+	if errors.Is(err, signature.ErrInvalidSignature) {
+		// The actor may have rotated its key since we cached it.
+		if fresh, freshKey, refetchErr := s.signerKey(ctx, keyID, true); refetchErr == nil {
+			actor, err = fresh, signature.Verify(r, body, freshKey, s.now())
+		}
+	}
+	if err != nil {
+		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: err.Error(), Err: err}
+	}
+	if activity.Actor != actor.ID {
+		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: "the signer is not the activity's actor",
+			Err: fmt.Errorf("signed by %s, actor %s", actor.ID, activity.Actor)}
+	}
+	return inbound{activity: activity, actor: actor}, nil
+}
+
+// dispatch hands the activity to the handler of its type. Unknown types are
+// accepted and ignored, as the protocol asks.
+func (s *Service) dispatch(ctx context.Context, in inbound) error {
+	switch in.activity.Type {
+	case "Follow":
+		return s.onFollow(ctx, in)
+	case "Undo":
+		return s.onUndo(ctx, in)
+	case "Create":
+		return s.onCreate(ctx, in)
+	case "Update":
+		return s.onUpdate(ctx, in)
+	case "Delete":
+		return s.onDelete(ctx, in)
+	case "Like", "Dislike":
+		return s.onLike(ctx, in)
+	case "Move":
+		return s.onMove(ctx, in)
+	}
+	s.log.Debug("ignoring activity", "type", in.activity.Type, "id", in.activity.ID)
+	return nil
+}
+
+// commit runs fn in one transaction with the record that the activity was
+// seen: a redelivered activity finds its id taken and changes nothing.
+func (s *Service) commit(ctx context.Context, activityID string, fn func(*storage.Tx) error) error {
+	return s.store.Update(ctx, func(tx *storage.Tx) error {
+		fresh, err := tx.MarkSeen(activityID)
+		if err != nil || !fresh {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
+// send stores an activity the group sends and queues it for inboxes, inside
+// the caller's transaction.
+func (s *Service) send(tx *storage.Tx, g storage.Group, a *activitypub.Activity, postID int64, inOutbox bool, inboxes []string) error {
+	body, err := activitypub.Marshal(a)
+	if err != nil {
+		return err
+	}
+	return tx.Enqueue(storage.Activity{ID: a.ID, GroupID: g.ID, PostID: postID, Type: a.Type, InOutbox: inOutbox, Body: body}, inboxes)
+}
+
+// newActivityID mints the id of an activity group g sends.
+func (s *Service) newActivityID(g storage.Group) string {
+	return s.iris.GroupActivity(g.Name, activitypub.NewToken())
+}
+
+// groupByIRI finds the local group an IRI names (its id or followers).
+func (s *Service) groupByIRI(tx *storage.Tx, iri string) (storage.Group, bool, error) {
+	name, ok := s.iris.GroupName(iri)
+	if !ok || ValidateGroupName(name) != nil {
+		return storage.Group{}, false, nil
+	}
+	g, err := tx.GroupByName(name)
+	if errors.Is(err, storage.ErrNotFound) {
+		return g, false, nil
+	}
+	return g, err == nil, err
+}

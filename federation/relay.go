@@ -1,0 +1,404 @@
+package federation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/hearth-social/hearth/activitypub"
+	"github.com/hearth-social/hearth/storage"
+)
+
+// postTypes are the objects a group relays as posts.
+var postTypes = map[string]bool{"Note": true, "Article": true, "Page": true, "Question": true}
+
+// authoredObject returns the object of a Create or Update by its own author:
+// taken as embedded when it comes from the signer's server, fetched from
+// its origin otherwise. ok is false for anything that is not a post written
+// by the activity's actor.
+func (s *Service) authoredObject(ctx context.Context, in inbound) (*activitypub.Object, bool, error) {
+	ref := in.activity.Object
+	if ref == nil || ref.ID == "" {
+		return nil, false, nil
+	}
+	obj := ref.Embedded
+	if obj == nil || !sameOrigin(obj.ID, in.actor.ID) {
+		if !sameOrigin(ref.ID, in.actor.ID) {
+			return nil, false, nil
+		}
+		fetched, err := s.fetchObject(ctx, ref.ID)
+		if err != nil {
+			return nil, false, &Error{Status: 400, Reason: "could not fetch the object from its origin", Err: err}
+		}
+		obj = fetched
+	}
+	if !postTypes[obj.Type] || obj.AttributedTo != in.actor.ID {
+		return obj, false, nil
+	}
+	return obj, true, nil
+}
+
+// onCreate relays a member's new post to every group it is meant for: the
+// groups it addresses or mentions, and the groups that relayed the post it
+// answers.
+func (s *Service) onCreate(ctx context.Context, in inbound) error {
+	obj, ok, err := s.authoredObject(ctx, in)
+	if err != nil || !ok {
+		return err
+	}
+	return s.commit(ctx, in.activity.ID, func(tx *storage.Tx) error {
+		groups, err := s.targetGroups(tx, in.activity, obj)
+		if err != nil {
+			return err
+		}
+		for _, g := range groups {
+			if err := s.relayPost(tx, g, in, obj); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// targetGroups lists, once each, the local groups a post is meant for.
+func (s *Service) targetGroups(tx *storage.Tx, activity, obj *activitypub.Object) ([]storage.Group, error) {
+	var candidates []string
+	candidates = append(candidates, obj.Audiences()...)
+	candidates = append(candidates, activity.Audiences()...)
+	for _, tag := range obj.Tag {
+		if tag.Type == "Mention" {
+			candidates = append(candidates, tag.Href)
+		}
+	}
+	seen := map[int64]bool{}
+	var groups []storage.Group
+	add := func(g storage.Group) {
+		if !seen[g.ID] {
+			seen[g.ID] = true
+			groups = append(groups, g)
+		}
+	}
+	for _, iri := range candidates {
+		g, ok, err := s.groupByIRI(tx, iri)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			add(g)
+		}
+	}
+	if obj.InReplyTo != "" {
+		parents, err := tx.PostsOfObject(obj.InReplyTo)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range parents {
+			if p.State != storage.Relayed {
+				continue
+			}
+			g, err := tx.GroupByID(p.GroupID)
+			if err != nil {
+				return nil, err
+			}
+			add(g)
+		}
+	}
+	return groups, nil
+}
+
+// mayPost applies the group's posting policy to the author.
+func mayPost(tx *storage.Tx, g storage.Group, author string) (bool, error) {
+	moderator, err := tx.IsModerator(g.ID, author)
+	if err != nil || moderator {
+		return moderator, err
+	}
+	if g.Posting == storage.PostingModerators {
+		return false, nil
+	}
+	m, err := tx.Membership(g.ID, author)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && m.State == storage.Member, err
+}
+
+// relayPost records the post in g and sends it to the members, both as the
+// FEP-1b12 Announce of the Create, for group-aware servers, and as a boost
+// of the note, which is what Mastodon and other microblogs show.
+func (s *Service) relayPost(tx *storage.Tx, g storage.Group, in inbound, obj *activitypub.Object) error {
+	allowed, err := mayPost(tx, g, in.actor.ID)
+	if err != nil {
+		return err
+	}
+	log := s.log.With("group", g.Name, "object", obj.ID)
+	if !allowed {
+		log.Info("not relayed: the author may not post in this group")
+		return nil
+	}
+	if g.Visibility == storage.Private {
+		log.Info("not relayed: private groups publish their own copies")
+		return nil
+	}
+	if !obj.IsPublic() {
+		// The FEP-1b12 form embeds the post itself: relaying a
+		// followers-only post or a direct message would publish it.
+		log.Info("not relayed: a public group relays only public or unlisted posts")
+		return nil
+	}
+	if _, err := tx.PostByObject(g.ID, obj.ID); err == nil {
+		return nil
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	post := &storage.Post{
+		GroupID:     g.ID,
+		ObjectID:    obj.ID,
+		AuthorID:    in.actor.ID,
+		ActivityID:  in.activity.ID,
+		InReplyTo:   obj.InReplyTo,
+		State:       storage.Relayed,
+		Summary:     activitypub.PlainText(obj.Summary),
+		Content:     activitypub.SanitizeHTML(obj.Content),
+		RawActivity: in.activity.Raw,
+	}
+	if err := tx.CreatePost(post); err != nil {
+		return err
+	}
+	inboxes, err := tx.MemberInboxes(g.ID)
+	if err != nil {
+		return err
+	}
+	group, followers := s.iris.Group(g.Name), s.iris.GroupFollowers(g.Name)
+	now := tx.Now()
+	wrapped := activitypub.NewAnnounce(s.newActivityID(g), group, followers, now, json.RawMessage(in.activity.Raw), in.actor.ID)
+	boost := activitypub.NewAnnounce(s.newActivityID(g), group, followers, now, obj.ID, in.actor.ID)
+	for _, a := range []*activitypub.Activity{wrapped, boost} {
+		if err := s.send(tx, g, a, post.ID, true, inboxes); err != nil {
+			return err
+		}
+	}
+	log.Info("relayed post", "author", in.actor.ID, "inboxes", len(inboxes))
+	return nil
+}
+
+// relayedPosts lists the posts of objectID by author that groups relayed.
+func relayedPosts(tx *storage.Tx, objectID, author string) ([]storage.Post, error) {
+	posts, err := tx.PostsOfObject(objectID)
+	if err != nil {
+		return nil, err
+	}
+	var out []storage.Post
+	for _, p := range posts {
+		if p.State == storage.Relayed && (author == "" || p.AuthorID == author) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// announceToMembers sends the FEP-1b12 Announce of a received activity to
+// the members of the post's group.
+func (s *Service) announceToMembers(tx *storage.Tx, p storage.Post, raw json.RawMessage, author string, inOutbox bool) error {
+	g, err := tx.GroupByID(p.GroupID)
+	if err != nil {
+		return err
+	}
+	inboxes, err := tx.MemberInboxes(g.ID)
+	if err != nil {
+		return err
+	}
+	a := activitypub.NewAnnounce(s.newActivityID(g), s.iris.Group(g.Name), s.iris.GroupFollowers(g.Name), tx.Now(), raw, author)
+	return s.send(tx, g, a, p.ID, inOutbox, inboxes)
+}
+
+// onUpdate refreshes a cached actor, or carries an author's edit of a
+// relayed post to the members.
+func (s *Service) onUpdate(ctx context.Context, in inbound) error {
+	if in.activity.ObjectID() == in.actor.ID {
+		if _, err := s.fetchActor(ctx, in.actor.ID); err != nil {
+			s.log.Info("could not refresh updated actor", "actor", in.actor.ID, "err", err)
+		}
+		return s.commit(ctx, in.activity.ID, func(*storage.Tx) error { return nil })
+	}
+	obj, ok, err := s.authoredObject(ctx, in)
+	if err != nil || !ok {
+		return err
+	}
+	return s.commit(ctx, in.activity.ID, func(tx *storage.Tx) error {
+		posts, err := relayedPosts(tx, obj.ID, in.actor.ID)
+		if err != nil {
+			return err
+		}
+		for _, p := range posts {
+			p.Summary = activitypub.PlainText(obj.Summary)
+			p.Content = activitypub.SanitizeHTML(obj.Content)
+			if err := tx.UpdatePost(&p); err != nil {
+				return err
+			}
+			if err := s.announceToMembers(tx, p, in.activity.Raw, in.actor.ID, true); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// onDelete handles an account deleting itself (it leaves every group) or an
+// author deleting a relayed post: group-aware servers get the Announce of
+// the Delete, microblogs get the boost withdrawn.
+func (s *Service) onDelete(ctx context.Context, in inbound) error {
+	target := in.activity.ObjectID()
+	if target == in.actor.ID {
+		return s.commit(ctx, in.activity.ID, func(tx *storage.Tx) error {
+			s.log.Info("account deleted; removing it from every group", "actor", in.actor.ID)
+			return tx.DeleteActor(in.actor.ID)
+		})
+	}
+	if target == "" || !sameOrigin(target, in.actor.ID) {
+		return nil
+	}
+	return s.commit(ctx, in.activity.ID, func(tx *storage.Tx) error {
+		posts, err := relayedPosts(tx, target, in.actor.ID)
+		if err != nil {
+			return err
+		}
+		for _, p := range posts {
+			if err := s.withdraw(tx, p, in.activity.Raw, in.actor.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// withdraw marks a relayed post removed, takes it out of the outbox, and
+// tells the members' servers: the Announce of the Delete for group-aware
+// servers, an Undo of the boost for the others.
+func (s *Service) withdraw(tx *storage.Tx, p storage.Post, deleteRaw json.RawMessage, author string) error {
+	sent, err := tx.ActivitiesOfPost(p.ID)
+	if err != nil {
+		return err
+	}
+	p.State = storage.Removed
+	p.Content, p.Summary = "", ""
+	if err := tx.UpdatePost(&p); err != nil {
+		return err
+	}
+	if err := tx.HideFromOutbox(p.ID); err != nil {
+		return err
+	}
+	if err := s.announceToMembers(tx, p, deleteRaw, author, false); err != nil {
+		return err
+	}
+	g, err := tx.GroupByID(p.GroupID)
+	if err != nil {
+		return err
+	}
+	inboxes, err := tx.MemberInboxes(g.ID)
+	if err != nil {
+		return err
+	}
+	for _, a := range sent {
+		var boost activitypub.Activity
+		if a.Type != "Announce" || json.Unmarshal(a.Body, &boost) != nil {
+			continue
+		}
+		if _, isBoost := boost.Object.(string); !isBoost {
+			continue
+		}
+		if err := s.send(tx, g, activitypub.NewUndo(s.newActivityID(g), &boost), p.ID, false, inboxes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// onLike passes a member's Like or Dislike of a relayed post to the other
+// members' group-aware servers, as FEP-1b12 asks.
+func (s *Service) onLike(ctx context.Context, in inbound) error {
+	target := in.activity.ObjectID()
+	if target == "" {
+		return nil
+	}
+	return s.commit(ctx, in.activity.ID, func(tx *storage.Tx) error {
+		posts, err := relayedPosts(tx, target, "")
+		if err != nil {
+			return err
+		}
+		for _, p := range posts {
+			g, err := tx.GroupByID(p.GroupID)
+			if err != nil {
+				return err
+			}
+			if allowed, err := mayPost(tx, g, in.actor.ID); err != nil || !allowed {
+				return err
+			}
+			if err := s.announceToMembers(tx, p, in.activity.Raw, in.actor.ID, false); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// onMove follows a member to their new account when the new account names
+// the old one as an alias: memberships and bans move with them.
+func (s *Service) onMove(ctx context.Context, in inbound) error {
+	if in.activity.ObjectID() != in.actor.ID || in.activity.Target == nil {
+		return nil
+	}
+	newID := in.activity.Target.ID
+	body, err := s.fetch(ctx, newID)
+	if err != nil {
+		return &Error{Status: 400, Reason: "could not fetch the move's target", Err: err}
+	}
+	var aliases struct {
+		AlsoKnownAs json.RawMessage `json:"alsoKnownAs"`
+	}
+	if err := json.Unmarshal(body, &aliases); err != nil || !listsIRI(aliases.AlsoKnownAs, in.actor.ID) {
+		return &Error{Status: 400, Reason: "the new account does not name the old one in alsoKnownAs"}
+	}
+	target, err := s.fetchActor(ctx, newID)
+	if err != nil {
+		return &Error{Status: 400, Reason: "could not fetch the move's target", Err: err}
+	}
+	return s.commit(ctx, in.activity.ID, func(tx *storage.Tx) error {
+		memberships, err := tx.MembershipsOf(in.actor.ID)
+		if err != nil {
+			return err
+		}
+		for _, m := range memberships {
+			if m.State == storage.Pending {
+				continue
+			}
+			if err := tx.SetMembership(m.GroupID, target.ID, m.State, ""); err != nil {
+				return err
+			}
+			if err := tx.RemoveMembership(m.GroupID, in.actor.ID); err != nil {
+				return err
+			}
+		}
+		s.log.Info("member moved", "from", in.actor.ID, "to", target.ID, "groups", len(memberships))
+		return nil
+	})
+}
+
+// listsIRI reports whether a JSON value (a string or an array of strings)
+// contains iri.
+func listsIRI(raw json.RawMessage, iri string) bool {
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return one == iri
+	}
+	var many []string
+	if json.Unmarshal(raw, &many) != nil {
+		return false
+	}
+	for _, s := range many {
+		if s == iri {
+			return true
+		}
+	}
+	return false
+}
+
