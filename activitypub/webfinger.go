@@ -107,15 +107,22 @@ func LocalUsername(iris IRIs, resource string) (string, error) {
 		handle = resource[len("acct:"):]
 	}
 	at := strings.LastIndex(handle, "@")
-	if at <= 0 || at == len(handle)-1 || strings.ContainsAny(handle, " /?#") {
+	if at <= 0 || at == len(handle)-1 {
 		return "", ErrMalformedResource
 	}
 	user, host := handle[:at], handle[at+1:]
+	if strings.ContainsAny(host, " /?#") {
+		return "", ErrMalformedResource
+	}
 	if !strings.EqualFold(host, iris.Host()) {
 		return "", ErrForeignResource
 	}
+	// The instance actor's username is the host, port and all.
 	if strings.EqualFold(user, iris.Host()) {
 		return iris.Host(), nil
+	}
+	if strings.ContainsAny(user, " /?#:") {
+		return "", ErrMalformedResource
 	}
 	return strings.ToLower(user), nil
 }

@@ -109,11 +109,16 @@ func (s *Service) nodeInfo(version string) handlerFunc {
 }
 
 // groupActorOrPage serves the group's id: the actor to a peer, the web page
-// to a browser. Without a page handler everyone gets the actor.
+// to a browser. Without a page handler everyone gets the actor. A name no
+// group could have is refused here, so neither side looks it up.
 func (s *Service) groupActorOrPage(page http.Handler) http.HandlerFunc {
 	actor := s.handle(s.groupActor)
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Accept")
+		if ValidateGroupName(chi.URLParam(r, "name")) != nil {
+			writeError(w, r, s.log, errNoSuchGroup)
+			return
+		}
 		if page != nil && !activitypub.AcceptsActivityPub(r.Header.Get("Accept")) {
 			page.ServeHTTP(w, r)
 			return
