@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -230,14 +231,17 @@ func isLoopbackHost(host string) bool {
 // digits, hyphens and dots, with an optional port.
 func isDomain(s string) bool {
 	host := s
-	if h, port, err := net.SplitHostPort(s); err == nil && port != "" {
+	if h, port, found := strings.Cut(s, ":"); found {
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			return false
+		}
 		host = h
 	}
 	if host == "" || len(host) > 253 || strings.HasPrefix(host, ".") || strings.HasSuffix(host, ".") {
 		return false
 	}
 	for _, r := range host {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.') {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.') {
 			return false
 		}
 	}

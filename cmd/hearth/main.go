@@ -312,7 +312,7 @@ func (m *Main) adviseAdmin(ctx context.Context) error {
 }
 
 // Close stops the HTTP server, giving requests in flight a bounded time to
-// finish, then closes the database.
+// finish, then closes the database. Closing twice does nothing more.
 func (m *Main) Close() error {
 	var errs []error
 	if m.HTTPServer != nil {
@@ -327,5 +327,6 @@ func (m *Main) Close() error {
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
 	}
+	m.HTTPServer, m.Listener, m.Store = nil, nil, nil
 	return errors.Join(errs...)
 }

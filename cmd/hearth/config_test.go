@@ -1,0 +1,148 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/spf13/viper"
+)
+
+func envOf(vars map[string]string) func(string) string {
+	return func(name string) string { return vars[name] }
+}
+
+func TestDefaultsNeedNoFile(t *testing.T) {
+	cfg, err := LoadConfig("", envOf(nil))
+	if err != nil {
+		t.Fatalf("defaults do not validate: %v", err)
+	}
+	if cfg.Server.Listen != "127.0.0.1:8080" || cfg.Server.BaseURL != "http://localhost:8080" || cfg.Storage.Path != "hearth.db" ||
+		cfg.Log.Level != "info" || cfg.Log.Format != "text" || cfg.Federation.Mode != "open" || cfg.Federation.InsecureDev ||
+		cfg.Delivery.PerHost != 4 || cfg.Delivery.Workers != 32 || len(cfg.Federation.Allow) != 0 || len(cfg.Federation.Block) != 0 {
+		t.Errorf("defaults = %+v", cfg)
+	}
+}
+
+func TestEnvironmentOverridesFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "hearth.yaml")
+	yaml := "server:\n  base_url: https://file.example\nstorage:\n  path: /var/lib/hearth/file.db\ndelivery:\n  workers: 8\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(file, envOf(map[string]string{
+		"HEARTH_SERVER_BASE_URL":  "https://env.example",
+		"HEARTH_DELIVERY_WORKERS": "16",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server.BaseURL != "https://env.example" || cfg.Delivery.Workers != 16 || cfg.Storage.Path != "/var/lib/hearth/file.db" {
+		t.Errorf("got base_url %q, workers %d, path %q; want the environment over the file, the file over defaults",
+			cfg.Server.BaseURL, cfg.Delivery.Workers, cfg.Storage.Path)
+	}
+}
+
+func TestDomainListsFromFileAndEnvironment(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "hearth.yaml")
+	yaml := "federation:\n  mode: allowlist\n  allow:\n    - Friends.Example\n    - other.example:8443\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		path string
+		env  map[string]string
+		want []string
+	}{
+		{"yaml list", file, nil, []string{"friends.example", "other.example:8443"}},
+		{"commas", "", map[string]string{"HEARTH_FEDERATION_ALLOW": "a.example,b.example"}, []string{"a.example", "b.example"}},
+		{"spaces", "", map[string]string{"HEARTH_FEDERATION_ALLOW": "a.example  b.example"}, []string{"a.example", "b.example"}},
+		{"both", "", map[string]string{"HEARTH_FEDERATION_ALLOW": "a.example, b.example c.example"}, []string{"a.example", "b.example", "c.example"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := LoadConfig(tc.path, envOf(tc.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(cfg.Federation.Allow, tc.want) {
+				t.Errorf("federation.allow = %q, want %q", cfg.Federation.Allow, tc.want)
+			}
+		})
+	}
+}
+
+func TestBaseURLRules(t *testing.T) {
+	for _, tc := range []struct {
+		url      string
+		insecure bool
+		ok       bool
+	}{
+		{"https://hearth.example", false, true},
+		{"https://hearth.example/", false, true},
+		{"https://hearth.example:8443", false, true},
+		{"http://localhost:8080", false, true},
+		{"http://127.0.0.1:9000", false, true},
+		{"http://hearth.example", false, false},
+		{"http://hearth.example", true, true},
+		{"https://hearth.example/groups", false, false},
+		{"https://hearth.example?x=1", false, false},
+		{"hearth.example", false, false},
+		{"ftp://hearth.example", false, false},
+		{"https://user@hearth.example", false, false},
+	} {
+		vars := map[string]string{"HEARTH_SERVER_BASE_URL": tc.url}
+		if tc.insecure {
+			vars["HEARTH_FEDERATION_INSECURE_DEV"] = "true"
+		}
+		_, err := LoadConfig("", envOf(vars))
+		if (err == nil) != tc.ok {
+			t.Errorf("base_url %q (insecure_dev %v): err = %v, want ok = %v", tc.url, tc.insecure, err, tc.ok)
+		}
+	}
+}
+
+func TestBaseURLDropsTrailingSlash(t *testing.T) {
+	cfg, err := LoadConfig("", envOf(map[string]string{"HEARTH_SERVER_BASE_URL": "https://hearth.example/"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.BaseURL().String(); got != "https://hearth.example" {
+		t.Errorf("BaseURL() = %q, want https://hearth.example", got)
+	}
+}
+
+// The example file is the reference admins copy; it must name every key,
+// with its default, and nothing else.
+func TestExampleConfigShowsEveryKeyWithItsDefault(t *testing.T) {
+	path := filepath.Join("..", "..", "config.example.yaml")
+	v := viper.New()
+	v.SetConfigFile(path)
+	if err := v.ReadInConfig(); err != nil {
+		t.Fatal(err)
+	}
+	keys := v.AllKeys()
+	for key, def := range defaults {
+		if !slices.Contains(keys, key) {
+			t.Errorf("config.example.yaml lacks %s", key)
+			continue
+		}
+		if got, want := fmt.Sprint(v.Get(key)), fmt.Sprint(def); got != want {
+			t.Errorf("config.example.yaml sets %s to %s, but the default is %s", key, got, want)
+		}
+	}
+	fromFile, err := LoadConfig(path, envOf(nil))
+	if err != nil {
+		t.Fatalf("config.example.yaml does not load: %v", err)
+	}
+	fromDefaults, err := LoadConfig("", envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(fromFile, fromDefaults) {
+		t.Errorf("config.example.yaml gives %+v, defaults give %+v", fromFile, fromDefaults)
+	}
+}
