@@ -401,4 +401,3 @@ func listsIRI(raw json.RawMessage, iri string) bool {
 	}
 	return false
 }
-

@@ -30,6 +30,8 @@ func (s *Service) Routes(r chi.Router, pages Pages) {
 	getAndHead(r, "/g/{name}/followers", s.handle(s.followers))
 	getAndHead(r, "/g/{name}/featured", s.handle(s.featured))
 	getAndHead(r, "/g/{name}/moderators", s.handle(s.moderators))
+
+	s.inboxRoutes(r)
 }
 
 // getAndHead routes both GET and HEAD to h; chi matches HEAD only where it

@@ -46,8 +46,8 @@ type Config struct {
 	// Workers bounds deliveries in flight; PerHost bounds them per server.
 	Workers int
 	PerHost int
-	Logger    *slog.Logger
-	Now       func() time.Time
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Service serves and sends everything federated for one instance.

@@ -1,0 +1,481 @@
+package federation_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/hearth-social/hearth/activitypub"
+	"github.com/hearth-social/hearth/federation"
+	"github.com/hearth-social/hearth/federation/fedtest"
+	"github.com/hearth-social/hearth/storage"
+)
+
+const (
+	hearthHost = "hearth.test"
+	wait       = 10 * time.Second
+)
+
+// hearth is one Hearth instance on a fake network, as a test sees it.
+type hearth struct {
+	t       *testing.T
+	svc     *federation.Service
+	store   *storage.Store
+	network *fedtest.Network
+}
+
+func startHearth(t *testing.T, configure func(*federation.Config)) *hearth {
+	t.Helper()
+	ctx := context.Background()
+	network := fedtest.NewNetwork(t)
+	store, err := storage.Open(ctx, filepath.Join(t.TempDir(), "hearth.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	base, _ := url.Parse("http://" + hearthHost)
+	cfg := federation.Config{
+		BaseURL:     base,
+		Version:     "test",
+		InsecureDev: true,
+		Transport:   network.Transport(),
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	svc, err := federation.New(ctx, cfg, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := chi.NewRouter()
+	svc.Routes(r, federation.Pages{Group: http.NotFoundHandler()})
+	network.Route(hearthHost, r)
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stopCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		svc.Stop(stopCtx)
+	})
+	return &hearth{t: t, svc: svc, store: store, network: network}
+}
+
+func (h *hearth) createGroup(name string, change func(*storage.Group)) string {
+	h.t.Helper()
+	g := &storage.Group{Name: name, DisplayName: strings.ToUpper(name)}
+	if change != nil {
+		change(g)
+	}
+	if err := h.svc.CreateGroup(context.Background(), g); err != nil {
+		h.t.Fatal(err)
+	}
+	return "http://" + hearthHost + "/g/" + name
+}
+
+// post sends an activity signed by actor and returns the status.
+func post(t *testing.T, actor *fedtest.Actor, inbox string, activity any) int {
+	t.Helper()
+	resp, err := actor.Post(context.Background(), inbox, activity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	return resp.StatusCode
+}
+
+func mustPost(t *testing.T, actor *fedtest.Actor, inbox string, activity any) {
+	t.Helper()
+	if status := post(t, actor, inbox, activity); status != http.StatusAccepted {
+		t.Fatalf("%s posting %v: status %d, want 202", actor.Handle, activity, status)
+	}
+}
+
+// join follows the group and waits for the Accept.
+func join(t *testing.T, actor *fedtest.Actor, inst *fedtest.Instance, group string) {
+	t.Helper()
+	follow := actor.Follow(group)
+	mustPost(t, actor, group+"/inbox", follow)
+	inst.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+		return d.Type() == "Accept" && d.Inbox == actor.Inbox && objectField(d.Activity, "id") == follow["id"]
+	})
+}
+
+func objectField(activity map[string]any, field string) any {
+	if obj, ok := activity["object"].(map[string]any); ok {
+		return obj[field]
+	}
+	return nil
+}
+
+func strings_(v any) []string {
+	var out []string
+	switch v := v.(type) {
+	case string:
+		out = append(out, v)
+	case []any:
+		for _, s := range v {
+			if str, ok := s.(string); ok {
+				out = append(out, str)
+			}
+		}
+	}
+	return out
+}
+
+func contains(list any, want string) bool {
+	for _, s := range strings_(list) {
+		if s == want {
+			return true
+		}
+	}
+	return false
+}
+
+// publicNote is what Mastodon sends for a public post mentioning the group.
+func publicNote(author *fedtest.Actor, group, text string) map[string]any {
+	return map[string]any{
+		"content": "<p>" + text + "</p>",
+		"to":      []any{activitypub.Public},
+		"cc":      []any{author.Followers, group},
+		"tag":     []any{map[string]any{"type": "Mention", "href": group, "name": "@grief@" + hearthHost}},
+	}
+}
+
+// announcesOf waits for both forms of the relay of the activity whose id is
+// innerID (the boost names noteID) at an instance, and returns them.
+func announcesOf(t *testing.T, inst *fedtest.Instance, createID, noteID string) (wrapped, boost fedtest.Delivery) {
+	t.Helper()
+	wrapped = inst.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+		return d.Type() == "Announce" && objectField(d.Activity, "id") == createID
+	})
+	boost = inst.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+		return d.Type() == "Announce" && d.Activity["object"] == noteID
+	})
+	return wrapped, boost
+}
+
+func TestPublicGroupRelaysFollowPostEditDeleteUnfollow(t *testing.T) {
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	followers := group + "/followers"
+
+	masto := h.network.NewInstance("mastodon.test")
+	lemmy := h.network.NewInstance("lemmy.test")
+	lemmy.SetSoftware("lemmy")
+	alice, bob := masto.NewActor("alice"), masto.NewActor("bob")
+	carol := lemmy.NewActor("carol")
+	for _, m := range []struct {
+		actor *fedtest.Actor
+		inst  *fedtest.Instance
+	}{{alice, masto}, {bob, masto}, {carol, lemmy}} {
+		join(t, m.actor, m.inst, group)
+	}
+
+	// Alice posts; each server gets both forms once, at its shared inbox.
+	create := alice.Create(publicNote(alice, group, "Three years today."))
+	noteID := objectField(create, "id").(string)
+	mustPost(t, alice, h.svc.IRIs().SharedInbox(), create)
+	for _, inst := range []*fedtest.Instance{masto, lemmy} {
+		wrapped, boost := announcesOf(t, inst, create["id"].(string), noteID)
+		for _, d := range []fedtest.Delivery{wrapped, boost} {
+			if !d.Verified || d.Inbox != inst.SharedInbox() {
+				t.Errorf("%s: delivery %v verified=%v inbox=%s", inst.Host, d, d.Verified, d.Inbox)
+			}
+			if d.Activity["actor"] != group || !contains(d.Activity["to"], activitypub.Public) ||
+				!contains(d.Activity["cc"], followers) || !contains(d.Activity["cc"], alice.ID) {
+				t.Errorf("%s: announce addressed wrongly: %s", inst.Host, d.Raw)
+			}
+		}
+		if objectField(wrapped.Activity, "actor") != alice.ID || objectField(wrapped.Activity, "type") != "Create" {
+			t.Errorf("%s: wrapped Create changed: %s", inst.Host, wrapped.Raw)
+		}
+	}
+	if n := len(masto.Deliveries()); n != 2+2 {
+		t.Errorf("mastodon.test got %d deliveries (2 accepts, 2 announces), want one of each form for both members", n)
+	}
+
+	// Alice edits.
+	edited := publicNote(alice, group, "Three years today. Thank you all.")
+	edited["id"] = noteID
+	alice.Publish(edited)
+	update := map[string]any{"@context": activitypub.ActivityStreamsContext, "id": noteID + "/edit/1", "type": "Update",
+		"actor": alice.ID, "to": []any{activitypub.Public}, "object": withoutContext(edited)}
+	mustPost(t, alice, group+"/inbox", update)
+	for _, inst := range []*fedtest.Instance{masto, lemmy} {
+		inst.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+			return d.Type() == "Announce" && objectField(d.Activity, "type") == "Update" && objectField(d.Activity, "id") == update["id"]
+		})
+	}
+
+	// Alice deletes: group-aware servers get the Delete, microblogs lose the boost.
+	del := map[string]any{"@context": activitypub.ActivityStreamsContext, "id": noteID + "#delete", "type": "Delete",
+		"actor": alice.ID, "to": []any{activitypub.Public}, "object": map[string]any{"id": noteID, "type": "Tombstone"}}
+	mustPost(t, alice, h.svc.IRIs().SharedInbox(), del)
+	for _, inst := range []*fedtest.Instance{masto, lemmy} {
+		inst.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+			return d.Type() == "Announce" && objectField(d.Activity, "type") == "Delete"
+		})
+		undo := inst.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool { return d.Type() == "Undo" })
+		if objectField(undo.Activity, "type") != "Announce" || objectField(undo.Activity, "object") != noteID {
+			t.Errorf("%s: Undo does not withdraw the boost of the note: %s", inst.Host, undo.Raw)
+		}
+	}
+
+	// Carol leaves; Bob's next post reaches only mastodon.test.
+	lemmyBefore := len(lemmy.Deliveries())
+	mustPost(t, carol, group+"/inbox", carol.Undo(carol.Follow(group)))
+	create2 := bob.Create(publicNote(bob, group, "Thinking of you, Alice."))
+	mustPost(t, bob, group+"/inbox", create2)
+	announcesOf(t, masto, create2["id"].(string), objectField(create2, "id").(string))
+	if got := len(lemmy.Deliveries()); got != lemmyBefore {
+		t.Errorf("lemmy.test got %d deliveries after its only member left", got-lemmyBefore)
+	}
+}
+
+func withoutContext(m map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		if k != "@context" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func TestRepliesToRelayedPostsAreRelayed(t *testing.T) {
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	masto := h.network.NewInstance("mastodon.test")
+	alice, bob := masto.NewActor("alice"), masto.NewActor("bob")
+	join(t, alice, masto, group)
+	join(t, bob, masto, group)
+	create := alice.Create(publicNote(alice, group, "Anyone awake?"))
+	mustPost(t, alice, group+"/inbox", create)
+	noteID := objectField(create, "id").(string)
+	announcesOf(t, masto, create["id"].(string), noteID)
+
+	// Bob answers without mentioning the group.
+	reply := bob.Create(map[string]any{"content": "<p>I am.</p>", "inReplyTo": noteID,
+		"to": []any{activitypub.Public}, "cc": []any{alice.ID}})
+	mustPost(t, bob, h.svc.IRIs().SharedInbox(), reply)
+	announcesOf(t, masto, reply["id"].(string), objectField(reply, "id").(string))
+}
+
+func TestPrivateAddressingIsNeverRelayedByAPublicGroup(t *testing.T) {
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	masto := h.network.NewInstance("mastodon.test")
+	alice, bob := masto.NewActor("alice"), masto.NewActor("bob")
+	join(t, alice, masto, group)
+	join(t, bob, masto, group)
+	before := len(masto.Deliveries())
+
+	followersOnly := alice.Create(map[string]any{"content": "<p>only for my followers</p>",
+		"to": []any{alice.Followers}, "cc": []any{group},
+		"tag": []any{map[string]any{"type": "Mention", "href": group}}})
+	direct := alice.Create(map[string]any{"content": "<p>just to the group</p>", "to": []any{group},
+		"tag": []any{map[string]any{"type": "Mention", "href": group}}})
+	mustPost(t, alice, group+"/inbox", followersOnly)
+	mustPost(t, alice, group+"/inbox", direct)
+	assertNothingRelayed(t, h)
+	if got := len(masto.Deliveries()); got != before {
+		t.Errorf("a non-public post produced %d deliveries", got-before)
+	}
+}
+
+// assertNothingRelayed checks that no post was stored and nothing was sent
+// on behalf of the group "grief" but answers to follows.
+func assertNothingRelayed(t *testing.T, h *hearth) {
+	t.Helper()
+	var posts, announced int
+	if err := h.store.View(context.Background(), func(tx *storage.Tx) (err error) {
+		g, err := tx.GroupByName("grief")
+		if err != nil {
+			return err
+		}
+		if announced, err = tx.CountOutbox(g.ID); err != nil {
+			return err
+		}
+		posts, err = tx.CountPosts()
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if announced != 0 || posts != 0 {
+		t.Errorf("stored %d posts and sent %d announces, want none", posts, announced)
+	}
+}
+
+func TestApprovalGroupHoldsFollowsForAModerator(t *testing.T) {
+	h := startHearth(t, nil)
+	group := h.createGroup("recovery", func(g *storage.Group) { g.Join = storage.JoinApproval })
+	masto := h.network.NewInstance("mastodon.test")
+	alice, bob := masto.NewActor("alice"), masto.NewActor("bob")
+	follow := alice.Follow(group)
+	mustPost(t, alice, group+"/inbox", follow)
+	mustPost(t, bob, group+"/inbox", bob.Follow(group))
+	ctx := context.Background()
+	pending, err := h.svc.Members(ctx, "recovery", storage.Pending)
+	if err != nil || len(pending) != 2 {
+		t.Fatalf("pending %v, %v; want alice and bob", pending, err)
+	}
+	if _, err := h.svc.ApproveMember(ctx, "recovery", alice.Handle); err != nil {
+		t.Fatal(err)
+	}
+	accept := masto.AwaitDelivery(t, wait, fedtest.OfType("Accept"))
+	if objectField(accept.Activity, "id") != follow["id"] || accept.Inbox != alice.Inbox {
+		t.Errorf("accept %s does not answer alice's follow", accept.Raw)
+	}
+	if _, err := h.svc.RejectMember(ctx, "recovery", "@bob@mastodon.test"); err != nil {
+		t.Fatal(err)
+	}
+	masto.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool { return d.Type() == "Reject" && d.Inbox == bob.Inbox })
+	if _, err := h.svc.ApproveMember(ctx, "recovery", bob.ID); err == nil {
+		t.Error("approving bob after his rejection succeeded")
+	}
+}
+
+func TestBannedActorsAndBlockedDomainsAreRejected(t *testing.T) {
+	h := startHearth(t, func(c *federation.Config) { c.Block = []string{"spam.test"} })
+	group := h.createGroup("grief", nil)
+	masto := h.network.NewInstance("mastodon.test")
+	alice := masto.NewActor("alice")
+	join(t, alice, masto, group)
+	if _, err := h.svc.BanMember(context.Background(), "grief", alice.Handle); err != nil {
+		t.Fatal(err)
+	}
+	masto.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool { return d.Type() == "Reject" })
+	mustPost(t, alice, group+"/inbox", alice.Follow(group))
+	rejects := 0
+	masto.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+		if d.Type() == "Reject" {
+			rejects++
+		}
+		return rejects == 2
+	})
+
+	spam := h.network.NewInstance("spam.test").NewActor("spammer")
+	if status := post(t, spam, group+"/inbox", spam.Follow(group)); status != http.StatusForbidden {
+		t.Errorf("follow from a blocked domain: status %d, want 403", status)
+	}
+}
+
+// rawPost sends body with the signature prepared by sign, for tampering.
+func rawPost(t *testing.T, h *hearth, inbox string, body []byte, prepare func(*http.Request)) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, inbox, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", activitypub.ContentType)
+	if prepare != nil {
+		prepare(req)
+	}
+	resp, err := h.network.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestInboxRefusesWhatItCannotVerify(t *testing.T) {
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	inbox := group + "/inbox"
+	masto := h.network.NewInstance("mastodon.test")
+	alice, mallory := masto.NewActor("alice"), masto.NewActor("mallory")
+	follow := alice.Follow(group)
+	body, _ := json.Marshal(follow)
+
+	tests := []struct {
+		name    string
+		body    []byte
+		prepare func(*http.Request)
+		want    int
+	}{
+		{"unsigned", body, nil, http.StatusUnauthorized},
+		{"signed with another actor's key", body, func(r *http.Request) {
+			mallory.Sign(r, body)
+			r.Header.Set("Signature", strings.Replace(r.Header.Get("Signature"), mallory.KeyID, alice.KeyID, 1))
+		}, http.StatusUnauthorized},
+		{"body tampered after signing", bytes.Replace(body, []byte("Follow"), []byte("Folloq"), 1), func(r *http.Request) {
+			alice.Sign(r, body)
+		}, http.StatusUnauthorized},
+		{"date two hours old", body, func(r *http.Request) {
+			r.Header.Set("Date", time.Now().Add(-2*time.Hour).UTC().Format(http.TimeFormat))
+			alice.Sign(r, body)
+		}, http.StatusUnauthorized},
+		{"actor is not the signer", body, func(r *http.Request) { mallory.Sign(r, body) }, http.StatusUnauthorized},
+		{"RFC 9421 only", body, func(r *http.Request) {
+			r.Header.Set("Signature-Input", `sig1=("@method" "@target-uri");created=1;keyid="`+alice.KeyID+`"`)
+			r.Header.Set("Signature", "sig1=:AAAA:")
+		}, http.StatusUnauthorized},
+		{"malformed JSON", []byte(`{"type": "Follow",`), func(r *http.Request) {
+			alice.Sign(r, []byte(`{"type": "Follow",`))
+		}, http.StatusBadRequest},
+		{"2 MiB body", bytes.Repeat([]byte(" "), 2<<20), func(r *http.Request) {
+			alice.Sign(r, bytes.Repeat([]byte(" "), 2<<20))
+		}, http.StatusRequestEntityTooLarge},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := rawPost(t, h, inbox, tc.body, tc.prepare); got != tc.want {
+				t.Errorf("status %d, want %d", got, tc.want)
+			}
+		})
+	}
+	members, err := h.svc.Members(context.Background(), "grief", storage.Member)
+	if err != nil || len(members) != 0 {
+		t.Errorf("members after refused requests: %v, %v", members, err)
+	}
+	assertNothingRelayed(t, h)
+}
+
+func TestPostsFromNonMembersAreNotRelayed(t *testing.T) {
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	masto := h.network.NewInstance("mastodon.test")
+	alice := masto.NewActor("alice")
+	stranger := h.network.NewInstance("elsewhere.test").NewActor("stranger")
+	join(t, alice, masto, group)
+	before := len(masto.Deliveries())
+	mustPost(t, stranger, group+"/inbox", stranger.Create(publicNote(stranger, group, "buy now")))
+	assertNothingRelayed(t, h)
+	if got := len(masto.Deliveries()); got != before {
+		t.Errorf("a stranger's post produced %d deliveries", got-before)
+	}
+}
+
+func TestRedeliveredActivityChangesNothing(t *testing.T) {
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	masto := h.network.NewInstance("mastodon.test")
+	alice, bob := masto.NewActor("alice"), masto.NewActor("bob")
+	join(t, alice, masto, group)
+	join(t, bob, masto, group)
+	create := alice.Create(publicNote(alice, group, "once"))
+	mustPost(t, alice, group+"/inbox", create)
+	mustPost(t, alice, group+"/inbox", create)
+	announcesOf(t, masto, create["id"].(string), objectField(create, "id").(string))
+	var posts int
+	h.store.View(context.Background(), func(tx *storage.Tx) (err error) {
+		posts, err = tx.CountPosts()
+		return err
+	})
+	if posts != 1 {
+		t.Errorf("%d posts stored for one activity sent twice", posts)
+	}
+}
