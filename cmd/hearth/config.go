@@ -257,6 +257,8 @@ func (c *Config) FederationConfig(logger *slog.Logger) federation.Config {
 		Allow:       c.Federation.Allow,
 		Block:       c.Federation.Block,
 		InsecureDev: c.Federation.InsecureDev,
+		Workers:     c.Delivery.Workers,
+		PerHost:     c.Delivery.PerHost,
 		Logger:      logger,
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/spf13/viper"
@@ -144,5 +145,19 @@ func TestExampleConfigShowsEveryKeyWithItsDefault(t *testing.T) {
 	}
 	if !reflect.DeepEqual(fromFile, fromDefaults) {
 		t.Errorf("config.example.yaml gives %+v, defaults give %+v", fromFile, fromDefaults)
+	}
+}
+
+func TestReadmeTableNamesEveryKeyAndVariable(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key := range defaults {
+		for _, want := range []string{"`" + key + "`", "`" + envName(key) + "`"} {
+			if !strings.Contains(string(readme), want) {
+				t.Errorf("README.md does not mention %s", want)
+			}
+		}
 	}
 }

@@ -233,7 +233,8 @@ type Main struct {
 	Service    *federation.Service
 	HTTPServer *http.Server
 
-	serveErr chan error
+	serveErr   chan error
+	delivering bool // the federation service's workers are running
 }
 
 // NewMain returns an instance that has not opened anything yet.
@@ -276,6 +277,10 @@ func (m *Main) Run(ctx context.Context) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
+	if err := m.Service.Start(ctx); err != nil {
+		return err
+	}
+	m.delivering = true
 	m.serveErr = make(chan error, 1)
 	go func() {
 		if err := m.HTTPServer.Serve(m.Listener); !errors.Is(err, http.ErrServerClosed) {
@@ -311,22 +316,26 @@ func (m *Main) adviseAdmin(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the HTTP server, giving requests in flight a bounded time to
-// finish, then closes the database. Closing twice does nothing more.
+// Close stops the HTTP server and then the delivery workers, giving work in
+// flight a bounded time to finish, then closes the database. Deliveries not
+// made stay queued for the next start. Closing twice does nothing more.
 func (m *Main) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
 	var errs []error
 	if m.HTTPServer != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 		if err := m.HTTPServer.Shutdown(ctx); err != nil {
 			errs = append(errs, err, m.HTTPServer.Close())
 		}
-		cancel()
 	} else if m.Listener != nil {
 		errs = append(errs, m.Listener.Close())
+	}
+	if m.delivering {
+		errs = append(errs, m.Service.Stop(ctx))
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
 	}
-	m.HTTPServer, m.Listener, m.Store = nil, nil, nil
+	m.HTTPServer, m.Listener, m.Store, m.delivering = nil, nil, nil, false
 	return errors.Join(errs...)
 }

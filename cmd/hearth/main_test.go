@@ -144,6 +144,14 @@ func TestServeAnswersHealthz(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || body != "ok" {
 		t.Fatalf("GET /healthz = %d %q, want 200 \"ok\"", resp.StatusCode, body)
 	}
+	head, err := http.Head(m.Config.Server.BaseURL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head.Body.Close()
+	if head.StatusCode != http.StatusOK {
+		t.Errorf("HEAD /healthz = %d, want 200", head.StatusCode)
+	}
 }
 
 func TestHomePageOnEmptyDatabaseSaysWhatToDo(t *testing.T) {

@@ -22,6 +22,8 @@ func (m *Main) routes(pages *templates.Pages) http.Handler {
 	// Recoverer sits inside the access log so that a panic is logged as the
 	// 500 it turns into.
 	r.Use(middleware.Recoverer)
+	// Uptime checkers probe with HEAD; answer it wherever GET is routed.
+	r.Use(middleware.GetHead)
 
 	r.Get("/healthz", m.healthz)
 	r.Get("/", pages.Home)
