@@ -132,17 +132,7 @@ func (s *Service) groupActor(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeActivity(w, activitypub.NewGroupActor(s.iris, activitypub.GroupProfile{
-		Name:            g.Name,
-		DisplayName:     g.DisplayName,
-		Summary:         g.Summary,
-		IconURL:         g.IconURL,
-		PublicKeyPEM:    g.PublicKeyPEM,
-		Listed:          g.Visibility == storage.Public,
-		ApprovesMembers: g.Join != storage.JoinOpen,
-		ModeratorsOnly:  g.Posting == storage.PostingModerators,
-		Created:         g.CreatedAt,
-	}))
+	return writeActivity(w, s.groupActorDocument(g))
 }
 
 // instanceActor serves the Application actor that signs the instance's own

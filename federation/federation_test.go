@@ -479,3 +479,19 @@ func TestRedeliveredActivityChangesNothing(t *testing.T) {
 		t.Errorf("%d posts stored for one activity sent twice", posts)
 	}
 }
+
+func TestProfileChangesReachMembersServers(t *testing.T) {
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	masto := h.network.NewInstance("mastodon.test")
+	join(t, masto.NewActor("alice"), masto, group)
+	if _, err := h.svc.UpdateGroup(context.Background(), "grief", func(g *storage.Group) {
+		g.DisplayName = "Grief circle"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	update := masto.AwaitDelivery(t, wait, fedtest.OfType("Update"))
+	if objectField(update.Activity, "id") != group || objectField(update.Activity, "name") != "Grief circle" {
+		t.Errorf("update does not carry the new profile: %s", update.Raw)
+	}
+}

@@ -103,7 +103,24 @@ func validateGroupSettings(g *storage.Group) error {
 	return nil
 }
 
-// UpdateGroup applies change to the stored group called name and saves it.
+// groupActorDocument is the Group actor as peers fetch it.
+func (s *Service) groupActorDocument(g storage.Group) activitypub.GroupActor {
+	return activitypub.NewGroupActor(s.iris, activitypub.GroupProfile{
+		Name:            g.Name,
+		DisplayName:     g.DisplayName,
+		Summary:         g.Summary,
+		IconURL:         g.IconURL,
+		PublicKeyPEM:    g.PublicKeyPEM,
+		Listed:          g.Visibility == storage.Public,
+		ApprovesMembers: g.Join != storage.JoinOpen,
+		ModeratorsOnly:  g.Posting == storage.PostingModerators,
+		Created:         g.CreatedAt,
+	})
+}
+
+// UpdateGroup applies change to the stored group called name, saves it, and
+// sends the new profile to the members' servers so that their copy of the
+// group (name, bio, avatar, locked or not) is refreshed.
 func (s *Service) UpdateGroup(ctx context.Context, name string, change func(*storage.Group)) (storage.Group, error) {
 	var g storage.Group
 	err := s.store.Update(ctx, func(tx *storage.Tx) error {
@@ -115,8 +132,28 @@ func (s *Service) UpdateGroup(ctx context.Context, name string, change func(*sto
 		if err := validateGroupSettings(&g); err != nil {
 			return err
 		}
-		return tx.UpdateGroup(&g)
+		if err := tx.UpdateGroup(&g); err != nil {
+			return err
+		}
+		inboxes, err := tx.MemberInboxes(g.ID)
+		if err != nil || len(inboxes) == 0 {
+			return err
+		}
+		group := s.iris.Group(g.Name)
+		update := &activitypub.Activity{
+			Context: activitypub.ActivityStreamsContext,
+			ID:      s.newActivityID(g),
+			Type:    "Update",
+			Actor:   group,
+			To:      []string{activitypub.Public},
+			CC:      []string{s.iris.GroupFollowers(g.Name)},
+			Object:  s.groupActorDocument(g),
+		}
+		return s.send(tx, g, update, 0, false, inboxes)
 	})
+	if err == nil {
+		s.deliveries.Wake()
+	}
 	if errors.Is(err, storage.ErrNotFound) {
 		return g, fmt.Errorf("%q: %w", name, ErrNoSuchGroup)
 	}
