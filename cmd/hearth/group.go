@@ -92,20 +92,6 @@ func oneName(positional []string) (string, error) {
 	}
 }
 
-// open loads the configuration and opens the database and service for an
-// admin command.
-func (c *cli) open(ctx context.Context) (*Main, error) {
-	cfg, err := c.config()
-	if err != nil {
-		return nil, err
-	}
-	m := NewMain(cfg, cfg.NewLogger(c.stderr))
-	if err := m.Open(ctx); err != nil {
-		return nil, errors.Join(err, m.Close())
-	}
-	return m, nil
-}
-
 func groupCreate(ctx context.Context, c *cli, args []string) (err error) {
 	fs := c.flags()
 	changes := settingFlags(fs)

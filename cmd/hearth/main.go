@@ -26,9 +26,10 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
-	stop()
-	os.Exit(code)
+	// Once the first signal has started a graceful stop, a second one ends
+	// the process at once.
+	context.AfterFunc(ctx, stop)
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 }
 
 // command is one entry of the CLI. It either runs or holds subcommands.
@@ -185,6 +186,20 @@ func (c *cli) noArgs(args []string) error {
 
 func (c *cli) config() (Config, error) {
 	return LoadConfig(c.configPath, c.getenv)
+}
+
+// open loads the configuration and opens the database and service for an
+// admin command.
+func (c *cli) open(ctx context.Context) (*Main, error) {
+	cfg, err := c.config()
+	if err != nil {
+		return nil, err
+	}
+	m := NewMain(cfg, cfg.NewLogger(c.stderr))
+	if err := m.Open(ctx); err != nil {
+		return nil, errors.Join(err, m.Close())
+	}
+	return m, nil
 }
 
 func printVersion(_ context.Context, c *cli, args []string) error {
