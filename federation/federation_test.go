@@ -153,17 +153,32 @@ func publicNote(author *fedtest.Actor, group, text string) map[string]any {
 	}
 }
 
-// announcesOf waits for both forms of the relay of the activity whose id is
-// innerID (the boost names noteID) at an instance, and returns them.
-func announcesOf(t *testing.T, inst *fedtest.Instance, createID, noteID string) (wrapped, boost fedtest.Delivery) {
+// awaitBoost waits for the group's boost of the note noteID, the form
+// microblogs show.
+func awaitBoost(t *testing.T, inst *fedtest.Instance, noteID string) fedtest.Delivery {
 	t.Helper()
-	wrapped = inst.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
-		return d.Type() == "Announce" && objectField(d.Activity, "id") == createID
-	})
-	boost = inst.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+	return inst.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
 		return d.Type() == "Announce" && d.Activity["object"] == noteID
 	})
-	return wrapped, boost
+}
+
+// awaitWrapped waits for the group's FEP-1b12 Announce of the activity
+// activityID, the form group-aware servers read.
+func awaitWrapped(t *testing.T, inst *fedtest.Instance, activityID string) fedtest.Delivery {
+	t.Helper()
+	return inst.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+		return d.Type() == "Announce" && objectField(d.Activity, "id") == activityID
+	})
+}
+
+func countWhere(inst *fedtest.Instance, match func(fedtest.Delivery) bool) int {
+	n := 0
+	for _, d := range inst.Deliveries() {
+		if match(d) {
+			n++
+		}
+	}
+	return n
 }
 
 func TestPublicGroupRelaysFollowPostEditDeleteUnfollow(t *testing.T) {
@@ -174,71 +189,77 @@ func TestPublicGroupRelaysFollowPostEditDeleteUnfollow(t *testing.T) {
 	masto := h.network.NewInstance("mastodon.test")
 	lemmy := h.network.NewInstance("lemmy.test")
 	lemmy.SetSoftware("lemmy")
+	other := h.network.NewInstance("other.test")
+	other.SetSoftware("something-new")
 	alice, bob := masto.NewActor("alice"), masto.NewActor("bob")
-	carol := lemmy.NewActor("carol")
+	carol, dave := lemmy.NewActor("carol"), other.NewActor("dave")
 	for _, m := range []struct {
 		actor *fedtest.Actor
 		inst  *fedtest.Instance
-	}{{alice, masto}, {bob, masto}, {carol, lemmy}} {
+	}{{alice, masto}, {bob, masto}, {carol, lemmy}, {dave, other}} {
 		join(t, m.actor, m.inst, group)
 	}
 
-	// Alice posts; each server gets both forms once, at its shared inbox.
+	// Alice posts. Mastodon gets the boost, Lemmy the FEP-1b12 form, and a
+	// server running software we do not know gets both; each server once,
+	// at its shared inbox, however many members it has.
 	create := alice.Create(publicNote(alice, group, "Three years today."))
-	noteID := objectField(create, "id").(string)
+	createID, noteID := create["id"].(string), objectField(create, "id").(string)
 	mustPost(t, alice, h.svc.IRIs().SharedInbox(), create)
-	for _, inst := range []*fedtest.Instance{masto, lemmy} {
-		wrapped, boost := announcesOf(t, inst, create["id"].(string), noteID)
-		for _, d := range []fedtest.Delivery{wrapped, boost} {
-			if !d.Verified || d.Inbox != inst.SharedInbox() {
-				t.Errorf("%s: delivery %v verified=%v inbox=%s", inst.Host, d, d.Verified, d.Inbox)
-			}
-			if d.Activity["actor"] != group || !contains(d.Activity["to"], activitypub.Public) ||
-				!contains(d.Activity["cc"], followers) || !contains(d.Activity["cc"], alice.ID) {
-				t.Errorf("%s: announce addressed wrongly: %s", inst.Host, d.Raw)
-			}
+	relayed := []fedtest.Delivery{awaitBoost(t, masto, noteID), awaitWrapped(t, lemmy, createID),
+		awaitBoost(t, other, noteID), awaitWrapped(t, other, createID)}
+	for _, d := range relayed {
+		if !d.Verified || !strings.HasSuffix(d.Inbox, ".test/inbox") {
+			t.Errorf("delivery %v verified=%v inbox=%s, want a verified delivery to the shared inbox", d, d.Verified, d.Inbox)
 		}
-		if objectField(wrapped.Activity, "actor") != alice.ID || objectField(wrapped.Activity, "type") != "Create" {
-			t.Errorf("%s: wrapped Create changed: %s", inst.Host, wrapped.Raw)
+		if d.Activity["actor"] != group || !contains(d.Activity["to"], activitypub.Public) ||
+			!contains(d.Activity["cc"], followers) || !contains(d.Activity["cc"], alice.ID) {
+			t.Errorf("%s: announce addressed wrongly: %s", d.Host, d.Raw)
 		}
 	}
-	if n := len(masto.Deliveries()); n != 2+2 {
-		t.Errorf("mastodon.test got %d deliveries (2 accepts, 2 announces), want one of each form for both members", n)
+	if wrapped := relayed[1]; objectField(wrapped.Activity, "actor") != alice.ID || objectField(wrapped.Activity, "type") != "Create" {
+		t.Errorf("wrapped Create changed: %s", wrapped.Raw)
+	}
+	isAnnounce := func(d fedtest.Delivery) bool { return d.Type() == "Announce" }
+	if n := countWhere(masto, isAnnounce); n != 1 {
+		t.Errorf("mastodon.test got %d announces for two members, want one boost", n)
+	}
+	if n := countWhere(lemmy, func(d fedtest.Delivery) bool { return d.Type() == "Announce" && d.Activity["object"] == noteID }); n != 0 {
+		t.Errorf("lemmy.test got %d boosts, which it refuses", n)
 	}
 
-	// Alice edits.
+	// Alice edits: group-aware servers get the Announce of the Update.
 	edited := publicNote(alice, group, "Three years today. Thank you all.")
 	edited["id"] = noteID
 	alice.Publish(edited)
 	update := map[string]any{"@context": activitypub.ActivityStreamsContext, "id": noteID + "/edit/1", "type": "Update",
 		"actor": alice.ID, "to": []any{activitypub.Public}, "object": withoutContext(edited)}
 	mustPost(t, alice, group+"/inbox", update)
-	for _, inst := range []*fedtest.Instance{masto, lemmy} {
-		inst.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
-			return d.Type() == "Announce" && objectField(d.Activity, "type") == "Update" && objectField(d.Activity, "id") == update["id"]
-		})
+	for _, inst := range []*fedtest.Instance{lemmy, other} {
+		awaitWrapped(t, inst, update["id"].(string))
 	}
 
 	// Alice deletes: group-aware servers get the Delete, microblogs lose the boost.
 	del := map[string]any{"@context": activitypub.ActivityStreamsContext, "id": noteID + "#delete", "type": "Delete",
 		"actor": alice.ID, "to": []any{activitypub.Public}, "object": map[string]any{"id": noteID, "type": "Tombstone"}}
 	mustPost(t, alice, h.svc.IRIs().SharedInbox(), del)
-	for _, inst := range []*fedtest.Instance{masto, lemmy} {
-		inst.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
-			return d.Type() == "Announce" && objectField(d.Activity, "type") == "Delete"
-		})
-		undo := inst.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool { return d.Type() == "Undo" })
+	for _, inst := range []*fedtest.Instance{lemmy, other} {
+		awaitWrapped(t, inst, del["id"].(string))
+	}
+	for _, inst := range []*fedtest.Instance{masto, other} {
+		undo := inst.AwaitDelivery(t, wait, fedtest.OfType("Undo"))
 		if objectField(undo.Activity, "type") != "Announce" || objectField(undo.Activity, "object") != noteID {
 			t.Errorf("%s: Undo does not withdraw the boost of the note: %s", inst.Host, undo.Raw)
 		}
 	}
 
-	// Carol leaves; Bob's next post reaches only mastodon.test.
-	lemmyBefore := len(lemmy.Deliveries())
+	// Carol leaves; Bob's next post no longer reaches lemmy.test.
 	mustPost(t, carol, group+"/inbox", carol.Undo(carol.Follow(group)))
+	lemmyBefore := len(lemmy.Deliveries())
 	create2 := bob.Create(publicNote(bob, group, "Thinking of you, Alice."))
 	mustPost(t, bob, group+"/inbox", create2)
-	announcesOf(t, masto, create2["id"].(string), objectField(create2, "id").(string))
+	awaitWrapped(t, other, create2["id"].(string))
+	awaitBoost(t, masto, objectField(create2, "id").(string))
 	if got := len(lemmy.Deliveries()); got != lemmyBefore {
 		t.Errorf("lemmy.test got %d deliveries after its only member left", got-lemmyBefore)
 	}
@@ -264,13 +285,13 @@ func TestRepliesToRelayedPostsAreRelayed(t *testing.T) {
 	create := alice.Create(publicNote(alice, group, "Anyone awake?"))
 	mustPost(t, alice, group+"/inbox", create)
 	noteID := objectField(create, "id").(string)
-	announcesOf(t, masto, create["id"].(string), noteID)
+	awaitBoost(t, masto, noteID)
 
 	// Bob answers without mentioning the group.
 	reply := bob.Create(map[string]any{"content": "<p>I am.</p>", "inReplyTo": noteID,
 		"to": []any{activitypub.Public}, "cc": []any{alice.ID}})
 	mustPost(t, bob, h.svc.IRIs().SharedInbox(), reply)
-	announcesOf(t, masto, reply["id"].(string), objectField(reply, "id").(string))
+	awaitBoost(t, masto, objectField(reply, "id").(string))
 }
 
 func TestPrivateAddressingIsNeverRelayedByAPublicGroup(t *testing.T) {
@@ -469,7 +490,7 @@ func TestRedeliveredActivityChangesNothing(t *testing.T) {
 	create := alice.Create(publicNote(alice, group, "once"))
 	mustPost(t, alice, group+"/inbox", create)
 	mustPost(t, alice, group+"/inbox", create)
-	announcesOf(t, masto, create["id"].(string), objectField(create, "id").(string))
+	awaitBoost(t, masto, objectField(create, "id").(string))
 	var posts int
 	h.store.View(context.Background(), func(tx *storage.Tx) (err error) {
 		posts, err = tx.CountPosts()

@@ -14,6 +14,7 @@ import (
 // closed groups get a Reject so the request does not hang in their client.
 func (s *Service) onFollow(ctx context.Context, in inbound) error {
 	follow := in.activity
+	s.learnSoftware(ctx, in.actor)
 	return s.commit(ctx, follow.ID, func(tx *storage.Tx) error {
 		g, ok, err := s.groupByIRI(tx, follow.ObjectID())
 		if err != nil || !ok {

@@ -172,10 +172,15 @@ func (s *Service) relayPost(tx *storage.Tx, g storage.Group, in inbound, obj *ac
 	now := tx.Now()
 	wrapped := activitypub.NewAnnounce(s.newActivityID(g), group, followers, now, json.RawMessage(in.activity.Raw), in.actor.ID)
 	boost := activitypub.NewAnnounce(s.newActivityID(g), group, followers, now, obj.ID, in.actor.ID)
-	for _, a := range []*activitypub.Activity{wrapped, boost} {
-		if err := s.send(tx, g, a, post.ID, true, inboxes); err != nil {
-			return err
-		}
+	wrappedTo, boostTo, err := announceAudiences(tx, inboxes)
+	if err != nil {
+		return err
+	}
+	if err := s.send(tx, g, wrapped, post.ID, true, wrappedTo); err != nil {
+		return err
+	}
+	if err := s.send(tx, g, boost, post.ID, true, boostTo); err != nil {
+		return err
 	}
 	log.Info("relayed post", "author", in.actor.ID, "inboxes", len(inboxes))
 	return nil
@@ -207,8 +212,12 @@ func (s *Service) announceToMembers(tx *storage.Tx, p storage.Post, raw json.Raw
 	if err != nil {
 		return err
 	}
+	wrappedTo, _, err := announceAudiences(tx, inboxes)
+	if err != nil {
+		return err
+	}
 	a := activitypub.NewAnnounce(s.newActivityID(g), s.iris.Group(g.Name), s.iris.GroupFollowers(g.Name), tx.Now(), raw, author)
-	return s.send(tx, g, a, p.ID, inOutbox, inboxes)
+	return s.send(tx, g, a, p.ID, inOutbox, wrappedTo)
 }
 
 // onUpdate refreshes a cached actor, or carries an author's edit of a
@@ -298,6 +307,10 @@ func (s *Service) withdraw(tx *storage.Tx, p storage.Post, deleteRaw json.RawMes
 	if err != nil {
 		return err
 	}
+	_, boostTo, err := announceAudiences(tx, inboxes)
+	if err != nil {
+		return err
+	}
 	for _, a := range sent {
 		var boost activitypub.Activity
 		if a.Type != "Announce" || json.Unmarshal(a.Body, &boost) != nil {
@@ -306,7 +319,7 @@ func (s *Service) withdraw(tx *storage.Tx, p storage.Post, deleteRaw json.RawMes
 		if _, isBoost := boost.Object.(string); !isBoost {
 			continue
 		}
-		if err := s.send(tx, g, activitypub.NewUndo(s.newActivityID(g), &boost), p.ID, false, inboxes); err != nil {
+		if err := s.send(tx, g, activitypub.NewUndo(s.newActivityID(g), &boost), p.ID, false, boostTo); err != nil {
 			return err
 		}
 	}
