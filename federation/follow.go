@@ -203,9 +203,9 @@ func (s *Service) decide(ctx context.Context, group, account string, fn membersh
 
 // MemberEntry is one row of a group's roster for its administrators.
 type MemberEntry struct {
-	Actor storage.Actor
-	State storage.MemberState
-	Since storage.Membership
+	Actor      storage.Actor
+	State      storage.MemberState
+	Membership storage.Membership
 }
 
 // Members lists the group's rows in state, with what is known of each actor.
@@ -233,7 +233,7 @@ func (s *Service) Members(ctx context.Context, group string, state storage.Membe
 			if a.ID == "" {
 				a.ID = m.ActorID
 			}
-			out = append(out, MemberEntry{Actor: a, State: m.State, Since: m})
+			out = append(out, MemberEntry{Actor: a, State: m.State, Membership: m})
 		}
 		return nil
 	})

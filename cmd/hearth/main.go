@@ -45,6 +45,7 @@ type command struct {
 var commands = []command{
 	{name: "serve", summary: "Run the server until interrupted.", run: serve},
 	{name: "group", summary: "Create, list, show, update and delete groups.", sub: groupCommands},
+	{name: "member", summary: "List a group's members and join requests; approve, reject, ban, unban.", sub: memberCommands},
 	{name: "version", summary: "Print the version.", run: printVersion},
 }
 
@@ -243,6 +244,9 @@ type Main struct {
 	// Config.Server.Listen; tests bind a port first so that the base URL can
 	// name it.
 	Listener net.Listener
+	// Transport, when set, carries every outgoing request instead of the
+	// network; tests route them to a fake fediverse with it.
+	Transport http.RoundTripper
 
 	Store      *storage.Store
 	Service    *federation.Service
@@ -265,7 +269,9 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.Store = store
-	m.Service, err = federation.New(ctx, m.Config.FederationConfig(m.Logger), store)
+	fc := m.Config.FederationConfig(m.Logger)
+	fc.Transport = m.Transport
+	m.Service, err = federation.New(ctx, fc, store)
 	return err
 }
 

@@ -34,8 +34,9 @@ func testConfig(t *testing.T) Config {
 
 // MustRunMain starts a real instance on a loopback port with the given
 // configuration (testConfig(t) when nil) and closes it when the test ends.
-// The base URL names the port the server really listens on.
-func MustRunMain(t *testing.T, cfg *Config) *Main {
+// The base URL names the port the server really listens on. Options adjust
+// the instance before it starts.
+func MustRunMain(t *testing.T, cfg *Config, options ...func(*Main)) *Main {
 	t.Helper()
 	if cfg == nil {
 		c := testConfig(t)
@@ -49,6 +50,9 @@ func MustRunMain(t *testing.T, cfg *Config) *Main {
 	cfg.Server.BaseURL = "http://" + ln.Addr().String()
 	m := NewMain(*cfg, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})))
 	m.Listener = ln
+	for _, option := range options {
+		option(m)
+	}
 	if err := m.Run(context.Background()); err != nil {
 		m.Close()
 		t.Fatal(err)
