@@ -516,3 +516,50 @@ func TestProfileChangesReachMembersServers(t *testing.T) {
 		t.Errorf("update does not carry the new profile: %s", update.Raw)
 	}
 }
+
+func TestFetchesAreSignedForServersInSecureMode(t *testing.T) {
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	secure := h.network.NewInstance("secure.test")
+	secure.RequireSignedFetch(true)
+	join(t, secure.NewActor("alice"), secure, group)
+}
+
+func TestRotatedKeyIsFetchedAgain(t *testing.T) {
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	masto := h.network.NewInstance("mastodon.test")
+	alice, bob := masto.NewActor("alice"), masto.NewActor("bob")
+	join(t, alice, masto, group)
+	join(t, bob, masto, group)
+	alice.Key = bob.Key // alice's server rotates her key; Hearth has the old one cached
+	create := alice.Create(publicNote(alice, group, "new key, same me"))
+	mustPost(t, alice, group+"/inbox", create)
+	awaitBoost(t, masto, objectField(create, "id").(string))
+}
+
+func TestDeleteOfAGoneAccountIsDroppedQuietly(t *testing.T) {
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	masto := h.network.NewInstance("mastodon.test")
+	signer := masto.NewActor("signer")
+	ghost := masto.URL("/users/ghost")
+	body, _ := json.Marshal(map[string]any{"@context": activitypub.ActivityStreamsContext, "id": ghost + "#delete",
+		"type": "Delete", "actor": ghost, "object": ghost, "to": []any{activitypub.Public}})
+	status := rawPost(t, h, group+"/inbox", body, func(r *http.Request) {
+		signer.Sign(r, body)
+		r.Header.Set("Signature", strings.Replace(r.Header.Get("Signature"), signer.KeyID, ghost+"#main-key", 1))
+	})
+	if status != http.StatusAccepted {
+		t.Errorf("delete of a gone account: status %d, want 202", status)
+	}
+}
+
+func TestInboxOfUnknownGroupIs404(t *testing.T) {
+	h := startHearth(t, nil)
+	alice := h.network.NewInstance("mastodon.test").NewActor("alice")
+	group := "http://" + hearthHost + "/g/nobody"
+	if status := post(t, alice, group+"/inbox", alice.Follow(group)); status != http.StatusNotFound {
+		t.Errorf("status %d, want 404", status)
+	}
+}

@@ -36,6 +36,11 @@ type inbound struct {
 // pass, and the answer is 202 only once the effects are committed: a sender
 // retries only on an error, so a 202 for something not kept would lose it.
 func (s *Service) inbox(w http.ResponseWriter, r *http.Request) error {
+	if name := chi.URLParam(r, "name"); name != "" {
+		if _, err := s.Group(r.Context(), name); err != nil {
+			return &Error{Status: http.StatusNotFound, Reason: "no such group", Err: err}
+		}
+	}
 	if r.ContentLength > maxDocument {
 		return &Error{Status: http.StatusRequestEntityTooLarge, Reason: "body larger than 1 MiB"}
 	}
