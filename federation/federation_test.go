@@ -563,3 +563,69 @@ func TestInboxOfUnknownGroupIs404(t *testing.T) {
 		t.Errorf("status %d, want 404", status)
 	}
 }
+
+func TestLikesReachGroupAwareServers(t *testing.T) {
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	masto, lemmy := h.network.NewInstance("mastodon.test"), h.network.NewInstance("lemmy.test")
+	lemmy.SetSoftware("lemmy")
+	alice, carol := masto.NewActor("alice"), lemmy.NewActor("carol")
+	join(t, alice, masto, group)
+	join(t, carol, lemmy, group)
+	create := alice.Create(publicNote(alice, group, "It helped to write this."))
+	mustPost(t, alice, group+"/inbox", create)
+	noteID := objectField(create, "id").(string)
+	awaitWrapped(t, lemmy, create["id"].(string))
+	like := map[string]any{"@context": activitypub.ActivityStreamsContext, "id": carol.ID + "/likes/1",
+		"type": "Like", "actor": carol.ID, "object": noteID}
+	mustPost(t, carol, group+"/inbox", like)
+	awaitWrapped(t, lemmy, like["id"].(string))
+}
+
+func TestDeletedAccountLeavesEveryGroup(t *testing.T) {
+	h := startHearth(t, nil)
+	grief, recovery := h.createGroup("grief", nil), h.createGroup("recovery", nil)
+	masto := h.network.NewInstance("mastodon.test")
+	alice := masto.NewActor("alice")
+	join(t, alice, masto, grief)
+	join(t, alice, masto, recovery)
+	mustPost(t, alice, h.svc.IRIs().SharedInbox(), map[string]any{"@context": activitypub.ActivityStreamsContext,
+		"id": alice.ID + "#delete", "type": "Delete", "actor": alice.ID, "object": alice.ID, "to": []any{activitypub.Public}})
+	for _, name := range []string{"grief", "recovery"} {
+		if members, err := h.svc.Members(context.Background(), name, storage.Member); err != nil || len(members) != 0 {
+			t.Errorf("%s members after the account was deleted: %v, %v", name, members, err)
+		}
+	}
+}
+
+func TestMovedMemberKeepsMembershipAndBansFollow(t *testing.T) {
+	h := startHearth(t, nil)
+	grief, recovery := h.createGroup("grief", nil), h.createGroup("recovery", nil)
+	oldHome, newHome := h.network.NewInstance("old.test"), h.network.NewInstance("new.test")
+	alice := oldHome.NewActor("alice")
+	join(t, alice, oldHome, grief)
+	join(t, alice, oldHome, recovery)
+	if _, err := h.svc.BanMember(context.Background(), "recovery", alice.Handle); err != nil {
+		t.Fatal(err)
+	}
+	moved := newHome.NewActor("alice")
+	move := map[string]any{"@context": activitypub.ActivityStreamsContext, "id": alice.ID + "#move", "type": "Move",
+		"actor": alice.ID, "object": alice.ID, "target": moved.ID}
+
+	// The new account does not name the old one yet: the move is refused.
+	if status := post(t, alice, h.svc.IRIs().SharedInbox(), move); status != http.StatusBadRequest {
+		t.Errorf("move to an account without the alias: status %d, want 400", status)
+	}
+	moved.AlsoKnownAs = []string{alice.ID}
+	move["id"] = alice.ID + "#move2"
+	mustPost(t, alice, h.svc.IRIs().SharedInbox(), move)
+	ctx := context.Background()
+	members, _ := h.svc.Members(ctx, "grief", storage.Member)
+	if len(members) != 1 || members[0].Actor.ID != moved.ID {
+		t.Errorf("grief members after the move: %+v, want only the new account", members)
+	}
+	banned, _ := h.svc.Members(ctx, "recovery", storage.Banned)
+	if len(banned) != 1 || banned[0].Actor.ID != moved.ID {
+		t.Errorf("recovery bans after the move: %+v, want the new account", banned)
+	}
+}

@@ -34,6 +34,9 @@ type Actor struct {
 	// one: tests that need two different keys should use actors made one
 	// after the other.
 	Key *rsa.PrivateKey
+	// AlsoKnownAs lists the actor's other accounts, as a Move's target
+	// names the account it moved from.
+	AlsoKnownAs []string
 
 	instance *Instance
 }
@@ -72,7 +75,7 @@ func (a *Actor) document() map[string]any {
 	if err != nil {
 		panic(fmt.Sprintf("fedtest: encoding the key of %s: %v", a.ID, err))
 	}
-	return map[string]any{
+	doc := map[string]any{
 		"@context":          []string{activityStreams, "https://w3id.org/security/v1"},
 		"id":                a.ID,
 		"type":              "Person",
@@ -90,6 +93,10 @@ func (a *Actor) document() map[string]any {
 			"publicKeyPem": pem,
 		},
 	}
+	if len(a.AlsoKnownAs) > 0 {
+		doc["alsoKnownAs"] = a.AlsoKnownAs
+	}
+	return doc
 }
 
 // Publish stores object on the actor's instance, so that it can be fetched
