@@ -90,9 +90,6 @@ func (s *Store) Close() error {
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
-// Now is the store's clock.
-func (s *Store) Now() time.Time { return s.now() }
-
 // Tx is one transaction. Every query method lives on Tx so the same code runs
 // inside a read-only view or as part of a larger write.
 type Tx struct {

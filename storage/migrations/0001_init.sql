@@ -124,10 +124,3 @@ CREATE TABLE seen_activities (
     id          TEXT    PRIMARY KEY,
     received_at INTEGER NOT NULL
 );
-
--- Instance-wide policy for remote domains.
-CREATE TABLE domain_policies (
-    domain     TEXT    PRIMARY KEY,
-    policy     TEXT    NOT NULL CHECK (policy IN ('block', 'allow', 'silence')),
-    created_at INTEGER NOT NULL
-);
