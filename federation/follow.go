@@ -10,8 +10,9 @@ import (
 )
 
 // onFollow is a request to join. Open groups accept at once, approval
-// groups hold it for a moderator, and banned actors, refused servers and
-// closed groups get a Reject so the request does not hang in their client.
+// groups hold it for a moderator, and banned actors and closed groups get a
+// Reject so the request does not hang in their client. (Servers the
+// instance does not federate with were refused before this, with 403.)
 func (s *Service) onFollow(ctx context.Context, in inbound) error {
 	follow := in.activity
 	s.learnSoftware(ctx, in.actor)
@@ -34,10 +35,10 @@ func (s *Service) onFollow(ctx context.Context, in inbound) error {
 			}
 			return s.answerFollow(tx, g, in.actor, follow.ID, "Accept")
 		}
-		switch {
-		case !s.federates(in.actor.Host), g.Join == storage.JoinClosed:
+		switch g.Join {
+		case storage.JoinClosed:
 			return s.answerFollow(tx, g, in.actor, follow.ID, "Reject")
-		case g.Join == storage.JoinApproval:
+		case storage.JoinApproval:
 			s.log.Info("join request held for a moderator", "group", g.Name, "actor", in.actor.ID)
 			return tx.SetMembership(g.ID, in.actor.ID, storage.Pending, follow.ID)
 		}
