@@ -13,9 +13,18 @@ type Job struct {
 	Inbox      string
 	Host       string
 	Attempts   int // attempts made before this one
-	CreatedAt  time.Time
-	Body       []byte
+	// HostFailures counts the host's failed attempts since its last
+	// success, as of the claim.
+	HostFailures int
+	CreatedAt    time.Time
+	Body         []byte
 }
+
+// claimWindow is how many of the earliest due deliveries a claim looks at.
+// Reading only the head of the queue keeps a claim's cost flat however long
+// the queue grows; a host whose own backlog fills the head is served at its
+// per-host pace, and the rest of the queue moves up as it drains.
+func claimWindow(limit int) int { return 4*limit + 256 }
 
 // ClaimDeliveries leases up to limit due deliveries until leaseUntil, taking
 // from each host no more than perHost minus what that host already has in
@@ -23,19 +32,43 @@ type Job struct {
 // unreachable) gets one request at a time, so servers that hang cannot tie
 // up more than one worker each. A claimed row is invisible to other claims
 // until its lease ends, so a crashed worker's jobs come back by themselves.
+//
+// Due deliveries of a host that is resting are moved to the end of its
+// rest as the claim meets them, so they stop taking room at the head of
+// the queue: each is moved once per rest, however often claims run.
 func (tx *Tx) ClaimDeliveries(limit, perHost int, leaseUntil time.Time) ([]Job, error) {
-	now := millis(tx.now)
+	now := sql.Named("now", millis(tx.now))
+	window := sql.Named("window", claimWindow(limit))
+	for {
+		res, err := tx.exec(`
+			UPDATE deliveries SET next_attempt_at = h.retry_at
+			FROM (
+				SELECT id, host FROM deliveries
+				WHERE state = 'queued' AND next_attempt_at <= :now AND claimed_until <= :now
+				ORDER BY next_attempt_at, id LIMIT :window
+			) AS head JOIN hosts h ON h.host = head.host
+			WHERE deliveries.id = head.id AND h.retry_at > :now`, now, window)
+		if err != nil {
+			return nil, err
+		}
+		if moved, err := res.RowsAffected(); err != nil || moved == 0 {
+			break
+		}
+	}
 	rows, err := tx.query(`
-		WITH busy AS (
+		WITH head AS (
+			SELECT id, host, next_attempt_at FROM deliveries
+			WHERE state = 'queued' AND next_attempt_at <= :now AND claimed_until <= :now
+			ORDER BY next_attempt_at, id LIMIT :window
+		), busy AS (
 			SELECT host, count(*) AS n FROM deliveries
-			WHERE state = 'queued' AND claimed_until > :now GROUP BY host
+			WHERE claimed_until > 0 AND claimed_until > :now GROUP BY host
 		), ranked AS (
 			SELECT d.id, d.host,
 				coalesce(h.unreachable_since, 0) > 0 OR coalesce(h.last_success_at, 0) = 0 OR coalesce(h.failures, 0) > 0 AS cautious,
 				row_number() OVER (PARTITION BY d.host ORDER BY d.next_attempt_at, d.id) AS rn
-			FROM deliveries d LEFT JOIN hosts h ON h.host = d.host
-			WHERE d.state = 'queued' AND d.next_attempt_at <= :now AND d.claimed_until <= :now
-				AND coalesce(h.retry_at, 0) <= :now
+			FROM head d LEFT JOIN hosts h ON h.host = d.host
+			WHERE coalesce(h.retry_at, 0) <= :now
 		)
 		UPDATE deliveries SET claimed_until = :lease
 		WHERE id IN (
@@ -43,8 +76,9 @@ func (tx *Tx) ClaimDeliveries(limit, perHost int, leaseUntil time.Time) ([]Job, 
 			WHERE r.rn + coalesce(b.n, 0) <= CASE WHEN r.cautious THEN 1 ELSE :per_host END
 			ORDER BY r.rn, r.id LIMIT :limit
 		)
-		RETURNING id, activity_id, inbox, host, attempts, created_at`,
-		sql.Named("now", now), sql.Named("lease", millis(leaseUntil)),
+		RETURNING id, activity_id, inbox, host, attempts, created_at,
+			coalesce((SELECT failures FROM hosts WHERE hosts.host = deliveries.host), 0)`,
+		now, window, sql.Named("lease", millis(leaseUntil)),
 		sql.Named("per_host", perHost), sql.Named("limit", limit))
 	if err != nil {
 		return nil, err
@@ -52,7 +86,7 @@ func (tx *Tx) ClaimDeliveries(limit, perHost int, leaseUntil time.Time) ([]Job, 
 	jobs, err := scanAll(rows, func(r *sql.Rows) (Job, error) {
 		var j Job
 		var created int64
-		err := r.Scan(&j.ID, &j.ActivityID, &j.Inbox, &j.Host, &j.Attempts, &created)
+		err := r.Scan(&j.ID, &j.ActivityID, &j.Inbox, &j.Host, &j.Attempts, &created, &j.HostFailures)
 		j.CreatedAt = fromMillis(created)
 		return j, err
 	})
@@ -92,8 +126,12 @@ const (
 	Delivered Verdict = iota
 	// RetryLater means the attempt failed in a way that may pass.
 	RetryLater
-	// GiveUp means the attempt failed for good; the row stays with its reason.
+	// GiveUp means the delivery failed for good; the row stays with its
+	// reason and the failure counts against the host.
 	GiveUp
+	// Refused means the inbox answered and declined for good (a 4xx): the
+	// row stays with its reason, and the host, which answered, is healthy.
+	Refused
 )
 
 // Outcome is the result of one attempt, recorded with many others at once.
@@ -119,9 +157,13 @@ func (tx *Tx) RecordOutcomes(outcomes []Outcome) error {
 		case Delivered:
 			_, err = tx.exec(`DELETE FROM deliveries WHERE id = ?`, o.JobID)
 			if err == nil {
-				_, err = tx.exec(`INSERT INTO hosts (host, last_success_at) VALUES (?, ?)
-					ON CONFLICT (host) DO UPDATE SET failures = 0, unreachable_since = 0, retry_at = 0,
-						last_success_at = excluded.last_success_at`, o.Host, now)
+				err = tx.hostAnswered(o.Host, now)
+			}
+		case Refused:
+			_, err = tx.exec(`UPDATE deliveries SET state = 'failed', attempts = attempts + 1, claimed_until = 0,
+				last_error = ?, updated_at = ? WHERE id = ?`, o.Error, now, o.JobID)
+			if err == nil {
+				err = tx.hostAnswered(o.Host, now)
 			}
 		case RetryLater, GiveUp:
 			state := "queued"
@@ -140,6 +182,14 @@ func (tx *Tx) RecordOutcomes(outcomes []Outcome) error {
 		}
 	}
 	return nil
+}
+
+// hostAnswered revives a host: it answered, so it is reachable.
+func (tx *Tx) hostAnswered(host string, now int64) error {
+	_, err := tx.exec(`INSERT INTO hosts (host, last_success_at) VALUES (?, ?)
+		ON CONFLICT (host) DO UPDATE SET failures = 0, unreachable_since = 0, retry_at = 0,
+			last_error = '', last_success_at = excluded.last_success_at`, host, now)
+	return err
 }
 
 func (tx *Tx) hostFailed(o Outcome, now int64) error {
@@ -260,12 +310,14 @@ func (tx *Tx) RecentFailures(limit int) ([]FailedDelivery, error) {
 }
 
 // ExpireDeliveries gives up every queued delivery created before cutoff that
-// is not in flight, keeping the host's last error as the reason.
+// is not in flight. The reason kept is the delivery's last error or, for one
+// that never got an attempt because its host was resting, the host's.
 func (tx *Tx) ExpireDeliveries(cutoff time.Time) (int64, error) {
-	res, err := tx.exec(`UPDATE deliveries SET state = 'failed', updated_at = ?,
-			last_error = 'gave up after retrying: ' || CASE WHEN last_error != '' THEN last_error ELSE 'never delivered' END
-		WHERE state = 'queued' AND created_at < ? AND claimed_until <= ?`,
-		millis(tx.now), millis(cutoff), millis(tx.now))
+	res, err := tx.exec(`UPDATE deliveries SET state = 'failed', updated_at = :now,
+			last_error = 'gave up after retrying: ' || coalesce(nullif(last_error, ''),
+				(SELECT nullif(h.last_error, '') FROM hosts h WHERE h.host = deliveries.host), 'never delivered')
+		WHERE state = 'queued' AND created_at < :cutoff AND claimed_until <= :now`,
+		sql.Named("now", millis(tx.now)), sql.Named("cutoff", millis(cutoff)))
 	if err != nil {
 		return 0, err
 	}
@@ -275,11 +327,14 @@ func (tx *Tx) ExpireDeliveries(cutoff time.Time) (int64, error) {
 // NextDue returns when the next queued delivery that is waiting (for its
 // retry time or for its host's rest) becomes due, or zero when none waits.
 // Deliveries due already are not counted: they wait only for a free worker.
+// The answer may come early (a host's rest ending with nothing queued for
+// it), never late.
 func (tx *Tx) NextDue() (time.Time, error) {
 	var next int64
 	err := tx.queryRow(`SELECT coalesce(min(due), 0) FROM (
-			SELECT max(d.next_attempt_at, coalesce(h.retry_at, 0)) AS due
-			FROM deliveries d LEFT JOIN hosts h ON h.host = d.host WHERE d.state = 'queued'
-		) WHERE due > ?`, millis(tx.now)).Scan(&next)
+			SELECT min(next_attempt_at) AS due FROM deliveries WHERE state = 'queued' AND next_attempt_at > :now
+			UNION ALL
+			SELECT min(retry_at) FROM hosts WHERE retry_at > 0 AND retry_at > :now
+		)`, sql.Named("now", millis(tx.now))).Scan(&next)
 	return fromMillis(next), translate(err)
 }

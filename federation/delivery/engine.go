@@ -33,8 +33,9 @@ type SignerFunc func(ctx context.Context, groupID int64) (*signature.Signer, err
 // Config tunes an Engine. Zero values take the defaults.
 type Config struct {
 	// Workers bounds requests in flight across all hosts. Requests mostly
-	// wait on the network, so this is far above the core count: a few
-	// hanging servers must not hold up the healthy ones.
+	// wait on the network, so this is far above the core count: servers
+	// that hang each hold a worker until the client's timeout, and they
+	// must not hold up the healthy ones.
 	Workers int
 	// PerHost bounds requests in flight to one host.
 	PerHost int
@@ -78,6 +79,11 @@ type Engine struct {
 // It outlives the client's timeout, so a job is never sent twice at once.
 const lease = 5 * time.Minute
 
+// sweepEvery is how often deliveries queued for longer than
+// Schedule.GiveUpAfter are given up. Most are given up by their own last
+// attempt; the sweep catches those whose host rested past the deadline.
+const sweepEvery = time.Minute
+
 // flushEvery bounds how long an outcome waits before it is written; outcomes
 // are written in batches because one transaction per delivery would cost
 // more than the delivery.
@@ -88,7 +94,7 @@ const flushBatch = 256
 // New returns an engine over store; call Start to run it.
 func New(store *storage.Store, cfg Config) *Engine {
 	if cfg.Workers <= 0 {
-		cfg.Workers = 256
+		cfg.Workers = 512
 	}
 	if cfg.PerHost <= 0 {
 		cfg.PerHost = 4
@@ -193,17 +199,24 @@ func (e *Engine) Stop(ctx context.Context) error {
 func (e *Engine) dispatch(ctx context.Context) {
 	defer e.dispatched.Done()
 	busy := 0
+	var nextSweep time.Time
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
+		if now := e.cfg.Now(); !now.Before(nextSweep) {
+			e.sweep(ctx, now)
+			nextSweep = now.Add(sweepEvery)
+		}
 		// Claim in batches: one claim query per freed worker would cost
 		// more than the deliveries themselves.
 		free := e.cfg.Workers - busy
+		exhausted := false
 		if free > 0 && (busy == 0 || free >= min(64, e.cfg.Workers/4+1)) {
 			jobs, err := e.claim(ctx, free)
 			if err != nil && ctx.Err() == nil {
 				e.log.Error("claiming deliveries", "err", err)
 			}
+			exhausted = len(jobs) < free
 			for _, job := range jobs {
 				select {
 				case e.jobs <- job:
@@ -213,7 +226,14 @@ func (e *Engine) dispatch(ctx context.Context) {
 				}
 			}
 		}
-		timer.Reset(e.idleWait(ctx))
+		// With work left in the queue, a finishing worker is what wakes the
+		// dispatcher; only an exhausted queue needs to know when the next
+		// waiting job falls due.
+		wait := e.cfg.Poll
+		if exhausted {
+			wait = e.idleWait(ctx)
+		}
+		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return
@@ -231,6 +251,22 @@ func (e *Engine) dispatch(ctx context.Context) {
 				}
 			}
 		}
+	}
+}
+
+// sweep gives up the deliveries that have been queued for too long, keeping
+// the last error as the reason.
+func (e *Engine) sweep(ctx context.Context, now time.Time) {
+	var expired int64
+	err := e.store.Update(ctx, func(tx *storage.Tx) (err error) {
+		expired, err = tx.ExpireDeliveries(now.Add(-e.cfg.Schedule.GiveUpAfter))
+		return err
+	})
+	switch {
+	case err != nil && ctx.Err() == nil:
+		e.log.Error("giving up expired deliveries", "err", err)
+	case expired > 0:
+		e.log.Info("gave up deliveries retried for too long", "count", expired, "after", e.cfg.Schedule.GiveUpAfter)
 	}
 }
 
@@ -261,40 +297,41 @@ func (e *Engine) idleWait(ctx context.Context) time.Duration {
 func (e *Engine) work(ctx context.Context) {
 	defer e.inFlight.Done()
 	for job := range e.jobs {
-		e.outcomes <- e.deliver(ctx, job)
+		if outcome, ok := e.deliver(ctx, job); ok {
+			e.outcomes <- outcome
+		}
 		e.finished <- struct{}{}
 	}
 }
 
-// deliver makes one attempt and decides what it means.
-func (e *Engine) deliver(ctx context.Context, job storage.Job) storage.Outcome {
+// deliver makes one attempt and decides what it means. ok is false when the
+// attempt was cut short by shutdown: it does not count, and the job goes
+// back to the queue as it was.
+func (e *Engine) deliver(ctx context.Context, job storage.Job) (outcome storage.Outcome, ok bool) {
 	status, header, err := e.post(ctx, job)
+	if ctx.Err() != nil {
+		return outcome, false
+	}
 	now := e.cfg.Now()
-	outcome := storage.Outcome{JobID: job.ID, Host: job.Host}
+	outcome = storage.Outcome{JobID: job.ID, Host: job.Host}
 	switch {
 	case err == nil && status >= 200 && status < 300:
 		outcome.Verdict = storage.Delivered
 		e.hostRecovered(job.Host)
 		e.log.Debug("delivered", "activity", job.ActivityID, "inbox", job.Inbox, "status", status)
-		return outcome
+		return outcome, true
 	case err == nil && status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests:
 		// The server understood and refused; asking again will not change
 		// its mind. The host itself is healthy.
-		outcome.Verdict = storage.GiveUp
+		outcome.Verdict = storage.Refused
 		outcome.Error = fmt.Sprintf("refused with HTTP %d", status)
 		e.hostRecovered(job.Host)
 		e.log.Info("delivery refused", "activity", job.ActivityID, "inbox", job.Inbox, "status", status)
-		return outcome
+		return outcome, true
 	case err != nil:
 		outcome.Error = err.Error()
 	default:
 		outcome.Error = fmt.Sprintf("HTTP %d", status)
-	}
-	if ctx.Err() != nil {
-		// Shutting down: the attempt did not count.
-		outcome.Verdict = storage.RetryLater
-		outcome.NextAttempt = now
-		return outcome
 	}
 	failures := job.Attempts + 1
 	wait := e.cfg.Schedule.Backoff(failures, e.cfg.Random())
@@ -313,12 +350,12 @@ func (e *Engine) deliver(ctx context.Context, job storage.Job) storage.Outcome {
 			outcome.NextAttempt = deadline
 		}
 	}
-	if rest := e.cfg.Schedule.HostRest(e.hostFailed(job.Host)); rest > 0 {
+	if rest := e.cfg.Schedule.HostRest(e.hostFailed(job)); rest > 0 {
 		outcome.HostRetryAt = now.Add(rest)
 	}
 	e.log.Info("delivery failed", "activity", job.ActivityID, "inbox", job.Inbox, "attempt", failures,
 		"err", outcome.Error, "verdict", verdictName(outcome.Verdict))
-	return outcome
+	return outcome, true
 }
 
 func verdictName(v storage.Verdict) string {
@@ -379,11 +416,18 @@ func (e *Engine) signer(ctx context.Context, groupID int64) (*signature.Signer, 
 	return s, nil
 }
 
-func (e *Engine) hostFailed(host string) int {
+// hostFailed counts a failed attempt against the job's host and returns the
+// host's consecutive failures. The count starts from what the queue knew at
+// the claim, so a restart does not forget how long a host has been failing.
+func (e *Engine) hostFailed(job storage.Job) int {
 	e.hostsMu.Lock()
 	defer e.hostsMu.Unlock()
-	e.hostFailures[host]++
-	return e.hostFailures[host]
+	n, ok := e.hostFailures[job.Host]
+	if !ok {
+		n = job.HostFailures
+	}
+	e.hostFailures[job.Host] = n + 1
+	return n + 1
 }
 
 func (e *Engine) hostRecovered(host string) {

@@ -1,0 +1,563 @@
+package delivery_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hearth-social/hearth/federation/delivery"
+	"github.com/hearth-social/hearth/federation/fedtest"
+	"github.com/hearth-social/hearth/federation/signature"
+	"github.com/hearth-social/hearth/storage"
+)
+
+const wait = 10 * time.Second
+
+// clock is the time the store and the engine both see; tests move it
+// instead of sleeping.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// rig is a queue on disk, a fake fediverse whose servers verify every
+// signature, and a sender whose key those servers can fetch.
+type rig struct {
+	t       *testing.T
+	network *fedtest.Network
+	clock   *clock
+	path    string
+	store   *storage.Store
+	sender  *fedtest.Actor
+	lastID  int
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	network := fedtest.NewNetwork(t)
+	r := &rig{
+		t:       t,
+		network: network,
+		clock:   &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)},
+		path:    filepath.Join(t.TempDir(), "hearth.db"),
+		sender:  network.NewInstance("hearth.test").NewActor("group"),
+	}
+	r.open()
+	return r
+}
+
+// open opens the database, as a restarted process does.
+func (r *rig) open() {
+	r.t.Helper()
+	store, err := storage.Open(context.Background(), r.path, storage.WithClock(r.clock.Now))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() { store.Close() })
+	r.store = store
+}
+
+// config is an engine configuration for the rig: its clock, its network,
+// the sender's key and jitter fixed at zero. schedule zero means the default.
+func (r *rig) config(schedule delivery.Schedule) delivery.Config {
+	return delivery.Config{
+		Client: r.network.Client(),
+		Signer: func(context.Context, int64) (*signature.Signer, error) {
+			return signature.NewSigner(r.sender.KeyID, r.sender.Key), nil
+		},
+		Now:      r.clock.Now,
+		Schedule: schedule,
+		Random:   func() float64 { return 0.5 },
+	}
+}
+
+// start runs an engine until the test ends.
+func (r *rig) start(cfg delivery.Config) *delivery.Engine {
+	r.t.Helper()
+	e := delivery.New(r.store, cfg)
+	if err := e.Start(context.Background()); err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		e.Stop(ctx)
+	})
+	return e
+}
+
+// enqueue queues a fresh activity from the sender to inboxes and returns its id.
+func (r *rig) enqueue(inboxes ...string) string {
+	r.t.Helper()
+	r.lastID++
+	id := fmt.Sprintf("http://hearth.test/activities/%d", r.lastID)
+	body := fmt.Sprintf(`{"@context":"https://www.w3.org/ns/activitystreams","id":%q,"type":"Announce","actor":%q,"object":"http://hearth.test/notes/1"}`,
+		id, r.sender.ID)
+	err := r.store.Update(context.Background(), func(tx *storage.Tx) error {
+		return tx.Enqueue(storage.Activity{ID: id, Type: "Announce", Body: []byte(body)}, inboxes)
+	})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return id
+}
+
+func (r *rig) view(fn func(*storage.Tx) error) {
+	r.t.Helper()
+	if err := r.store.View(context.Background(), fn); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *rig) stats() (s storage.QueueStats) {
+	r.t.Helper()
+	r.view(func(tx *storage.Tx) (err error) { s, err = tx.QueueStats(); return err })
+	return s
+}
+
+func (r *rig) failures() (f []storage.FailedDelivery) {
+	r.t.Helper()
+	r.view(func(tx *storage.Tx) (err error) { f, err = tx.RecentFailures(100); return err })
+	return f
+}
+
+func (r *rig) failingHosts() (h []storage.Host) {
+	r.t.Helper()
+	r.view(func(tx *storage.Tx) (err error) { h, err = tx.FailingHosts(); return err })
+	return h
+}
+
+func (r *rig) nextDue() (next time.Time) {
+	r.t.Helper()
+	r.view(func(tx *storage.Tx) (err error) { next, err = tx.NextDue(); return err })
+	return next
+}
+
+// eventually waits until cond holds, failing the test with what it last
+// saw when it does not within the deadline. Outcomes are written in
+// batches, shortly after the request they record.
+func (r *rig) eventually(cond func() (bool, string)) {
+	r.t.Helper()
+	deadline := time.Now().Add(wait)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("condition not met within %v: %s", wait, state)
+		}
+		<-tick.C
+	}
+}
+
+// settled waits until nothing is in flight and the next retry is at want.
+func (r *rig) settled(want time.Time) {
+	r.t.Helper()
+	r.eventually(func() (bool, string) {
+		next := r.nextDue()
+		return next.Equal(want), fmt.Sprintf("next due %v, want %v", next, want)
+	})
+}
+
+// barrier proves that the engine has claimed at least once since now:
+// it queues a delivery to a healthy host and waits for it to arrive.
+// Whatever the engine did not send in that claim, it chose not to send.
+func (r *rig) barrier(e *delivery.Engine, healthy *fedtest.Instance) {
+	r.t.Helper()
+	before := len(healthy.Deliveries())
+	id := r.enqueue(healthy.SharedInbox())
+	e.Wake()
+	healthy.AwaitDelivery(r.t, wait, func(d fedtest.Delivery) bool { return d.Verified && d.Activity["id"] == id })
+	if got := len(healthy.Deliveries()); got != before+1 {
+		r.t.Fatalf("barrier host got %d deliveries, want %d", got, before+1)
+	}
+}
+
+func TestBackoffDoublesWithinJitterUpToTheLongestWait(t *testing.T) {
+	s := delivery.DefaultSchedule
+	for _, tc := range []struct {
+		failures int
+		want     time.Duration
+	}{
+		{1, 30 * time.Second},
+		{2, time.Minute},
+		{3, 2 * time.Minute},
+		{6, 16 * time.Minute},
+		{11, 512 * time.Minute},
+		{12, 12 * time.Hour},
+		{40, 12 * time.Hour},
+	} {
+		t.Run(fmt.Sprint(tc.failures), func(t *testing.T) {
+			if got := s.Backoff(tc.failures, 0.5); got != tc.want {
+				t.Errorf("Backoff(%d) without jitter = %v, want %v", tc.failures, got, tc.want)
+			}
+			low, high := s.Backoff(tc.failures, 0), s.Backoff(tc.failures, 0.999999)
+			minWait := time.Duration(float64(tc.want) * (1 - s.Jitter))
+			maxWait := time.Duration(float64(tc.want) * (1 + s.Jitter))
+			if low != minWait || high > maxWait || high < maxWait-time.Second {
+				t.Errorf("Backoff(%d) spans [%v, %v], want [%v, %v]", tc.failures, low, high, minWait, maxWait)
+			}
+		})
+	}
+}
+
+func TestDefaultScheduleRetriesForAboutThreeDays(t *testing.T) {
+	s := delivery.DefaultSchedule
+	var elapsed time.Duration
+	attempts := 1
+	for elapsed+s.Backoff(attempts, 0.5) < s.GiveUpAfter {
+		elapsed += s.Backoff(attempts, 0.5)
+		attempts++
+	}
+	if s.GiveUpAfter != 72*time.Hour || attempts < 15 || attempts > 20 {
+		t.Errorf("a delivery gets %d attempts over %v, want 15 to 20 over 72h", attempts, s.GiveUpAfter)
+	}
+}
+
+func TestHostRestStartsAtTheThresholdAndDoubles(t *testing.T) {
+	s := delivery.DefaultSchedule
+	for failures, want := range map[int]time.Duration{
+		1: 0, 4: 0, 5: time.Minute, 6: 2 * time.Minute, 9: 16 * time.Minute, 30: 6 * time.Hour,
+	} {
+		if got := s.HostRest(failures); got != want {
+			t.Errorf("HostRest(%d) = %v, want %v", failures, got, want)
+		}
+	}
+}
+
+func TestDeliversOneSignedRequestPerInbox(t *testing.T) {
+	r := newRig(t)
+	var instances []*fedtest.Instance
+	var inboxes []string
+	for i := range 5 {
+		inst := r.network.NewInstance(fmt.Sprintf("s%d.test", i))
+		instances = append(instances, inst)
+		inboxes = append(inboxes, inst.SharedInbox())
+	}
+	r.start(r.config(delivery.Schedule{}))
+	id := r.enqueue(inboxes...)
+	for _, inst := range instances {
+		got := inst.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool { return d.Activity["id"] == id })
+		if !got.Verified || got.KeyID != r.sender.KeyID {
+			t.Errorf("%s: %v", inst.Host, got)
+		}
+	}
+	r.eventually(func() (bool, string) {
+		s := r.stats()
+		return s.Queued == 0 && s.Failed == 0, fmt.Sprintf("%+v", s)
+	})
+	for _, inst := range instances {
+		if n := len(inst.Deliveries()); n != 1 {
+			t.Errorf("%s received %d requests, want 1", inst.Host, n)
+		}
+	}
+}
+
+func TestRefusalIsGivenUpWithItsReasonAndTheHostStaysHealthy(t *testing.T) {
+	r := newRig(t)
+	gone := r.network.NewInstance("gone.test")
+	gone.SetFailure(fedtest.Failure{Status: http.StatusGone})
+	r.start(r.config(delivery.Schedule{}))
+	id := r.enqueue(gone.SharedInbox())
+	r.eventually(func() (bool, string) {
+		f := r.failures()
+		return len(f) == 1, fmt.Sprintf("failures %+v", f)
+	})
+	f := r.failures()[0]
+	if f.ActivityID != id || f.Attempts != 1 || !strings.Contains(f.LastError, "410") {
+		t.Errorf("given up as %+v, want one attempt refused with 410", f)
+	}
+	if hosts := r.failingHosts(); len(hosts) != 0 {
+		t.Errorf("a host that answered 410 is listed as failing: %+v", hosts)
+	}
+	if s := r.stats(); s.Queued != 0 || s.Failed != 1 {
+		t.Errorf("queue %+v, want nothing queued and one failed", s)
+	}
+}
+
+func TestServerErrorsAreRetriedOnTheBackoffSchedule(t *testing.T) {
+	r := newRig(t)
+	busy := r.network.NewInstance("busy.test")
+	busy.SetFailure(fedtest.Failure{Status: http.StatusServiceUnavailable, Times: 2})
+	e := r.start(r.config(delivery.Schedule{}))
+	start := r.clock.Now()
+	id := r.enqueue(busy.SharedInbox())
+
+	busy.AwaitDeliveries(t, 1, wait)
+	r.settled(start.Add(30 * time.Second))
+	r.clock.advance(30 * time.Second)
+	e.Wake()
+	busy.AwaitDeliveries(t, 2, wait)
+	r.settled(start.Add(30*time.Second + time.Minute))
+	r.clock.advance(time.Minute)
+	e.Wake()
+	got := busy.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool { return d.Status == http.StatusAccepted })
+	if got.Activity["id"] != id || !got.Verified {
+		t.Errorf("third attempt %v", got)
+	}
+	r.eventually(func() (bool, string) {
+		s := r.stats()
+		return s.Queued == 0 && s.Failed == 0, fmt.Sprintf("%+v", s)
+	})
+	if n := len(busy.Deliveries()); n != 3 {
+		t.Errorf("host received %d requests, want 3", n)
+	}
+}
+
+func TestRetryAfterInSecondsIsHonoured(t *testing.T) {
+	r := newRig(t)
+	limited := r.network.NewInstance("limited.test")
+	limited.SetFailure(fedtest.Failure{Status: http.StatusTooManyRequests, RetryAfter: 7 * time.Minute, Times: 1})
+	e := r.start(r.config(delivery.Schedule{}))
+	start := r.clock.Now()
+	r.enqueue(limited.SharedInbox())
+	limited.AwaitDeliveries(t, 1, wait)
+	r.settled(start.Add(7 * time.Minute))
+	r.clock.advance(7 * time.Minute)
+	e.Wake()
+	limited.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool { return d.Status == http.StatusAccepted })
+}
+
+func TestRetryAfterAsAnHTTPDateIsHonoured(t *testing.T) {
+	r := newRig(t)
+	r.start(r.config(delivery.Schedule{}))
+	start := r.clock.Now()
+	until := start.Add(2 * time.Hour)
+	var mu sync.Mutex
+	requests := 0
+	r.network.Route("dated.test", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		mu.Lock()
+		requests++
+		mu.Unlock()
+		w.Header().Set("Retry-After", until.Format(http.TimeFormat))
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	r.enqueue("http://dated.test/inbox")
+	r.settled(until)
+	mu.Lock()
+	defer mu.Unlock()
+	if requests != 1 {
+		t.Errorf("dated.test received %d requests, want 1", requests)
+	}
+}
+
+func TestDeliveryIsGivenUpAfterItsDeadlineWithTheReason(t *testing.T) {
+	r := newRig(t)
+	down := r.network.NewInstance("down.test")
+	down.SetFailure(fedtest.Failure{Status: http.StatusBadGateway})
+	schedule := delivery.DefaultSchedule
+	schedule.GiveUpAfter = time.Hour
+	schedule.HostThreshold = 100
+	e := r.start(r.config(schedule))
+	start := r.clock.Now()
+	id := r.enqueue(down.SharedInbox())
+	down.AwaitDeliveries(t, 1, wait)
+	r.settled(start.Add(30 * time.Second))
+
+	r.clock.advance(time.Hour)
+	e.Wake()
+	r.eventually(func() (bool, string) {
+		f := r.failures()
+		return len(f) == 1, fmt.Sprintf("failures %+v", f)
+	})
+	f := r.failures()[0]
+	if f.ActivityID != id || f.LastError != "gave up after retrying: HTTP 502" {
+		t.Errorf("given up as %+v", f)
+	}
+	if s := r.stats(); s.Queued != 0 {
+		t.Errorf("still queued: %+v", s)
+	}
+}
+
+func TestDeliveriesWaitingOnARestingHostAreGivenUpAtTheDeadline(t *testing.T) {
+	r := newRig(t)
+	down := r.network.NewInstance("down.test")
+	down.SetFailure(fedtest.Failure{Status: http.StatusServiceUnavailable})
+	schedule := delivery.DefaultSchedule
+	schedule.HostThreshold = 1
+	schedule.HostFirst = 96 * time.Hour
+	schedule.HostLongest = 96 * time.Hour
+	e := r.start(r.config(schedule))
+	r.enqueue(down.SharedInbox())
+	down.AwaitDeliveries(t, 1, wait)
+	r.eventually(func() (bool, string) {
+		h := r.failingHosts()
+		return len(h) == 1 && !h[0].RetryAt.IsZero(), fmt.Sprintf("failing hosts %+v", h)
+	})
+	waiting := r.enqueue(down.SharedInbox())
+
+	r.clock.advance(73 * time.Hour)
+	e.Wake()
+	r.eventually(func() (bool, string) {
+		f := r.failures()
+		return len(f) == 2, fmt.Sprintf("failures %+v", f)
+	})
+	for _, f := range r.failures() {
+		if f.LastError != "gave up after retrying: HTTP 503" {
+			t.Errorf("%s given up as %q, want the host's last error kept", f.ActivityID, f.LastError)
+		}
+		if f.ActivityID == waiting && f.Attempts != 0 {
+			t.Errorf("the delivery queued while the host rested was attempted %d times", f.Attempts)
+		}
+	}
+	if n := len(down.Deliveries()); n != 1 {
+		t.Errorf("resting host received %d requests, want 1", n)
+	}
+}
+
+func TestUnreachableHostRestsAndRevivesOnFirstSuccess(t *testing.T) {
+	r := newRig(t)
+	down := r.network.NewInstance("down.test")
+	healthy := r.network.NewInstance("healthy.test")
+	down.SetFailure(fedtest.Failure{Status: http.StatusServiceUnavailable})
+	schedule := delivery.DefaultSchedule
+	schedule.HostThreshold = 2
+	schedule.HostFirst = 10 * time.Minute
+	e := r.start(r.config(schedule))
+	start := r.clock.Now()
+	var ids []string
+	for range 4 {
+		ids = append(ids, r.enqueue(down.SharedInbox()))
+	}
+
+	down.AwaitDeliveries(t, 2, wait)
+	r.eventually(func() (bool, string) {
+		h := r.failingHosts()
+		return len(h) == 1 && h[0].Failures == 2 && !h[0].UnreachableSince.IsZero(), fmt.Sprintf("failing hosts %+v", h)
+	})
+	host := r.failingHosts()[0]
+	if !host.RetryAt.Equal(start.Add(10*time.Minute)) || host.Queued != 4 || host.LastError != "HTTP 503" {
+		t.Errorf("unreachable host %+v, want a 10m rest, 4 queued and the last error", host)
+	}
+	if s := r.stats(); s.Waiting != 4 {
+		t.Errorf("queue %+v, want 4 waiting on the unreachable host", s)
+	}
+
+	// Its jobs wait: past their own retry times but inside the rest,
+	// nothing reaches the host.
+	r.clock.advance(5 * time.Minute)
+	r.barrier(e, healthy)
+	if n := len(down.Deliveries()); n != 2 {
+		t.Fatalf("resting host received %d requests, want 2", n)
+	}
+
+	// The rest ends; one probe goes, succeeds, and the rest follow.
+	down.SetFailure(fedtest.Failure{})
+	r.clock.advance(5 * time.Minute)
+	e.Wake()
+	for _, id := range ids {
+		down.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool { return d.Status == http.StatusAccepted && d.Activity["id"] == id })
+	}
+	r.eventually(func() (bool, string) {
+		h, s := r.failingHosts(), r.stats()
+		return len(h) == 0 && s.Queued == 0, fmt.Sprintf("failing hosts %+v, queue %+v", h, s)
+	})
+	if n := len(down.Deliveries()); n != 6 {
+		t.Errorf("host received %d requests in all, want 2 failures and 4 deliveries", n)
+	}
+}
+
+func TestStopReturnsWithinItsBoundAndLeavesHangingJobsQueued(t *testing.T) {
+	r := newRig(t)
+	stuck := r.network.NewInstance("stuck.test")
+	stuck.SetFailure(fedtest.Failure{Hang: true})
+	e := delivery.New(r.store, r.config(delivery.Schedule{}))
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	id := r.enqueue(stuck.SharedInbox())
+	e.Wake()
+	stuck.AwaitDeliveries(t, 1, wait)
+
+	const bound = 200 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	began := time.Now()
+	err := e.Stop(ctx)
+	if took := time.Since(began); took > bound+time.Second {
+		t.Errorf("Stop took %v with a bound of %v", took, bound)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Stop = %v, want the deadline reported", err)
+	}
+	if s := r.stats(); s.Queued != 1 || s.Failed != 0 || s.Due != 1 {
+		t.Errorf("after Stop the queue is %+v, want the job queued and due", s)
+	}
+	if h := r.failingHosts(); len(h) != 0 {
+		t.Errorf("the interrupted attempt counted against the host: %+v", h)
+	}
+
+	// The next start sends it.
+	stuck.SetFailure(fedtest.Failure{})
+	r.start(r.config(delivery.Schedule{}))
+	stuck.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool { return d.Status == http.StatusAccepted && d.Activity["id"] == id })
+}
+
+func TestAbandonedClaimsAreDeliveredAfterARestart(t *testing.T) {
+	r := newRig(t)
+	var instances []*fedtest.Instance
+	var inboxes []string
+	for i := range 12 {
+		inst := r.network.NewInstance(fmt.Sprintf("s%d.test", i))
+		instances = append(instances, inst)
+		inboxes = append(inboxes, inst.SharedInbox(), inst.URL("/users/u"+fmt.Sprint(i))+"/inbox")
+		inst.NewActor("u" + fmt.Sprint(i))
+	}
+	ids := []string{r.enqueue(inboxes...), r.enqueue(inboxes...)}
+
+	// A process claims part of the fan-out and dies before recording
+	// anything: its leases are still held when the next one starts.
+	err := r.store.Update(context.Background(), func(tx *storage.Tx) error {
+		jobs, err := tx.ClaimDeliveries(20, 4, tx.Now().Add(5*time.Minute))
+		if len(jobs) == 0 && err == nil {
+			err = errors.New("nothing claimed")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.store.Close()
+	r.open()
+
+	r.start(r.config(delivery.Schedule{}))
+	for i, inst := range instances {
+		for _, id := range ids {
+			for _, inbox := range inboxes[2*i : 2*i+2] {
+				inst.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+					return d.Status == http.StatusAccepted && d.Inbox == inbox && d.Activity["id"] == id
+				})
+			}
+		}
+	}
+	r.eventually(func() (bool, string) {
+		s := r.stats()
+		return s.Queued == 0 && s.Failed == 0, fmt.Sprintf("%+v", s)
+	})
+	for _, inst := range instances {
+		if n := len(inst.Deliveries()); n != 4 {
+			t.Errorf("%s received %d requests, want 4: nothing was in flight, so nothing twice", inst.Host, n)
+		}
+	}
+}

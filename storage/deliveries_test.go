@@ -1,0 +1,114 @@
+package storage_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hearth-social/hearth/storage"
+)
+
+// fillQueue queues activities×hosts deliveries, one shared inbox per host,
+// and marks every host proven so claims are not slow-started.
+func fillQueue(tb testing.TB, s *storage.Store, activities, hosts int) {
+	tb.Helper()
+	inboxes := make([]string, hosts)
+	for h := range inboxes {
+		inboxes[h] = fmt.Sprintf("https://h%d.test/inbox", h)
+	}
+	update(tb, s, func(tx *storage.Tx) error {
+		for a := range activities {
+			err := tx.Enqueue(storage.Activity{ID: fmt.Sprintf("https://hearth.test/a/%d", a), Type: "Announce", Body: []byte(`{}`)}, inboxes)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func BenchmarkClaimDeliveries(b *testing.B) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := mustOpen(b, filepath.Join(b.TempDir(), "hearth.db"), c)
+	fillQueue(b, s, 50, 2000)
+	c.t = c.t.Add(time.Second)
+	var claimed []storage.Job
+	for b.Loop() {
+		claimed = claim(b, s, 64, 4, c.t.Add(time.Minute))
+		c.t = c.t.Add(2 * time.Minute)
+	}
+	if len(claimed) != 64 {
+		b.Fatalf("claimed %d, want 64", len(claimed))
+	}
+}
+
+func TestRestingHostsBacklogDoesNotHideOtherHosts(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
+	enqueue(t, s, "https://hearth.test/a/probe", "https://down.test/inbox")
+	probe := claim(t, s, 1, 4, c.t.Add(time.Minute))
+	rest := c.t.Add(time.Hour)
+	update(t, s, func(tx *storage.Tx) error {
+		return tx.RecordOutcomes([]storage.Outcome{{JobID: probe[0].ID, Host: "down.test", Verdict: storage.RetryLater,
+			Error: "HTTP 503", NextAttempt: c.t.Add(time.Minute), HostRetryAt: rest}})
+	})
+	update(t, s, func(tx *storage.Tx) error {
+		for a := range 1000 {
+			err := tx.Enqueue(storage.Activity{ID: fmt.Sprintf("https://hearth.test/a/%d", a), Type: "Announce", Body: []byte(`{}`)},
+				[]string{"https://down.test/inbox"})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	enqueue(t, s, "https://hearth.test/a/last", "https://up.test/inbox")
+
+	got := claim(t, s, 10, 4, c.t.Add(time.Minute))
+	if len(got) != 1 || got[0].Host != "up.test" {
+		t.Fatalf("claimed %+v, want the one delivery to the healthy host behind the resting host's backlog", got)
+	}
+	var next time.Time
+	if err := s.View(context.Background(), func(tx *storage.Tx) (err error) { next, err = tx.NextDue(); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if !next.Equal(c.t.Add(time.Minute)) {
+		t.Errorf("next due %v, want the probe's retry a minute on", next)
+	}
+	update(t, s, func(tx *storage.Tx) error {
+		return tx.RecordOutcomes([]storage.Outcome{{JobID: got[0].ID, Host: "up.test", Verdict: storage.Delivered}})
+	})
+	c.t = rest
+	if again := claim(t, s, 10, 4, c.t.Add(time.Minute)); len(again) != 1 || again[0].Host != "down.test" {
+		t.Errorf("after the rest claimed %d, want one probe of the resting host", len(again))
+	}
+}
+
+func TestRefusalFailsTheDeliveryButNotTheHost(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
+	enqueue(t, s, "https://hearth.test/a/1", "https://picky.test/inbox")
+	jobs := claim(t, s, 10, 4, c.t.Add(time.Minute))
+	update(t, s, func(tx *storage.Tx) error {
+		return tx.RecordOutcomes([]storage.Outcome{{JobID: jobs[0].ID, Host: "picky.test", Verdict: storage.Refused, Error: "refused with HTTP 403"}})
+	})
+	var failed []storage.FailedDelivery
+	var hosts []storage.Host
+	if err := s.View(context.Background(), func(tx *storage.Tx) (err error) {
+		if failed, err = tx.RecentFailures(10); err != nil {
+			return err
+		}
+		hosts, err = tx.FailingHosts()
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(failed) != 1 || failed[0].LastError != "refused with HTTP 403" || failed[0].Attempts != 1 {
+		t.Errorf("failed deliveries %+v", failed)
+	}
+	if len(hosts) != 0 {
+		t.Errorf("failing hosts %+v, want none: the host answered", hosts)
+	}
+}
