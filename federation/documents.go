@@ -142,8 +142,8 @@ func (s *Service) instanceActor(w http.ResponseWriter, r *http.Request) error {
 }
 
 // outbox serves the group's outbox: a count, and pages of what the group
-// sent, newest first. A private group's outbox shows only the count: its
-// activities are for its members.
+// sent, newest first. A private group shows its pages only to a signed
+// fetch by a member or a member's server.
 func (s *Service) outbox(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	wantPage := q.Has("page") || q.Has("before")
@@ -175,7 +175,9 @@ func (s *Service) outbox(w http.ResponseWriter, r *http.Request) error {
 	private := g.Visibility != storage.Public
 	switch {
 	case private && wantPage:
-		return &Error{Status: http.StatusForbidden, Reason: "this group's activities are for its members"}
+		if items, err = s.privateOutbox(r, g, before); err != nil {
+			return err
+		}
 	case private:
 		return writeActivity(w, activitypub.NewPagedCollection(id, total, ""))
 	case !wantPage:

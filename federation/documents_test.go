@@ -766,8 +766,8 @@ func TestPrivateGroupOutboxShowsOnlyCount(t *testing.T) {
 		t.Errorf("first = %v, want it absent", first)
 	}
 	res := in.fetch(http.MethodGet, "/g/recovery/outbox?page=true", acceptActivity)
-	if res.status != http.StatusForbidden {
-		t.Errorf("page of a private outbox: status %d, want 403", res.status)
+	if res.status != http.StatusUnauthorized {
+		t.Errorf("unsigned fetch of a page of a private outbox: status %d, want 401", res.status)
 	}
 }
 

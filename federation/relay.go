@@ -88,6 +88,13 @@ func (s *Service) targetGroups(tx *storage.Tx, activity, obj *activitypub.Object
 		}
 	}
 	if obj.InReplyTo != "" {
+		g, ok, err := s.groupOfNote(tx, obj.InReplyTo)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			add(g)
+		}
 		parents, err := tx.PostsOfObject(obj.InReplyTo)
 		if err != nil {
 			return nil, err
@@ -124,8 +131,13 @@ func mayPost(tx *storage.Tx, g storage.Group, author string) (bool, error) {
 
 // relayPost records the post in g and sends it to the members, both as the
 // FEP-1b12 Announce of the Create, for group-aware servers, and as a boost
-// of the note, which is what Mastodon and other microblogs show.
+// of the note, which is what Mastodon and other microblogs show. A private
+// group publishes its own copy instead, and a message that instructs the
+// group (see groupCommand) is acted on, never relayed.
 func (s *Service) relayPost(tx *storage.Tx, g storage.Group, in inbound, obj *activitypub.Object) error {
+	if command, err := s.groupCommand(tx, g, in, obj); command || err != nil {
+		return err
+	}
 	allowed, err := mayPost(tx, g, in.actor.ID)
 	if err != nil {
 		return err
@@ -136,8 +148,7 @@ func (s *Service) relayPost(tx *storage.Tx, g storage.Group, in inbound, obj *ac
 		return nil
 	}
 	if g.Visibility == storage.Private {
-		log.Info("not relayed: private groups publish their own copies")
-		return nil
+		return s.relayPrivate(tx, g, in, obj)
 	}
 	if !obj.IsPublic() {
 		// The FEP-1b12 form embeds the post itself: relaying a
@@ -239,6 +250,12 @@ func (s *Service) onUpdate(ctx context.Context, in inbound) error {
 			return err
 		}
 		for _, p := range posts {
+			if p.CopyID != "" {
+				if err := s.updateCopy(tx, p, obj, in.actor); err != nil {
+					return err
+				}
+				continue
+			}
 			p.Summary = activitypub.PlainText(obj.Summary)
 			p.Content = activitypub.SanitizeHTML(obj.Content)
 			if err := tx.UpdatePost(&p); err != nil {
@@ -272,6 +289,12 @@ func (s *Service) onDelete(ctx context.Context, in inbound) error {
 			return err
 		}
 		for _, p := range posts {
+			if p.CopyID != "" {
+				if err := s.deleteCopy(tx, p); err != nil {
+					return err
+				}
+				continue
+			}
 			if err := s.withdraw(tx, p, in.activity.Raw, in.actor.ID); err != nil {
 				return err
 			}

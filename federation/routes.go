@@ -30,6 +30,7 @@ func (s *Service) Routes(r chi.Router, pages Pages) {
 	getAndHead(r, "/g/{name}/followers", s.handle(s.followers))
 	getAndHead(r, "/g/{name}/featured", s.handle(s.featured))
 	getAndHead(r, "/g/{name}/moderators", s.handle(s.moderators))
+	s.objectRoutes(r)
 
 	s.inboxRoutes(r)
 }

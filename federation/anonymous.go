@@ -1,0 +1,297 @@
+package federation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/hearth-social/hearth/activitypub"
+	"github.com/hearth-social/hearth/storage"
+)
+
+// An anonymous post is a member's direct message to the group that starts
+// with anonymousMarker. It waits for a moderator, who is told who wrote it;
+// once released, the group publishes it as its own note, and nothing the
+// group sends, serves, shows or logs at info level names the author. Only
+// the post's row in storage keeps the link, for the moderators.
+
+const (
+	anonymousMarker = "!anon"
+	deleteMarker    = "!delete"
+)
+
+// heldListLimit bounds the list of held posts shown to an administrator.
+const heldListLimit = 500
+
+// ErrNotHeld is returned when releasing or declining a post that does not
+// wait for a moderator.
+var ErrNotHeld = errors.New("no post waits for a moderator at this address")
+
+// holdAnonymous stores a member's anonymous post for the moderators and
+// tells each of them, with the author's handle and the commands to answer.
+func (s *Service) holdAnonymous(tx *storage.Tx, g storage.Group, in inbound, obj *activitypub.Object) error {
+	allowed, err := mayPost(tx, g, in.actor.ID)
+	if err != nil {
+		return err
+	}
+	if !allowed {
+		s.log.Info("anonymous post refused: the sender may not post in this group", "group", g.Name)
+		return nil
+	}
+	if !directTo(obj, s.iris.Group(g.Name)) {
+		// Its author's own server has already shown it with their name;
+		// relaying it under the group's would not make it anonymous.
+		s.log.Info("anonymous post dropped: it was not a direct message to the group", "group", g.Name)
+		return nil
+	}
+	if !g.AnonymousPosts {
+		_, err := s.tell(tx, g, in.actor, "<p>This group does not take anonymous posts, so yours was not shared.</p>", obj.ID, 0)
+		return err
+	}
+	if _, err := tx.PostByObject(g.ID, obj.ID); err == nil {
+		return nil
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	post := &storage.Post{
+		GroupID:     g.ID,
+		ObjectID:    obj.ID,
+		AuthorID:    in.actor.ID,
+		ActivityID:  in.activity.ID,
+		CopyID:      s.iris.GroupNote(g.Name, activitypub.NewToken()),
+		InReplyTo:   obj.InReplyTo,
+		State:       storage.Held,
+		Anonymous:   true,
+		Summary:     activitypub.PlainText(obj.Summary),
+		Content:     anonymousContent(obj.Content),
+		RawActivity: in.activity.Raw,
+	}
+	if post.Content == "" {
+		_, err := s.tell(tx, g, in.actor, "<p>Your anonymous post was empty, so there was nothing to share.</p>", obj.ID, 0)
+		return err
+	}
+	if err := tx.CreatePost(post); err != nil {
+		return err
+	}
+	told, err := s.tellModerators(tx, g, *post, in.actor)
+	if err != nil {
+		return err
+	}
+	s.log.Info("anonymous post held for a moderator", "group", g.Name, "post", post.CopyID, "moderators_told", told)
+	return nil
+}
+
+// tellModerators sends every moderator of g the held post, who wrote it,
+// and the two replies that act on it. It returns how many were told.
+func (s *Service) tellModerators(tx *storage.Tx, g storage.Group, p storage.Post, author storage.Actor) (int, error) {
+	moderators, err := tx.Moderators(g.ID)
+	if err != nil {
+		return 0, err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "<p>An anonymous post waits for a moderator in %s. It was written by %s; only the moderators are told.</p>",
+		html.EscapeString(g.Name), html.EscapeString(accountHandle(author)))
+	if p.Summary != "" {
+		fmt.Fprintf(&b, "<p>Content warning: %s</p>", html.EscapeString(p.Summary))
+	}
+	fmt.Fprintf(&b, "<blockquote>%s</blockquote>", p.Content)
+	fmt.Fprintf(&b, "<p>To publish it as the group, without their name, send the group a direct message:<br>release %s</p>", html.EscapeString(p.CopyID))
+	fmt.Fprintf(&b, "<p>To turn it down:<br>decline %s</p>", html.EscapeString(p.CopyID))
+	told := 0
+	for _, id := range moderators {
+		moderator, err := tx.Actor(id)
+		if errors.Is(err, storage.ErrNotFound) {
+			s.log.Warn("cannot tell a moderator who was never fetched", "group", g.Name, "moderator", id)
+			continue
+		}
+		if err != nil {
+			return told, err
+		}
+		if _, err := s.tell(tx, g, moderator, b.String(), "", p.ID); err != nil {
+			return told, err
+		}
+		told++
+	}
+	return told, nil
+}
+
+// paragraphEnd and lineBreak split post HTML where its author broke lines.
+var (
+	paragraphEnd = regexp.MustCompile(`(?i)</p\s*>`)
+	lineBreak    = regexp.MustCompile(`(?i)<br\s*/?>`)
+)
+
+// anonymousContent rewrites an anonymous post as plain paragraphs, without
+// the mentions and the marker it starts with. All markup goes: the links
+// Mastodon writes for mentions, hashtags and media point at the author's
+// server and would give them away.
+func anonymousContent(content string) string {
+	var paragraphs []string
+	leading := true
+	for _, para := range paragraphEnd.Split(content, -1) {
+		var lines []string
+		for _, line := range lineBreak.Split(para, -1) {
+			text := activitypub.PlainText(line)
+			if leading {
+				text = withoutMarker(text)
+			}
+			if text != "" {
+				leading = false
+				lines = append(lines, text)
+			}
+		}
+		if len(lines) > 0 {
+			paragraphs = append(paragraphs, strings.Join(lines, "\n"))
+		}
+	}
+	return activitypub.TextToHTML(strings.Join(paragraphs, "\n\n"))
+}
+
+// withoutMarker drops the mentions a message starts with and the marker
+// after them.
+func withoutMarker(text string) string {
+	words := strings.Fields(text)
+	for len(words) > 0 && strings.HasPrefix(words[0], "@") {
+		words = words[1:]
+	}
+	if len(words) > 0 && strings.EqualFold(words[0], anonymousMarker) {
+		words = words[1:]
+	}
+	return strings.Join(words, " ")
+}
+
+// decideHeld releases or declines the held post whose address is url, and
+// tells its author.
+func (s *Service) decideHeld(tx *storage.Tx, g storage.Group, url string, release bool) error {
+	p, err := tx.PostByCopy(url)
+	if errors.Is(err, storage.ErrNotFound) || err == nil && p.GroupID != g.ID {
+		return fmt.Errorf("%s: %w", url, ErrNotHeld)
+	}
+	if err != nil {
+		return err
+	}
+	if p.State != storage.Held {
+		return fmt.Errorf("%s: %w (it was %s already)", url, ErrNotHeld, p.State)
+	}
+	author, err := tx.Actor(p.AuthorID)
+	if err != nil {
+		return err
+	}
+	if !release {
+		p.State, p.Content, p.Summary = storage.Declined, "", ""
+		if err := tx.UpdatePost(&p); err != nil {
+			return err
+		}
+		s.log.Info("anonymous post declined", "group", g.Name, "post", p.CopyID)
+		_, err := s.tell(tx, g, author, "<p>A moderator of "+html.EscapeString(g.Name)+
+			" decided not to publish your anonymous post. Nobody else saw it.</p>", p.ObjectID, p.ID)
+		return err
+	}
+	note, err := s.groupNote(tx, g, p, tx.Now())
+	if err != nil {
+		return err
+	}
+	p.State = storage.Relayed
+	if err := tx.UpdatePost(&p); err != nil {
+		return err
+	}
+	inboxes, err := s.publish(tx, g, p.ID, activitypub.NewCreate(s.newActivityID(g), note))
+	if err != nil {
+		return err
+	}
+	s.log.Info("anonymous post released", "group", g.Name, "post", p.CopyID, "inboxes", inboxes)
+	_, err = s.tell(tx, g, author, "<p>Your anonymous post was published in "+html.EscapeString(g.Name)+
+		" without your name: "+html.EscapeString(p.CopyID)+"</p><p>To delete it, reply to this message with "+
+		deleteMarker+".</p>", p.ObjectID, p.ID)
+	return err
+}
+
+// deleteByAuthor deletes an anonymous post when its author answers one of
+// the group's notices about it with the delete marker.
+func (s *Service) deleteByAuthor(tx *storage.Tx, g storage.Group, author storage.Actor, obj *activitypub.Object) error {
+	notice, err := tx.NoticeByNote(obj.InReplyTo)
+	var p storage.Post
+	if err == nil && notice.GroupID == g.ID {
+		p, err = tx.PostByID(notice.PostID)
+	}
+	switch {
+	case errors.Is(err, storage.ErrNotFound), err == nil && (notice.GroupID != g.ID || p.AuthorID != author.ID):
+		_, err := s.tell(tx, g, author, "<p>To delete an anonymous post, reply "+deleteMarker+
+			" to the message that told you it was published.</p>", obj.ID, 0)
+		return err
+	case err != nil:
+		return err
+	}
+	switch p.State {
+	case storage.Relayed:
+		err = s.deleteCopy(tx, p)
+	case storage.Held:
+		p.State, p.Content, p.Summary = storage.Removed, "", ""
+		err = tx.UpdatePost(&p)
+	default:
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s.log.Info("anonymous post deleted by its author", "group", g.Name, "post", p.CopyID)
+	_, err = s.tell(tx, g, author, "<p>Your anonymous post was deleted.</p>", obj.ID, p.ID)
+	return err
+}
+
+// HeldPost is an anonymous post waiting for a moderator, as the moderators
+// see it: with its author.
+type HeldPost struct {
+	URL      string
+	Author   storage.Actor
+	Summary  string
+	Text     string
+	Received time.Time
+}
+
+// HeldPosts lists the group's posts waiting for a moderator, newest first.
+func (s *Service) HeldPosts(ctx context.Context, group string) ([]HeldPost, error) {
+	var out []HeldPost
+	err := s.store.View(ctx, func(tx *storage.Tx) error {
+		g, err := namedGroup(tx, group)
+		if err != nil {
+			return err
+		}
+		posts, err := tx.Posts(g.ID, storage.Held, heldListLimit)
+		if err != nil {
+			return err
+		}
+		for _, p := range posts {
+			author, err := tx.Actor(p.AuthorID)
+			if errors.Is(err, storage.ErrNotFound) {
+				author, err = storage.Actor{ID: p.AuthorID}, nil
+			}
+			if err != nil {
+				return err
+			}
+			out = append(out, HeldPost{URL: p.CopyID, Author: author, Summary: p.Summary,
+				Text: activitypub.PlainText(p.Content), Received: p.CreatedAt})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ReleasePost publishes a held post as the group's own, as a moderator's
+// "release" message does.
+func (s *Service) ReleasePost(ctx context.Context, group, url string) error {
+	return s.inGroup(ctx, group, func(tx *storage.Tx, g storage.Group) error {
+		return s.decideHeld(tx, g, url, true)
+	})
+}
+
+// DeclinePost turns a held post down and tells its author.
+func (s *Service) DeclinePost(ctx context.Context, group, url string) error {
+	return s.inGroup(ctx, group, func(tx *storage.Tx, g storage.Group) error {
+		return s.decideHeld(tx, g, url, false)
+	})
+}

@@ -1,0 +1,203 @@
+package federation
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/hearth-social/hearth/activitypub"
+	"github.com/hearth-social/hearth/federation/signature"
+	"github.com/hearth-social/hearth/storage"
+)
+
+// objectRoutes serves the notes the groups author and the activities they
+// send, so that peers can fetch what they were sent or what a reply names.
+func (s *Service) objectRoutes(r chi.Router) {
+	getAndHead(r, "/g/{name}/notes/{token}", s.handle(s.groupNoteDocument))
+	getAndHead(r, "/g/{name}/activities/{token}", s.handle(s.groupActivityDocument))
+}
+
+var (
+	errMembersOnly = &Error{Status: http.StatusForbidden, Reason: "this is for the group's members"}
+	errNoSuchNote  = &Error{Status: http.StatusNotFound, Reason: "no such note"}
+	errNoteGone    = &Error{Status: http.StatusGone, Reason: "this note was deleted"}
+)
+
+// groupNoteDocument serves one of the group's notes: a copy of a post once
+// published, or a direct message it sent. Only a public note is served to
+// anyone; the others go to a signed fetch by someone they were sent to.
+func (s *Service) groupNoteDocument(w http.ResponseWriter, r *http.Request) error {
+	var note *activitypub.Note
+	g, err := s.groupOf(r, func(tx *storage.Tx, g storage.Group) error {
+		var err error
+		note, err = s.storedNote(tx, g, s.iris.GroupNote(g.Name, chi.URLParam(r, "token")))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.authorizeRead(r, g, append(slices.Clone(note.To), note.CC...)); err != nil {
+		return err
+	}
+	return writeActivity(w, note.Standalone())
+}
+
+// storedNote finds the note with id among the group's copies and notices.
+func (s *Service) storedNote(tx *storage.Tx, g storage.Group, id string) (*activitypub.Note, error) {
+	p, err := tx.PostByCopy(id)
+	switch {
+	case err == nil && p.GroupID == g.ID:
+		switch p.State {
+		case storage.Relayed:
+			return currentNote(tx, p)
+		case storage.Removed:
+			return nil, errNoteGone
+		}
+		// Held and declined posts were never published.
+		return nil, errNoSuchNote
+	case err != nil && !errors.Is(err, storage.ErrNotFound):
+		return nil, err
+	}
+	n, err := tx.NoticeByNote(id)
+	if errors.Is(err, storage.ErrNotFound) || err == nil && n.GroupID != g.ID {
+		return nil, errNoSuchNote
+	}
+	if err != nil {
+		return nil, err
+	}
+	sent, err := tx.ActivityByID(n.ActivityID)
+	if err != nil {
+		return nil, err
+	}
+	return noteOf(sent.Body)
+}
+
+// groupActivityDocument serves an activity the group sent, to those it was
+// addressed to. The activities about a deleted post are gone with it.
+func (s *Service) groupActivityDocument(w http.ResponseWriter, r *http.Request) error {
+	var sent storage.Activity
+	g, err := s.groupOf(r, func(tx *storage.Tx, g storage.Group) error {
+		var err error
+		sent, err = tx.ActivityByID(s.iris.GroupActivity(g.Name, chi.URLParam(r, "token")))
+		if errors.Is(err, storage.ErrNotFound) || err == nil && sent.GroupID != g.ID {
+			return &Error{Status: http.StatusNotFound, Reason: "no such activity"}
+		}
+		if err != nil || sent.PostID == 0 {
+			return err
+		}
+		p, err := tx.PostByID(sent.PostID)
+		if err == nil && p.State == storage.Removed && sent.Type != "Delete" && sent.Type != "Undo" {
+			return &Error{Status: http.StatusGone, Reason: "this activity's post was deleted"}
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var audience struct {
+		To []string `json:"to"`
+		CC []string `json:"cc"`
+	}
+	if err := json.Unmarshal(sent.Body, &audience); err != nil {
+		return fmt.Errorf("stored activity %s: %w", sent.ID, err)
+	}
+	if err := s.authorizeRead(r, g, append(audience.To, audience.CC...)); err != nil {
+		return err
+	}
+	return writeActivity(w, json.RawMessage(sent.Body))
+}
+
+// authorizeRead lets anyone read what is addressed to the public, and
+// anything else only to a signed fetch by a reader that mayRead admits.
+func (s *Service) authorizeRead(r *http.Request, g storage.Group, audience []string) error {
+	if slices.Contains(audience, activitypub.Public) {
+		return nil
+	}
+	reader, err := s.reader(r)
+	if err != nil {
+		return err
+	}
+	return s.store.View(r.Context(), func(tx *storage.Tx) error {
+		allowed, err := s.mayRead(tx, g, reader, audience)
+		if err == nil && !allowed {
+			return errMembersOnly
+		}
+		return err
+	})
+}
+
+// mayRead decides whether reader may see what group g addressed to
+// audience. Its followers collection admits the members and moderators and
+// any server where a member lives (Mastodon fetches on its users' behalf
+// with a key of its own); an actor in the audience admits that actor and
+// its server.
+func (s *Service) mayRead(tx *storage.Tx, g storage.Group, reader storage.Actor, audience []string) (bool, error) {
+	followers := s.iris.GroupFollowers(g.Name)
+	for _, iri := range audience {
+		if iri == followers {
+			admitted, err := admittedByMembership(tx, g, reader)
+			if err != nil || admitted {
+				return admitted, err
+			}
+			continue
+		}
+		if iri == reader.ID {
+			return true, nil
+		}
+		if host, err := activitypub.Host(iri); err == nil && host == reader.Host {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// admittedByMembership reports whether reader is a member or moderator of
+// g, or a server where a member lives.
+func admittedByMembership(tx *storage.Tx, g storage.Group, reader storage.Actor) (bool, error) {
+	m, err := tx.Membership(g.ID, reader.ID)
+	switch {
+	case err == nil && m.State == storage.Member:
+		return true, nil
+	case err != nil && !errors.Is(err, storage.ErrNotFound):
+		return false, err
+	}
+	if moderator, err := tx.IsModerator(g.ID, reader.ID); err != nil || moderator {
+		return moderator, err
+	}
+	return tx.HostHasMember(g.ID, reader.Host)
+}
+
+// reader authenticates a signed GET and returns the actor whose key signed
+// it. Unsigned requests and bad signatures get 401.
+func (s *Service) reader(r *http.Request) (storage.Actor, error) {
+	keyID, err := signature.KeyID(r)
+	if err != nil {
+		return storage.Actor{}, &Error{Status: http.StatusUnauthorized, Reason: "only members may read this: sign the request", Err: err}
+	}
+	keyHost, err := activitypub.Host(keyID)
+	if err != nil {
+		return storage.Actor{}, &Error{Status: http.StatusUnauthorized, Reason: "keyId is not an http(s) IRI"}
+	}
+	if !s.federates(keyHost) {
+		return storage.Actor{}, &Error{Status: http.StatusForbidden, Reason: errDomainRefused.Error()}
+	}
+	ctx := r.Context()
+	actor, key, err := s.signerKey(ctx, keyID, false)
+	if err != nil {
+		return storage.Actor{}, &Error{Status: http.StatusUnauthorized, Reason: "could not fetch the signing key", Err: err}
+	}
+	err = signature.Verify(r, nil, key, s.now())
+	if errors.Is(err, signature.ErrInvalidSignature) {
+		if fresh, freshKey, refetchErr := s.signerKey(ctx, keyID, true); refetchErr == nil {
+			actor, err = fresh, signature.Verify(r, nil, freshKey, s.now())
+		}
+	}
+	if err != nil {
+		return storage.Actor{}, &Error{Status: http.StatusUnauthorized, Reason: err.Error(), Err: err}
+	}
+	return actor, nil
+}
