@@ -1,0 +1,223 @@
+package federation_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hearth-social/hearth/activitypub"
+	"github.com/hearth-social/hearth/federation"
+	"github.com/hearth-social/hearth/federation/fedtest"
+	"github.com/hearth-social/hearth/storage"
+)
+
+// logBuffer collects log lines written from any goroutine.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// since returns what was logged after the first n bytes.
+func (b *logBuffer) since(n int) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()[n:]
+}
+
+func (b *logBuffer) len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Len()
+}
+
+// directMessage is what Mastodon sends for a direct message to the group.
+func directMessage(group, html string) map[string]any {
+	link, tag := mentionOf(group, "circle")
+	return map[string]any{"content": "<p>" + link + " " + html + "</p>", "to": []any{group}, "tag": []any{tag}}
+}
+
+// messageTo waits at inst for a direct message from the group to person
+// whose content contains text, and returns the note.
+func messageTo(t *testing.T, inst *fedtest.Instance, group string, person *fedtest.Actor, text string) map[string]any {
+	t.Helper()
+	d := inst.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+		content, _ := objectField(d.Activity, "content").(string)
+		return d.Verified && d.Type() == "Create" && d.Activity["actor"] == group &&
+			equalStrings(d.Activity["to"], person.ID) && strings.Contains(content, text)
+	})
+	note := d.Activity["object"].(map[string]any)
+	if !equalStrings(note["to"], person.ID) || note["cc"] != nil || !mentions(note, person.ID) {
+		t.Errorf("the message to %s is not addressed to them alone: %s", person.Handle, d.Raw)
+	}
+	return note
+}
+
+var releaseLine = regexp.MustCompile(`release (\S+?)</p>`)
+
+func TestAnonymousPostLeavesNoTraceOfItsAuthor(t *testing.T) {
+	logs := &logBuffer{}
+	h := startHearth(t, func(c *federation.Config) { c.Logger = slog.New(slog.NewTextHandler(logs, nil)) })
+	group := h.createGroup("circle", func(g *storage.Group) {
+		privateGroup("")(g)
+		g.AnonymousPosts = true
+	})
+	masto, riverside, mods := h.network.NewInstance("mastodon.test"), h.network.NewInstance("riverside.test"), h.network.NewInstance("mods.test")
+	bob, river, keeper := masto.NewActor("bob"), riverside.NewActor("river"), mods.NewActor("keeper")
+	joinPrivate(t, h, bob, masto, group)
+	joinPrivate(t, h, river, riverside, group)
+	ctx := context.Background()
+	if _, err := h.svc.AddModerator(ctx, "circle", keeper.ID); err != nil {
+		t.Fatal(err)
+	}
+	mark := logs.len()
+	traces := []string{river.ID, river.Username, riverside.Host, river.Handle}
+
+	hashtag := `<a href="http://riverside.test/tags/recovery" class="mention hashtag" rel="tag">#<span>recovery</span></a>`
+	dm := river.Create(directMessage(group, "!anon I relapsed last night.<br>I am scared to tell anyone. "+hashtag))
+	mustPost(t, river, group+"/inbox", dm)
+
+	notice := messageTo(t, mods, group, keeper, "An anonymous post waits")
+	if !strings.Contains(notice["content"].(string), "river@riverside.test") {
+		t.Errorf("the moderator is not told who wrote it: %s", notice["content"])
+	}
+	if mentions(notice, river.ID) {
+		t.Error("the moderator's notice mentions the author, which would notify them")
+	}
+	m := releaseLine.FindStringSubmatch(notice["content"].(string))
+	if m == nil {
+		t.Fatalf("no release line in %s", notice["content"])
+	}
+	url := m[1]
+	held, err := h.svc.HeldPosts(ctx, "circle")
+	if err != nil || len(held) != 1 || held[0].URL != url || held[0].Author.ID != river.ID {
+		t.Fatalf("held posts %+v, %v; want river's, at %s", held, err, url)
+	}
+	if status, _ := get(t, h, bob, url); status != http.StatusNotFound {
+		t.Errorf("a held post was served to a member: status %d", status)
+	}
+
+	mustPost(t, keeper, group+"/inbox", keeper.Create(directMessage(group, "release "+url)))
+	for _, inst := range []*fedtest.Instance{masto, riverside} {
+		d := inst.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+			return d.Type() == "Create" && objectField(d.Activity, "id") == url
+		})
+		for _, trace := range traces {
+			if bytes.Contains(d.Raw, []byte(trace)) {
+				t.Errorf("%s: the published post contains %q: %s", inst.Host, trace, d.Raw)
+			}
+		}
+		note := d.Activity["object"].(map[string]any)
+		content := note["content"].(string)
+		if note["attributedTo"] != group || !equalStrings(note["to"], group+"/followers") ||
+			content != "<p>I relapsed last night.<br>I am scared to tell anyone. #recovery</p>" {
+			t.Errorf("%s: the group's note is not the post as written, to the members: %s", inst.Host, d.Raw)
+		}
+	}
+	status, body := get(t, h, bob, url)
+	if status != http.StatusOK {
+		t.Fatalf("member's fetch of the released post: status %d", status)
+	}
+	for _, trace := range traces {
+		if bytes.Contains(body, []byte(trace)) {
+			t.Errorf("the fetched post contains %q: %s", trace, body)
+		}
+	}
+
+	told := messageTo(t, riverside, group, river, "was published")
+	reply := directMessage(group, "!delete")
+	reply["inReplyTo"] = told["id"]
+	mustPost(t, river, group+"/inbox", river.Create(reply))
+	d := masto.AwaitDelivery(t, wait, fedtest.OfType("Delete"))
+	if objectField(d.Activity, "id") != url || bytes.Contains(d.Raw, []byte(riverside.Host)) {
+		t.Errorf("the Delete does not withdraw the post, or names its author: %s", d.Raw)
+	}
+	messageTo(t, riverside, group, river, "was deleted")
+	if status, _ := get(t, h, bob, url); status != http.StatusGone {
+		t.Errorf("fetching the deleted post: status %d, want 410", status)
+	}
+
+	logged := logs.since(mark)
+	for _, trace := range traces {
+		if strings.Contains(logged, trace) {
+			t.Errorf("the log names the author (%q):\n%s", trace, logged)
+		}
+	}
+}
+
+func TestAnonymousPostsAreForModeratorsToDecide(t *testing.T) {
+	h := startHearth(t, nil)
+	group := h.createGroup("circle", func(g *storage.Group) { g.AnonymousPosts = true })
+	plain := h.createGroup("plain", nil)
+	masto, mods := h.network.NewInstance("mastodon.test"), h.network.NewInstance("mods.test")
+	alice, bob, keeper := masto.NewActor("alice"), masto.NewActor("bob"), mods.NewActor("keeper")
+	join(t, alice, masto, group)
+	join(t, bob, masto, group)
+	join(t, alice, masto, plain)
+	ctx := context.Background()
+	if _, err := h.svc.AddModerator(ctx, "circle", keeper.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	// Turned down from the command line.
+	mustPost(t, alice, group+"/inbox", alice.Create(directMessage(group, "!anon I hate my sponsor.")))
+	held, err := h.svc.HeldPosts(ctx, "circle")
+	if err != nil || len(held) != 1 {
+		t.Fatalf("held %v, %v", held, err)
+	}
+	if err := h.svc.DeclinePost(ctx, "circle", held[0].URL); err != nil {
+		t.Fatal(err)
+	}
+	messageTo(t, masto, group, alice, "decided not to publish")
+	if err := h.svc.ReleasePost(ctx, "circle", held[0].URL); !errors.Is(err, federation.ErrNotHeld) {
+		t.Errorf("releasing a declined post: %v, want ErrNotHeld", err)
+	}
+	if status, _ := get(t, h, alice, held[0].URL); status != http.StatusNotFound {
+		t.Errorf("a declined post was served: status %d", status)
+	}
+
+	// Only a moderator's message releases; a public group publishes publicly.
+	mustPost(t, alice, group+"/inbox", alice.Create(directMessage(group, "!anon Day 30 today.")))
+	notice := messageTo(t, mods, group, keeper, "Day 30 today.")
+	url := releaseLine.FindStringSubmatch(notice["content"].(string))[1]
+	mustPost(t, bob, group+"/inbox", bob.Create(directMessage(group, "release "+url)))
+	if held, _ := h.svc.HeldPosts(ctx, "circle"); len(held) != 1 {
+		t.Fatalf("a member's release message released the post: %d held", len(held))
+	}
+	mustPost(t, keeper, group+"/inbox", keeper.Create(directMessage(group, "release "+plain+"/notes/nothing")))
+	messageTo(t, mods, group, keeper, "no post waits for a moderator")
+	mustPost(t, keeper, group+"/inbox", keeper.Create(directMessage(group, "release "+url)))
+	d := masto.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+		return d.Type() == "Create" && objectField(d.Activity, "id") == url
+	})
+	if !equalStrings(d.Activity["to"], activitypub.Public) || !equalStrings(d.Activity["cc"], group+"/followers") ||
+		bytes.Contains(d.Raw, []byte("alice")) {
+		t.Errorf("a public group's anonymous post: %s", d.Raw)
+	}
+	if status, _ := get(t, h, nil, url); status != http.StatusOK {
+		t.Errorf("unsigned fetch of a public anonymous post: status %d", status)
+	}
+
+	// Not a direct message: it already went out under the author's name.
+	followersOnly := directMessage(group, "!anon this went to my followers")
+	followersOnly["to"] = []any{alice.Followers}
+	followersOnly["cc"] = []any{group}
+	mustPost(t, alice, group+"/inbox", alice.Create(followersOnly))
+	// A group that takes no anonymous posts says so.
+	mustPost(t, alice, plain+"/inbox", alice.Create(directMessage(plain, "!anon hello")))
+	messageTo(t, masto, plain, alice, "does not take anonymous posts")
+	if held, _ := h.svc.HeldPosts(ctx, "circle"); len(held) != 0 {
+		t.Errorf("%d posts held, want none", len(held))
+	}
+}
