@@ -37,7 +37,7 @@ func (s *Service) RemoveModerator(ctx context.Context, group, account string) (s
 	return a, s.inGroup(ctx, group, func(tx *storage.Tx, g storage.Group) error {
 		err := tx.RemoveModerator(g.ID, a.ID)
 		if errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("%s %w %s", accountHandle(a), ErrNotModerator, g.Name)
+			return fmt.Errorf("%s %w", accountHandle(a), ErrNotModerator)
 		}
 		return err
 	})

@@ -69,14 +69,19 @@ func settingFlags(fs *flag.FlagSet) *groupChanges {
 	choice("visibility", "who can read the posts: anyone, or members only", []string{"public", "private"}, func(g *storage.Group, v string) { g.Visibility = storage.Visibility(v) })
 	choice("join", "whether a follow joins at once, waits for a moderator, or is refused", []string{"open", "approval", "closed"}, func(g *storage.Group, v string) { g.Join = storage.JoinPolicy(v) })
 	choice("posting", "who may post through the group", []string{"members", "moderators"}, func(g *storage.Group, v string) { g.Posting = storage.PostingPolicy(v) })
-	fs.BoolFunc("hide-member-count", "keep the member count off the profile and web page", func(v string) error {
-		hide, err := strconv.ParseBool(v)
-		if err != nil {
-			return errors.New("must be true or false")
-		}
-		add(func(g *storage.Group) { g.HideMemberCount = hide })
-		return nil
-	})
+	boolean := func(name, usage string, set func(*storage.Group, bool)) {
+		fs.BoolFunc(name, usage, func(v string) error {
+			on, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New("must be true or false")
+			}
+			add(func(g *storage.Group) { set(g, on) })
+			return nil
+		})
+	}
+	boolean("hide-member-count", "keep the member count off the profile and web page", func(g *storage.Group, v bool) { g.HideMemberCount = v })
+	boolean("anonymous", "take anonymous posts: a member's direct message starting with !anon waits for a moderator, then the group publishes it without their name", func(g *storage.Group, v bool) { g.AnonymousPosts = v })
+	text("content-warning", "a `warning` (like \"grief\") on every post the group publishes itself, in front of the author's own", func(g *storage.Group, v string) { g.ContentWarning = v })
 	return changes
 }
 
@@ -215,6 +220,8 @@ func (m *Main) printGroup(ctx context.Context, c *cli, g storage.Group) error {
 		{"join", string(g.Join)},
 		{"posting", string(g.Posting)},
 		{"hide member count", strconv.FormatBool(g.HideMemberCount)},
+		{"anonymous posts", strconv.FormatBool(g.AnonymousPosts)},
+		{"content warning", g.ContentWarning},
 		{"members", strconv.Itoa(members)},
 		{"created", g.CreatedAt.Format("2006-01-02 15:04:05 MST")},
 	} {

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hearth-social/hearth/federation"
+)
+
+var postCommands = []command{
+	{name: "pending", args: "GROUP", summary: "List the anonymous posts waiting for a moderator, with who wrote them.", run: postPending},
+	{name: "release", args: "GROUP URL", summary: "Publish a held post as the group's own, without its author's name.", run: postDecision((*federation.Service).ReleasePost, "Released")},
+	{name: "decline", args: "GROUP URL", summary: "Turn a held post down; its author is told.", run: postDecision((*federation.Service).DeclinePost, "Declined")},
+}
+
+func postPending(ctx context.Context, c *cli, args []string) (err error) {
+	fs := c.flags()
+	positional, err := c.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	group, err := oneName(positional)
+	if err != nil {
+		return err
+	}
+	m, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, m.Close()) }()
+	held, err := m.Service.HeldPosts(ctx, group)
+	if err != nil {
+		return err
+	}
+	if len(held) == 0 {
+		fmt.Fprintf(c.stdout, "No posts wait for a moderator in %s.\n", group)
+		return nil
+	}
+	for _, p := range held {
+		fmt.Fprintf(c.stdout, "%s\n  from:     %s (only moderators see this)\n  received: %s\n",
+			p.URL, handle(p.Author), p.Received.Format("2006-01-02 15:04"))
+		if p.Summary != "" {
+			fmt.Fprintf(c.stdout, "  warning:  %s\n", p.Summary)
+		}
+		fmt.Fprintf(c.stdout, "  %s\n\n", p.Text)
+	}
+	fmt.Fprintf(c.stdout, "Publish one with \"hearth post release %s URL\", or refuse it with \"hearth post decline %s URL\".\n", group, group)
+	return nil
+}
+
+type postDecider func(s *federation.Service, ctx context.Context, group, url string) error
+
+func postDecision(decide postDecider, done string) func(context.Context, *cli, []string) error {
+	return func(ctx context.Context, c *cli, args []string) (err error) {
+		fs := c.flags()
+		positional, err := c.parse(fs, args)
+		if err != nil {
+			return err
+		}
+		if len(positional) != 2 || !strings.Contains(positional[1], "://") {
+			return usagef("want GROUP URL, the URL that \"hearth post pending\" lists")
+		}
+		group, url := positional[0], positional[1]
+		if err := federation.ValidateGroupName(group); err != nil {
+			return err
+		}
+		m, err := c.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, m.Close()) }()
+		if err := decide(m.Service, ctx, group, url); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "%s %s; its author was told.\n", done, url)
+		return nil
+	}
+}
