@@ -243,6 +243,25 @@ func (s *Service) deleteByAuthor(tx *storage.Tx, g storage.Group, author storage
 	return err
 }
 
+// dropHeld withdraws the posts of objectID by author that still wait for a
+// moderator: an author who deletes the message has changed their mind.
+func dropHeld(tx *storage.Tx, objectID, author string) error {
+	posts, err := tx.PostsOfObject(objectID)
+	if err != nil {
+		return err
+	}
+	for _, p := range posts {
+		if p.State != storage.Held || p.AuthorID != author {
+			continue
+		}
+		p.State, p.Content, p.Summary = storage.Removed, "", ""
+		if err := tx.UpdatePost(&p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // HeldPost is an anonymous post waiting for a moderator, as the moderators
 // see it: with its author.
 type HeldPost struct {

@@ -217,6 +217,12 @@ func TestAnonymousPostsAreForModeratorsToDecide(t *testing.T) {
 	// A group that takes no anonymous posts says so.
 	mustPost(t, alice, plain+"/inbox", alice.Create(directMessage(plain, "!anon hello")))
 	messageTo(t, masto, plain, alice, "does not take anonymous posts")
+	// Deleting the message before a moderator decides withdraws it.
+	second := alice.Create(directMessage(group, "!anon second thoughts"))
+	mustPost(t, alice, group+"/inbox", second)
+	secondID := objectField(second, "id").(string)
+	mustPost(t, alice, group+"/inbox", map[string]any{"@context": activitypub.ActivityStreamsContext, "id": secondID + "#delete",
+		"type": "Delete", "actor": alice.ID, "to": []any{group}, "object": map[string]any{"id": secondID, "type": "Tombstone"}})
 	if held, _ := h.svc.HeldPosts(ctx, "circle"); len(held) != 0 {
 		t.Errorf("%d posts held, want none", len(held))
 	}

@@ -284,6 +284,9 @@ func (s *Service) onDelete(ctx context.Context, in inbound) error {
 		return nil
 	}
 	return s.commit(ctx, in.activity.ID, func(tx *storage.Tx) error {
+		if err := dropHeld(tx, target, in.actor.ID); err != nil {
+			return err
+		}
 		posts, err := relayedPosts(tx, target, in.actor.ID)
 		if err != nil {
 			return err
