@@ -262,7 +262,7 @@ func (tx *Tx) RetryHost(host string) (int64, error) {
 // QueueStats summarises the delivery queue.
 type QueueStats struct {
 	Queued  int // waiting or in flight
-	Due     int // queued and due now
+	Due     int // queued, due now, and not waiting on its host
 	Failed  int // given up
 	Oldest  time.Time
 	Waiting int // queued for unreachable hosts
@@ -274,11 +274,11 @@ func (tx *Tx) QueueStats() (QueueStats, error) {
 	var oldest int64
 	err := tx.queryRow(`SELECT
 			count(*) FILTER (WHERE d.state = 'queued'),
-			count(*) FILTER (WHERE d.state = 'queued' AND d.next_attempt_at <= ?),
+			count(*) FILTER (WHERE d.state = 'queued' AND d.next_attempt_at <= ? AND coalesce(h.retry_at, 0) <= ?),
 			count(*) FILTER (WHERE d.state = 'failed'),
 			coalesce(min(d.created_at) FILTER (WHERE d.state = 'queued'), 0),
 			count(*) FILTER (WHERE d.state = 'queued' AND coalesce(h.retry_at, 0) > ?)
-		FROM deliveries d LEFT JOIN hosts h ON h.host = d.host`, millis(tx.now), millis(tx.now)).
+		FROM deliveries d LEFT JOIN hosts h ON h.host = d.host`, millis(tx.now), millis(tx.now), millis(tx.now)).
 		Scan(&s.Queued, &s.Due, &s.Failed, &oldest, &s.Waiting)
 	s.Oldest = fromMillis(oldest)
 	return s, translate(err)

@@ -45,6 +45,7 @@ type command struct {
 var commands = []command{
 	{name: "serve", summary: "Run the server until interrupted.", run: serve},
 	{name: "group", summary: "Create, list, show, update and delete groups.", sub: groupCommands},
+	{name: "deliveries", summary: "Show the outgoing queue, failing hosts and given-up deliveries.", run: deliveries, sub: deliveriesCommands},
 	{name: "member", summary: "List a group's members and join requests; approve, reject, ban, unban.", sub: memberCommands},
 	{name: "mod", summary: "Add, remove and list a group's moderators.", sub: modCommands},
 	{name: "post", summary: "List, release and decline anonymous posts held for a moderator.", sub: postCommands},
