@@ -184,9 +184,12 @@ func (s *Service) outbox(w http.ResponseWriter, r *http.Request) error {
 		return writeActivity(w, activitypub.NewPagedCollection(id, total, outboxPageURL(id, time.Time{})))
 	}
 	page, next := outboxPage(items, outboxPageSize)
-	bodies := make([]json.RawMessage, len(page))
-	for i, a := range page {
-		bodies[i] = a.Body
+	bodies := make([]json.RawMessage, 0, len(page))
+	for _, a := range page {
+		// A group made public later keeps what it sent its members alone.
+		if private || !membersOnly(a.Body, s.iris.GroupFollowers(g.Name)) {
+			bodies = append(bodies, a.Body)
+		}
 	}
 	var nextURL string
 	if !next.IsZero() {

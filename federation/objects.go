@@ -111,6 +111,20 @@ func (s *Service) groupActivityDocument(w http.ResponseWriter, r *http.Request) 
 	return writeActivity(w, json.RawMessage(sent.Body))
 }
 
+// membersOnly reports whether an activity the group sent is addressed to
+// its members and not to everyone.
+func membersOnly(body []byte, followers string) bool {
+	var audience struct {
+		To []string `json:"to"`
+		CC []string `json:"cc"`
+	}
+	if json.Unmarshal(body, &audience) != nil {
+		return true
+	}
+	all := append(audience.To, audience.CC...)
+	return slices.Contains(all, followers) && !slices.Contains(all, activitypub.Public)
+}
+
 // authorizeRead lets anyone read what is addressed to the public, and
 // anything else only to a signed fetch by a reader that mayRead admits.
 func (s *Service) authorizeRead(r *http.Request, g storage.Group, audience []string) error {

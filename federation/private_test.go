@@ -276,6 +276,16 @@ func TestPrivateGroupShowsNothingToNonMembers(t *testing.T) {
 			t.Errorf("the web page of a private group shows %q", secret)
 		}
 	}
+
+	// Made public later, the group still keeps what it sent its members.
+	if _, err := h.svc.UpdateGroup(context.Background(), "circle", func(g *storage.Group) { g.Visibility = storage.Public }); err != nil {
+		t.Fatal(err)
+	}
+	for _, url := range []string{outboxPage, noteID, createID} {
+		if status, body := get(t, h, stranger, url); bytes.Contains(body, []byte("Nobody at work knows")) {
+			t.Errorf("%s of a group made public: status %d shows a members-only post: %s", url, status, body)
+		}
+	}
 }
 
 func TestPrivateThreadIsRepublishedAsAThread(t *testing.T) {
