@@ -81,7 +81,9 @@ func parseSignature(value string) (params, error) {
 				end = len(rest)
 			}
 			val, rest = strings.TrimRight(rest[:end], " \t"), rest[end:]
-			if strings.ContainsAny(val, "\" \t") {
+			// The same characters are refused as in quoted values, so that
+			// every value survives being quoted in the canonical form.
+			if strings.ContainsAny(val, "\"\\ \t") {
 				return params{}, fail(ErrMalformed, "bad value for "+name)
 			}
 		}
