@@ -175,15 +175,11 @@ func (s *Service) relayPost(tx *storage.Tx, g storage.Group, in inbound, obj *ac
 	if err := tx.CreatePost(post); err != nil {
 		return err
 	}
-	inboxes, err := tx.MemberInboxes(g.ID)
-	if err != nil {
-		return err
-	}
 	group, followers := s.iris.Group(g.Name), s.iris.GroupFollowers(g.Name)
 	now := tx.Now()
 	wrapped := activitypub.NewAnnounce(s.newActivityID(g), group, followers, now, json.RawMessage(in.activity.Raw), in.actor.ID)
 	boost := activitypub.NewAnnounce(s.newActivityID(g), group, followers, now, obj.ID, in.actor.ID)
-	wrappedTo, boostTo, err := announceAudiences(tx, inboxes)
+	wrappedTo, boostTo, err := announceAudiences(tx, g)
 	if err != nil {
 		return err
 	}
@@ -193,7 +189,7 @@ func (s *Service) relayPost(tx *storage.Tx, g storage.Group, in inbound, obj *ac
 	if err := s.send(tx, g, boost, post.ID, true, boostTo); err != nil {
 		return err
 	}
-	log.Info("relayed post", "author", in.actor.ID, "inboxes", len(inboxes))
+	log.Info("relayed post", "author", in.actor.ID, "requests", len(wrappedTo)+len(boostTo))
 	return nil
 }
 
@@ -219,11 +215,7 @@ func (s *Service) announceToMembers(tx *storage.Tx, p storage.Post, raw json.Raw
 	if err != nil {
 		return err
 	}
-	inboxes, err := tx.MemberInboxes(g.ID)
-	if err != nil {
-		return err
-	}
-	wrappedTo, _, err := announceAudiences(tx, inboxes)
+	wrappedTo, _, err := announceAudiences(tx, g)
 	if err != nil {
 		return err
 	}
@@ -329,11 +321,7 @@ func (s *Service) withdraw(tx *storage.Tx, p storage.Post, deleteRaw json.RawMes
 	if err != nil {
 		return err
 	}
-	inboxes, err := tx.MemberInboxes(g.ID)
-	if err != nil {
-		return err
-	}
-	_, boostTo, err := announceAudiences(tx, inboxes)
+	_, boostTo, err := announceAudiences(tx, g)
 	if err != nil {
 		return err
 	}

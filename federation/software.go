@@ -32,9 +32,14 @@ var wrappedOnly = map[string]bool{
 	"lemmy": true, "mbin": true, "kbin": true, "piefed": true, "lotide": true,
 }
 
-// announceAudiences splits inboxes by the form of Announce their servers
-// read. A server whose software is unknown gets both forms.
-func announceAudiences(tx *storage.Tx, inboxes []string) (wrapped, boost []string, err error) {
+// announceAudiences splits the delivery inboxes of g's members by the form
+// of Announce their servers read. A server whose software is unknown gets
+// both forms.
+func announceAudiences(tx *storage.Tx, g storage.Group) (wrapped, boost []string, err error) {
+	inboxes, err := tx.MemberInboxes(g.ID)
+	if err != nil {
+		return nil, nil, err
+	}
 	software, err := tx.SoftwareByInbox(inboxes)
 	if err != nil {
 		return nil, nil, err
