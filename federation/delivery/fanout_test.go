@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -337,17 +338,29 @@ func BenchmarkFanOut(b *testing.B) {
 // delivery to the failing ones is still queued for a retry.
 func BenchmarkFanOutWithFailingServers(b *testing.B) {
 	f := newFanout(b, *fanoutFollowers, *fanoutServers)
+	// The failing servers are picked at random (the same ones every run):
+	// taking the first ones by name would put all of them at the head of
+	// the queue, which is not how failures fall.
+	order := rand.New(rand.NewPCG(1, 2)).Perm(len(f.servers))
 	failing := int(float64(len(f.servers)) * *fanoutFailing)
 	failingDeliveries := 0
-	for s, inst := range f.servers[:failing] {
-		if s%2 == 0 {
+	isFailing := make(map[int]bool)
+	for n, s := range order[:failing] {
+		inst := f.servers[s]
+		if n%2 == 0 {
 			inst.SetFailure(fedtest.Failure{Status: http.StatusServiceUnavailable})
 		} else {
 			inst.SetFailure(fedtest.Failure{Hang: true})
 		}
+		isFailing[s] = true
 		failingDeliveries += announcesPer[softwareOf(f.servers, inst)]
 	}
-	healthy := f.servers[failing:]
+	var healthy []*fedtest.Instance
+	for s, inst := range f.servers {
+		if !isFailing[s] {
+			healthy = append(healthy, inst)
+		}
+	}
 	var deliveries int
 	var took time.Duration
 	for i := 0; b.Loop(); i++ {
