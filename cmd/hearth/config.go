@@ -56,7 +56,7 @@ var defaults = map[string]any{
 	"federation.block":        []string{},
 	"federation.insecure_dev": false,
 	"delivery.per_host":       4,
-	"delivery.workers":        32,
+	"delivery.workers":        512,
 }
 
 // envName is the environment variable that overrides key.
