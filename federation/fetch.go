@@ -33,13 +33,28 @@ const failureMemory = time.Minute
 // ErrGone is returned when the origin says a document is gone (404 or 410).
 var ErrGone = errors.New("document is gone")
 
-// fetcher performs signed GETs for the instance and remembers recent
-// failures; concurrent fetches of one URL share a single request.
+// fetchMode says whether a fetch must be signed.
+type fetchMode int
+
+const (
+	// signed fetches carry the instance actor's signature: a server shows a
+	// non-public object only to a signed request from someone allowed.
+	signed fetchMode = iota
+	// public fetches are for documents anyone may read, actors and keys:
+	// they go unsigned, saving an RSA signature per new actor, unless the
+	// host answered an unsigned fetch with 401 or 403 before (servers in
+	// secure mode), in which case they are signed at once.
+	public
+)
+
+// fetcher remembers recent failures and which hosts want signed fetches;
+// concurrent fetches of one URL share a single request.
 type fetcher struct {
-	mu        sync.Mutex
-	inflight  map[string]*fetchCall
-	failures  map[string]time.Time
-	refreshed map[string]time.Time
+	mu          sync.Mutex
+	inflight    map[string]*fetchCall
+	failures    map[string]time.Time
+	refreshed   map[string]time.Time
+	signedHosts map[string]time.Time
 }
 
 type fetchCall struct {
@@ -49,12 +64,37 @@ type fetchCall struct {
 }
 
 func newFetcher() *fetcher {
-	return &fetcher{inflight: map[string]*fetchCall{}, failures: map[string]time.Time{}, refreshed: map[string]time.Time{}}
+	return &fetcher{
+		inflight:    map[string]*fetchCall{},
+		failures:    map[string]time.Time{},
+		refreshed:   map[string]time.Time{},
+		signedHosts: map[string]time.Time{},
+	}
 }
 
-// fetch GETs iri as an ActivityPub document, signed by the instance actor so
-// that servers which require signed fetches answer.
-func (s *Service) fetch(ctx context.Context, iri string) ([]byte, error) {
+// memoryLimit bounds each of the fetcher's maps: they are keyed by what
+// remote servers send, so they must not grow without end.
+const memoryLimit = 4096
+
+// remember records key at now in m. When m is full, entries older than
+// keep are dropped first, and if that is not enough, all of them: the maps
+// are caches, and forgetting costs only a repeated request.
+func remember(m map[string]time.Time, key string, now time.Time, keep time.Duration) {
+	if len(m) >= memoryLimit {
+		for k, at := range m {
+			if now.Sub(at) >= keep {
+				delete(m, k)
+			}
+		}
+		if len(m) >= memoryLimit {
+			clear(m)
+		}
+	}
+	m[key] = now
+}
+
+// fetch GETs iri as an ActivityPub document.
+func (s *Service) fetch(ctx context.Context, iri string, mode fetchMode) ([]byte, error) {
 	f := s.fetcher
 	f.mu.Lock()
 	if at, ok := f.failures[iri]; ok && s.now().Sub(at) < failureMemory {
@@ -74,19 +114,22 @@ func (s *Service) fetch(ctx context.Context, iri string) ([]byte, error) {
 	f.inflight[iri] = call
 	f.mu.Unlock()
 
-	call.body, call.err = s.get(ctx, iri)
+	call.body, call.err = s.get(ctx, iri, mode)
 
 	f.mu.Lock()
 	delete(f.inflight, iri)
 	if call.err != nil && ctx.Err() == nil {
-		f.failures[iri] = s.now()
+		remember(f.failures, iri, s.now(), failureMemory)
 	}
 	f.mu.Unlock()
 	close(call.done)
 	return call.body, call.err
 }
 
-func (s *Service) get(ctx context.Context, iri string) ([]byte, error) {
+// signedHostMemory is how long a host's demand for signed fetches is kept.
+const signedHostMemory = 24 * time.Hour
+
+func (s *Service) get(ctx context.Context, iri string, mode fetchMode) ([]byte, error) {
 	host, err := activitypub.Host(iri)
 	if err != nil {
 		return nil, fmt.Errorf("fetch %q: %w", iri, err)
@@ -94,15 +137,15 @@ func (s *Service) get(ctx context.Context, iri string) ([]byte, error) {
 	if !s.federates(host) {
 		return nil, fmt.Errorf("fetch %s: %w", iri, errDomainRefused)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, iri, nil)
-	if err != nil {
-		return nil, err
+	sign := mode == signed || s.wantsSignedFetch(host)
+	resp, err := s.request(ctx, iri, sign)
+	if err == nil && !sign && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
+		resp.Body.Close()
+		s.fetcher.mu.Lock()
+		remember(s.fetcher.signedHosts, host, s.now(), signedHostMemory)
+		s.fetcher.mu.Unlock()
+		resp, err = s.request(ctx, iri, true)
 	}
-	req.Header.Set("Accept", activitypub.ContentType+", "+activitypub.LDContentType)
-	if err := s.instanceSigner.SignGet(req); err != nil {
-		return nil, err
-	}
-	resp, err := s.client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", iri, err)
 	}
@@ -123,11 +166,34 @@ func (s *Service) get(ctx context.Context, iri string) ([]byte, error) {
 	return body, nil
 }
 
+func (s *Service) wantsSignedFetch(host string) bool {
+	s.fetcher.mu.Lock()
+	defer s.fetcher.mu.Unlock()
+	at, ok := s.fetcher.signedHosts[host]
+	return ok && s.now().Sub(at) < signedHostMemory
+}
+
+// request sends one GET for an ActivityPub document, signed by the
+// instance actor when sign is set.
+func (s *Service) request(ctx context.Context, iri string, sign bool) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, iri, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", activitypub.ContentType+", "+activitypub.LDContentType)
+	if sign {
+		if err := s.instanceSigner.SignGet(req); err != nil {
+			return nil, err
+		}
+	}
+	return s.client.Do(req)
+}
+
 // fetchObject fetches and decodes the document at iri. The document must
 // come from the same server as the IRI asked for: a server may only speak
 // for its own objects.
-func (s *Service) fetchObject(ctx context.Context, iri string) (*activitypub.Object, error) {
-	body, err := s.fetch(ctx, iri)
+func (s *Service) fetchObject(ctx context.Context, iri string, mode fetchMode) (*activitypub.Object, error) {
+	body, err := s.fetch(ctx, iri, mode)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +242,7 @@ func (s *Service) actor(ctx context.Context, id string) (storage.Actor, error) {
 // fetchActor fetches an actor document and caches what delivery and
 // verification need from it.
 func (s *Service) fetchActor(ctx context.Context, id string) (storage.Actor, error) {
-	obj, err := s.fetchObject(ctx, id)
+	obj, err := s.fetchObject(ctx, id, public)
 	if err != nil {
 		return storage.Actor{}, err
 	}
@@ -266,7 +332,7 @@ func (s *Service) mayRefresh(keyID string) bool {
 	if at, ok := f.refreshed[keyID]; ok && s.now().Sub(at) < refreshPause {
 		return false
 	}
-	f.refreshed[keyID] = s.now()
+	remember(f.refreshed, keyID, s.now(), refreshPause)
 	delete(f.failures, keyID)
 	delete(f.failures, keyOwnerGuess(keyID))
 	return true
@@ -275,7 +341,7 @@ func (s *Service) mayRefresh(keyID string) bool {
 // fetchKeyOwner fetches the document a keyId names: usually the actor itself
 // (keyId = actor#main-key), sometimes a key object naming its owner.
 func (s *Service) fetchKeyOwner(ctx context.Context, keyID string) (storage.Actor, error) {
-	obj, err := s.fetchObject(ctx, keyOwnerGuess(keyID))
+	obj, err := s.fetchObject(ctx, keyOwnerGuess(keyID), public)
 	if err != nil {
 		return storage.Actor{}, err
 	}

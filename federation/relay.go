@@ -26,7 +26,7 @@ func (s *Service) authoredObject(ctx context.Context, in inbound) (*activitypub.
 		if !sameOrigin(ref.ID, in.actor.ID) {
 			return nil, false, nil
 		}
-		fetched, err := s.fetchObject(ctx, ref.ID)
+		fetched, err := s.fetchObject(ctx, ref.ID, signed)
 		if err != nil {
 			return nil, false, &Error{Status: 400, Reason: "could not fetch the object from its origin", Err: err}
 		}
@@ -375,7 +375,7 @@ func (s *Service) onMove(ctx context.Context, in inbound) error {
 		return nil
 	}
 	newID := in.activity.Target.ID
-	body, err := s.fetch(ctx, newID)
+	body, err := s.fetch(ctx, newID, public)
 	if err != nil {
 		return &Error{Status: 400, Reason: "could not fetch the move's target", Err: err}
 	}
