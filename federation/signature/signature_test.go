@@ -625,3 +625,29 @@ func BenchmarkSignPost(b *testing.B) {
 		}
 	}
 }
+
+func TestPrecheckRefusesStaleAndTamperedRequestsWithoutAKey(t *testing.T) {
+	key, err := activitypub.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer := NewSigner("https://remote.example/users/a#main-key", key)
+	body := []byte(`{"type":"Follow"}`)
+	sign := func() *http.Request {
+		r, _ := http.NewRequest(http.MethodPost, "https://hearth.example/inbox", bytes.NewReader(body))
+		if err := signer.SignPost(r, body); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	now := time.Now()
+	if err := Precheck(sign(), body, now); err != nil {
+		t.Errorf("fresh request: %v", err)
+	}
+	if err := Precheck(sign(), []byte(`{"type":"Undo"}`), now); !errors.Is(err, ErrDigestMismatch) {
+		t.Errorf("tampered body: got %v, want ErrDigestMismatch", err)
+	}
+	if err := Precheck(sign(), body, now.Add(2*time.Hour)); !errors.Is(err, ErrDateTooOld) {
+		t.Errorf("stale date: got %v, want ErrDateTooOld", err)
+	}
+}

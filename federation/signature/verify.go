@@ -36,6 +36,22 @@ func Verify(r *http.Request, body []byte, key *rsa.PublicKey, now time.Time) err
 	if err := verifySignature(r, p, key); err != nil {
 		return err
 	}
+	return precheck(r, p, body, now)
+}
+
+// Precheck makes every check of Verify that needs no key: the signed list,
+// the digest and the time window. A receiver runs it before fetching the
+// sender's key, so that a stale replay or a tampered body costs it no
+// request to another server.
+func Precheck(r *http.Request, body []byte, now time.Time) error {
+	p, err := requestParams(r)
+	if err != nil {
+		return err
+	}
+	return precheck(r, p, body, now)
+}
+
+func precheck(r *http.Request, p params, body []byte, now time.Time) error {
 	if err := checkCoverage(r.Method, p); err != nil {
 		return err
 	}
