@@ -629,3 +629,48 @@ func TestMovedMemberKeepsMembershipAndBansFollow(t *testing.T) {
 		t.Errorf("recovery bans after the move: %+v, want the new account", banned)
 	}
 }
+
+func TestActivityIDOnAnotherServerIsRefused(t *testing.T) {
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	masto := h.network.NewInstance("mastodon.test")
+	alice := masto.NewActor("alice")
+	mallory := h.network.NewInstance("evil.test").NewActor("mallory")
+	join(t, alice, masto, group)
+	create := alice.Create(publicNote(alice, group, "Today was hard."))
+	noteID := objectField(create, "id").(string)
+	mustPost(t, alice, group+"/inbox", create)
+	awaitBoost(t, masto, noteID)
+
+	// Mallory uses the id Alice's Delete will have, hoping to make it look
+	// like a repeat when it comes.
+	squat := mallory.Follow(group)
+	squat["id"] = noteID + "#delete"
+	if status := post(t, mallory, group+"/inbox", squat); status != http.StatusBadRequest {
+		t.Errorf("activity with another server's id: status %d, want 400", status)
+	}
+	mustPost(t, alice, group+"/inbox", map[string]any{"@context": activitypub.ActivityStreamsContext, "id": noteID + "#delete",
+		"type": "Delete", "actor": alice.ID, "to": []any{activitypub.Public}, "object": map[string]any{"id": noteID, "type": "Tombstone"}})
+	masto.AwaitDelivery(t, wait, fedtest.OfType("Undo"))
+}
+
+func TestBanSurvivesDeletingTheAccount(t *testing.T) {
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	masto := h.network.NewInstance("mastodon.test")
+	mallory := masto.NewActor("mallory")
+	join(t, mallory, masto, group)
+	if _, err := h.svc.BanMember(context.Background(), "grief", mallory.Handle); err != nil {
+		t.Fatal(err)
+	}
+	mustPost(t, mallory, group+"/inbox", map[string]any{"@context": activitypub.ActivityStreamsContext,
+		"id": mallory.ID + "#delete", "type": "Delete", "actor": mallory.ID, "object": mallory.ID})
+	mustPost(t, mallory, group+"/inbox", mallory.Follow(group))
+	banned, err := h.svc.Members(context.Background(), "grief", storage.Banned)
+	if err != nil || len(banned) != 1 {
+		t.Fatalf("bans after the account was deleted and followed again: %v, %v", banned, err)
+	}
+	if members, _ := h.svc.Members(context.Background(), "grief", storage.Member); len(members) != 0 {
+		t.Errorf("the banned account is a member again: %v", members)
+	}
+}

@@ -33,6 +33,11 @@ const failureMemory = time.Minute
 // ErrGone is returned when the origin says a document is gone (404 or 410).
 var ErrGone = errors.New("document is gone")
 
+// errUnavailable marks a fetch that failed in a way that may pass: the
+// network, a timeout, or the server's own trouble (5xx, 429). The request
+// that needed the document is answered 503 so that its sender retries.
+var errUnavailable = errors.New("server unavailable")
+
 // fetchMode says whether a fetch must be signed.
 type fetchMode int
 
@@ -58,9 +63,10 @@ type fetcher struct {
 }
 
 type fetchCall struct {
-	done chan struct{}
-	body []byte
-	err  error
+	done  chan struct{}
+	body  []byte
+	final string // the URL the document was served from, after redirects
+	err   error
 }
 
 func newFetcher() *fetcher {
@@ -93,28 +99,29 @@ func remember(m map[string]time.Time, key string, now time.Time, keep time.Durat
 	m[key] = now
 }
 
-// fetch GETs iri as an ActivityPub document.
-func (s *Service) fetch(ctx context.Context, iri string, mode fetchMode) ([]byte, error) {
+// fetch GETs iri as an ActivityPub document, and says from which URL it
+// was finally served.
+func (s *Service) fetch(ctx context.Context, iri string, mode fetchMode) (body []byte, final string, err error) {
 	f := s.fetcher
 	f.mu.Lock()
 	if at, ok := f.failures[iri]; ok && s.now().Sub(at) < failureMemory {
 		f.mu.Unlock()
-		return nil, fmt.Errorf("fetch %s: failed moments ago", iri)
+		return nil, "", fmt.Errorf("fetch %s: %w: failed moments ago", iri, errUnavailable)
 	}
 	if call, ok := f.inflight[iri]; ok {
 		f.mu.Unlock()
 		select {
 		case <-call.done:
-			return call.body, call.err
+			return call.body, call.final, call.err
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, "", ctx.Err()
 		}
 	}
 	call := &fetchCall{done: make(chan struct{})}
 	f.inflight[iri] = call
 	f.mu.Unlock()
 
-	call.body, call.err = s.get(ctx, iri, mode)
+	call.body, call.final, call.err = s.get(ctx, iri, mode)
 
 	f.mu.Lock()
 	delete(f.inflight, iri)
@@ -123,19 +130,19 @@ func (s *Service) fetch(ctx context.Context, iri string, mode fetchMode) ([]byte
 	}
 	f.mu.Unlock()
 	close(call.done)
-	return call.body, call.err
+	return call.body, call.final, call.err
 }
 
 // signedHostMemory is how long a host's demand for signed fetches is kept.
 const signedHostMemory = 24 * time.Hour
 
-func (s *Service) get(ctx context.Context, iri string, mode fetchMode) ([]byte, error) {
+func (s *Service) get(ctx context.Context, iri string, mode fetchMode) ([]byte, string, error) {
 	host, err := activitypub.Host(iri)
 	if err != nil {
-		return nil, fmt.Errorf("fetch %q: %w", iri, err)
+		return nil, "", fmt.Errorf("fetch %q: %w", iri, err)
 	}
 	if !s.federates(host) {
-		return nil, fmt.Errorf("fetch %s: %w", iri, errDomainRefused)
+		return nil, "", fmt.Errorf("fetch %s: %w", iri, errDomainRefused)
 	}
 	sign := mode == signed || s.wantsSignedFetch(host)
 	resp, err := s.request(ctx, iri, sign)
@@ -147,23 +154,25 @@ func (s *Service) get(ctx context.Context, iri string, mode fetchMode) ([]byte, 
 		resp, err = s.request(ctx, iri, true)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", iri, err)
+		return nil, "", fmt.Errorf("fetch %s: %w: %w", iri, errUnavailable, err)
 	}
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		return nil, fmt.Errorf("fetch %s: %w (HTTP %d)", iri, ErrGone, resp.StatusCode)
+		return nil, "", fmt.Errorf("fetch %s: %w (HTTP %d)", iri, ErrGone, resp.StatusCode)
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout:
+		return nil, "", fmt.Errorf("fetch %s: %w (HTTP %d)", iri, errUnavailable, resp.StatusCode)
 	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("fetch %s: HTTP %d", iri, resp.StatusCode)
+		return nil, "", fmt.Errorf("fetch %s: HTTP %d", iri, resp.StatusCode)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDocument+1))
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", iri, err)
+		return nil, "", fmt.Errorf("fetch %s: %w: %w", iri, errUnavailable, err)
 	}
 	if len(body) > maxDocument {
-		return nil, fmt.Errorf("fetch %s: document larger than %d bytes", iri, maxDocument)
+		return nil, "", fmt.Errorf("fetch %s: document larger than %d bytes", iri, maxDocument)
 	}
-	return body, nil
+	return body, resp.Request.URL.String(), nil
 }
 
 func (s *Service) wantsSignedFetch(host string) bool {
@@ -189,22 +198,39 @@ func (s *Service) request(ctx context.Context, iri string, sign bool) (*http.Res
 	return s.client.Do(req)
 }
 
-// fetchObject fetches and decodes the document at iri. The document must
-// come from the same server as the IRI asked for: a server may only speak
-// for its own objects.
+// fetchObject fetches and decodes the document at iri. A document is taken
+// only from its own id: one served from another address (after a redirect,
+// or under a key's URL) is fetched again from the id it claims, on the same
+// server, and must be served there. Otherwise any file a server hosts could
+// claim to be one of its accounts and replace that account's cached key.
 func (s *Service) fetchObject(ctx context.Context, iri string, mode fetchMode) (*activitypub.Object, error) {
-	body, err := s.fetch(ctx, iri, mode)
-	if err != nil {
-		return nil, err
-	}
-	obj, err := activitypub.Decode(body)
-	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", iri, err)
+	obj, final, err := s.fetchDecoded(ctx, iri, mode)
+	if err != nil || obj.ID == final {
+		return obj, err
 	}
 	if !sameOrigin(obj.ID, iri) {
 		return nil, fmt.Errorf("fetch %s: document claims id %q from another server", iri, obj.ID)
 	}
-	return obj, nil
+	again, final, err := s.fetchDecoded(ctx, obj.ID, mode)
+	if err != nil {
+		return nil, err
+	}
+	if again.ID != final {
+		return nil, fmt.Errorf("fetch %s: document claims id %q but is served at %s", obj.ID, again.ID, final)
+	}
+	return again, nil
+}
+
+func (s *Service) fetchDecoded(ctx context.Context, iri string, mode fetchMode) (*activitypub.Object, string, error) {
+	body, final, err := s.fetch(ctx, iri, mode)
+	if err != nil {
+		return nil, "", err
+	}
+	obj, err := activitypub.Decode(body)
+	if err != nil {
+		return nil, "", fmt.Errorf("fetch %s: %w", iri, err)
+	}
+	return obj, final, nil
 }
 
 // sameOrigin reports whether two IRIs name the same server.
@@ -276,7 +302,7 @@ func (s *Service) actorRecord(obj *activitypub.Object) (storage.Actor, error) {
 	}
 	key := obj.PublicKey
 	if key.PEM != "" {
-		if key.Owner != "" && key.Owner != obj.ID {
+		if key.Owner != "" && key.Owner != obj.ID || !sameOrigin(key.ID, obj.ID) {
 			return storage.Actor{}, errors.New("public key belongs to another actor")
 		}
 		if _, err := activitypub.ParsePublicKey(key.PEM); err != nil {
@@ -306,14 +332,21 @@ func (s *Service) signerKey(ctx context.Context, keyID string, refresh bool) (st
 		a, err = tx.ActorByKeyID(keyID)
 		return err
 	})
+	cached := err == nil
 	switch {
-	case err == nil && !refresh && s.now().Sub(a.FetchedAt) < actorMaxAge:
-	case err == nil || errors.Is(err, storage.ErrNotFound):
+	case cached && !refresh && s.now().Sub(a.FetchedAt) < actorMaxAge:
+	case cached || errors.Is(err, storage.ErrNotFound):
 		if refresh && !s.mayRefresh(keyID) {
 			return storage.Actor{}, nil, errors.New("key was refreshed moments ago")
 		}
-		if a, err = s.fetchKeyOwner(ctx, keyID); err != nil {
-			return storage.Actor{}, nil, err
+		fresh, fetchErr := s.fetchKeyOwner(ctx, keyID)
+		switch {
+		case fetchErr == nil:
+			a = fresh
+		case cached && !refresh && errors.Is(fetchErr, errUnavailable):
+			// A stale key beats none while its server is away.
+		default:
+			return storage.Actor{}, nil, fetchErr
 		}
 	default:
 		return storage.Actor{}, nil, err
@@ -338,18 +371,16 @@ func (s *Service) mayRefresh(keyID string) bool {
 	return true
 }
 
-// fetchKeyOwner fetches the document a keyId names: usually the actor itself
-// (keyId = actor#main-key), sometimes a key object naming its owner.
+// fetchKeyOwner fetches the actor whose key keyID is. Servers name keys
+// actor#main-key, or give the key a URL of its own that serves the actor
+// (fetchObject then refetches the actor from its id).
 func (s *Service) fetchKeyOwner(ctx context.Context, keyID string) (storage.Actor, error) {
 	obj, err := s.fetchObject(ctx, keyOwnerGuess(keyID), public)
 	if err != nil {
 		return storage.Actor{}, err
 	}
-	if obj.PublicKey.PEM == "" && obj.Type != "" {
-		return storage.Actor{}, fmt.Errorf("key %s: %s publishes no key", keyID, obj.ID)
-	}
 	if obj.PublicKey.ID != keyID {
-		return storage.Actor{}, fmt.Errorf("key %s: actor %s publishes key %s", keyID, obj.ID, obj.PublicKey.ID)
+		return storage.Actor{}, fmt.Errorf("key %s: actor %s publishes key %q", keyID, obj.ID, obj.PublicKey.ID)
 	}
 	a, err := s.actorRecord(obj)
 	if err != nil {
@@ -408,6 +439,9 @@ func (s *Service) ResolveAccount(ctx context.Context, account string) (storage.A
 
 // webfinger asks host which actor acct:user@host is.
 func (s *Service) webfinger(ctx context.Context, user, host string) (string, error) {
+	if !s.federates(host) {
+		return "", fmt.Errorf("looking up %s@%s: %w", user, host, errDomainRefused)
+	}
 	schemes := []string{"https"}
 	if s.cfg.InsecureDev {
 		schemes = append(schemes, "http")

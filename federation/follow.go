@@ -39,13 +39,15 @@ func (s *Service) onFollow(ctx context.Context, in inbound) error {
 		case storage.JoinClosed:
 			return s.answerFollow(tx, g, in.actor, follow.ID, "Reject")
 		case storage.JoinApproval:
-			s.log.Info("join request held for a moderator", "group", g.Name, "actor", in.actor.ID)
+			s.log.Info("join request held for a moderator", "group", g.Name)
+			s.log.Debug("join request", "group", g.Name, "actor", in.actor.ID)
 			return tx.SetMembership(g.ID, in.actor.ID, storage.Pending, follow.ID)
 		}
 		if err := tx.SetMembership(g.ID, in.actor.ID, storage.Member, follow.ID); err != nil {
 			return err
 		}
-		s.log.Info("member joined", "group", g.Name, "actor", in.actor.ID)
+		s.log.Info("member joined", "group", g.Name)
+		s.log.Debug("member joined", "group", g.Name, "actor", in.actor.ID)
 		return s.answerFollow(tx, g, in.actor, follow.ID, "Accept")
 	})
 }
@@ -111,7 +113,8 @@ func (s *Service) leave(tx *storage.Tx, g storage.Group, actorID string) error {
 	if err != nil {
 		return err
 	}
-	s.log.Info("member left", "group", g.Name, "actor", actorID)
+	s.log.Info("member left", "group", g.Name)
+	s.log.Debug("member left", "group", g.Name, "actor", actorID)
 	return tx.RemoveMembership(g.ID, actorID)
 }
 

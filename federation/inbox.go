@@ -83,6 +83,11 @@ func (s *Service) verify(r *http.Request, body []byte) (inbound, error) {
 	if !s.federates(keyHost) {
 		return inbound{}, &Error{Status: http.StatusForbidden, Reason: errDomainRefused.Error(), Err: fmt.Errorf("signer host %s", keyHost)}
 	}
+	// Everything that needs no key comes before the key is fetched, so a
+	// replayed or tampered request costs no request to another server.
+	if err := signature.Precheck(r, body, s.now()); err != nil {
+		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: err.Error(), Err: err}
+	}
 	activity, err := activitypub.Decode(body)
 	if err != nil {
 		return inbound{}, &Error{Status: http.StatusBadRequest, Reason: "malformed activity", Err: err}
@@ -90,14 +95,26 @@ func (s *Service) verify(r *http.Request, body []byte) (inbound, error) {
 	if activity.ID == "" || activity.Actor == "" {
 		return inbound{}, &Error{Status: http.StatusBadRequest, Reason: "activity needs an id and an actor"}
 	}
+	if actorHost, err := activitypub.Host(activity.Actor); err != nil || actorHost != keyHost {
+		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: "the signer is not the activity's actor",
+			Err: fmt.Errorf("key %s, actor %s", keyID, activity.Actor)}
+	}
+	if !sameOrigin(activity.ID, activity.Actor) {
+		// Ids are deduplicated across everyone: an id from another server
+		// could be used to make that server's real activity look repeated.
+		return inbound{}, &Error{Status: http.StatusBadRequest, Reason: "the activity's id is not on its actor's server"}
+	}
 	ctx := r.Context()
 	actor, key, err := s.signerKey(ctx, keyID, false)
 	if err != nil {
-		if errors.Is(err, ErrGone) && activity.Type == "Delete" && activity.ObjectID() == activity.Actor {
+		switch {
+		case errors.Is(err, ErrGone) && activity.Type == "Delete" && activity.ObjectID() == activity.Actor:
 			// A deleted account's key is gone with it, and it cannot be
 			// verified any more. Nothing of ours changes: drop it quietly
 			// rather than let its server retry for days.
 			return inbound{}, fmt.Errorf("%w: delete of %s, whose key is gone", errDropped, activity.Actor)
+		case errors.Is(err, errUnavailable):
+			return inbound{}, &Error{Status: http.StatusServiceUnavailable, Reason: "could not fetch the signing key; try again later", Err: err}
 		}
 		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: "could not fetch the signing key", Err: err}
 	}
@@ -154,13 +171,20 @@ func (s *Service) commit(ctx context.Context, activityID string, fn func(*storag
 }
 
 // send stores an activity the group sends and queues it for inboxes, inside
-// the caller's transaction.
+// the caller's transaction. Inboxes on servers the instance does not
+// federate with (blocked since their members joined) are left out.
 func (s *Service) send(tx *storage.Tx, g storage.Group, a *activitypub.Activity, postID int64, inOutbox bool, inboxes []string) error {
 	body, err := activitypub.Marshal(a)
 	if err != nil {
 		return err
 	}
-	return tx.Enqueue(storage.Activity{ID: a.ID, GroupID: g.ID, PostID: postID, Type: a.Type, InOutbox: inOutbox, Body: body}, inboxes)
+	allowed := inboxes[:0:0]
+	for _, inbox := range inboxes {
+		if host, err := activitypub.Host(inbox); err == nil && s.federates(host) {
+			allowed = append(allowed, inbox)
+		}
+	}
+	return tx.Enqueue(storage.Activity{ID: a.ID, GroupID: g.ID, PostID: postID, Type: a.Type, InOutbox: inOutbox, Body: body}, allowed)
 }
 
 // newActivityID mints the id of an activity group g sends.

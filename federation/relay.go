@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/storage"
@@ -27,8 +28,12 @@ func (s *Service) authoredObject(ctx context.Context, in inbound) (*activitypub.
 			return nil, false, nil
 		}
 		fetched, err := s.fetchObject(ctx, ref.ID, signed)
+		if errors.Is(err, ErrGone) {
+			// Deleted before we could read it: nothing to relay.
+			return nil, false, nil
+		}
 		if err != nil {
-			return nil, false, &Error{Status: 400, Reason: "could not fetch the object from its origin", Err: err}
+			return nil, false, fetchError("could not fetch the object from its origin", err)
 		}
 		obj = fetched
 	}
@@ -189,7 +194,8 @@ func (s *Service) relayPost(tx *storage.Tx, g storage.Group, in inbound, obj *ac
 	if err := s.send(tx, g, boost, post.ID, true, boostTo); err != nil {
 		return err
 	}
-	log.Info("relayed post", "author", in.actor.ID, "requests", len(wrappedTo)+len(boostTo))
+	log.Info("relayed post", "requests", len(wrappedTo)+len(boostTo))
+	log.Debug("relayed post by", "author", in.actor.ID)
 	return nil
 }
 
@@ -268,7 +274,7 @@ func (s *Service) onDelete(ctx context.Context, in inbound) error {
 	target := in.activity.ObjectID()
 	if target == in.actor.ID {
 		return s.commit(ctx, in.activity.ID, func(tx *storage.Tx) error {
-			s.log.Info("account deleted; removing it from every group", "actor", in.actor.ID)
+			s.log.Debug("account deleted; removing it from every group", "actor", in.actor.ID)
 			return tx.DeleteActor(in.actor.ID)
 		})
 	}
@@ -357,8 +363,18 @@ func (s *Service) onLike(ctx context.Context, in inbound) error {
 			if err != nil {
 				return err
 			}
-			if allowed, err := mayPost(tx, g, in.actor.ID); err != nil || !allowed {
+			// A private group's posts are its own copies; a Like of the
+			// member's original is not for the members' servers to see
+			// wrapped in a public Announce.
+			if g.Visibility == storage.Private || p.CopyID != "" {
+				continue
+			}
+			allowed, err := mayPost(tx, g, in.actor.ID)
+			if err != nil {
 				return err
+			}
+			if !allowed {
+				continue
 			}
 			if err := s.announceToMembers(tx, p, in.activity.Raw, in.actor.ID, false); err != nil {
 				return err
@@ -369,45 +385,66 @@ func (s *Service) onLike(ctx context.Context, in inbound) error {
 }
 
 // onMove follows a member to their new account when the new account names
-// the old one as an alias: memberships and bans move with them.
+// the old one as an alias: memberships and bans move with them, and a ban
+// the new account already has stays.
 func (s *Service) onMove(ctx context.Context, in inbound) error {
 	if in.activity.ObjectID() != in.actor.ID || in.activity.Target == nil {
 		return nil
 	}
-	newID := in.activity.Target.ID
-	body, err := s.fetch(ctx, newID, public)
+	obj, err := s.fetchObject(ctx, in.activity.Target.ID, public)
 	if err != nil {
-		return &Error{Status: 400, Reason: "could not fetch the move's target", Err: err}
+		return fetchError("could not fetch the move's target", err)
 	}
 	var aliases struct {
 		AlsoKnownAs json.RawMessage `json:"alsoKnownAs"`
 	}
-	if err := json.Unmarshal(body, &aliases); err != nil || !listsIRI(aliases.AlsoKnownAs, in.actor.ID) {
-		return &Error{Status: 400, Reason: "the new account does not name the old one in alsoKnownAs"}
+	if err := json.Unmarshal(obj.Raw, &aliases); err != nil || !listsIRI(aliases.AlsoKnownAs, in.actor.ID) {
+		return &Error{Status: http.StatusBadRequest, Reason: "the new account does not name the old one in alsoKnownAs"}
 	}
-	target, err := s.fetchActor(ctx, newID)
+	target, err := s.actorRecord(obj)
 	if err != nil {
-		return &Error{Status: 400, Reason: "could not fetch the move's target", Err: err}
+		return &Error{Status: http.StatusBadRequest, Reason: "the move's target is not a usable actor", Err: err}
 	}
 	return s.commit(ctx, in.activity.ID, func(tx *storage.Tx) error {
+		if err := tx.PutActor(target); err != nil {
+			return err
+		}
 		memberships, err := tx.MembershipsOf(in.actor.ID)
 		if err != nil {
 			return err
 		}
 		for _, m := range memberships {
+			if err := tx.RemoveMembership(m.GroupID, in.actor.ID); err != nil {
+				return err
+			}
 			if m.State == storage.Pending {
 				continue
+			}
+			existing, err := tx.Membership(m.GroupID, target.ID)
+			if err == nil && existing.State == storage.Banned {
+				continue
+			}
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return err
 			}
 			if err := tx.SetMembership(m.GroupID, target.ID, m.State, ""); err != nil {
 				return err
 			}
-			if err := tx.RemoveMembership(m.GroupID, in.actor.ID); err != nil {
-				return err
-			}
 		}
-		s.log.Info("member moved", "from", in.actor.ID, "to", target.ID, "groups", len(memberships))
+		s.log.Info("member moved to a new account", "groups", len(memberships))
+		s.log.Debug("member moved", "from", in.actor.ID, "to", target.ID)
 		return nil
 	})
+}
+
+// fetchError is the answer to an activity whose object could not be
+// fetched: 503 when the failure may pass, so that the sender retries
+// rather than give the activity up, and 400 otherwise.
+func fetchError(reason string, err error) error {
+	if errors.Is(err, errUnavailable) {
+		return &Error{Status: http.StatusServiceUnavailable, Reason: reason + "; try again later", Err: err}
+	}
+	return &Error{Status: http.StatusBadRequest, Reason: reason, Err: err}
 }
 
 // listsIRI reports whether a JSON value (a string or an array of strings)

@@ -98,10 +98,14 @@ func New(ctx context.Context, cfg Config, store *storage.Store) (*Service, error
 		Base:      cfg.Transport,
 		Timeout:   20 * time.Second,
 	})
+	// A delivery is never sent on to another address: a redirect would
+	// carry a signed request somewhere it was not meant for.
+	deliveryClient := *s.client
+	deliveryClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	s.deliveries = delivery.New(store, delivery.Config{
 		Workers: cfg.Workers,
 		PerHost: cfg.PerHost,
-		Client:  s.client,
+		Client:  &deliveryClient,
 		Signer:  s.groupSigner,
 		Logger:  s.log.With("component", "delivery"),
 		Now:     s.now,

@@ -64,9 +64,10 @@ func (tx *Tx) ActorByHandle(username, host string) (Actor, error) {
 	return scanActor(tx.queryRow(`SELECT `+actorColumns+` FROM actors WHERE host = ? AND username = ? COLLATE NOCASE`, host, username))
 }
 
-// DeleteActor forgets a remote actor and every membership it had.
+// DeleteActor forgets a remote actor and every membership it had, except
+// bans: an account deleted and made again under the same id stays banned.
 func (tx *Tx) DeleteActor(id string) error {
-	if _, err := tx.exec(`DELETE FROM memberships WHERE actor_id = ?`, id); err != nil {
+	if _, err := tx.exec(`DELETE FROM memberships WHERE actor_id = ? AND state != 'banned'`, id); err != nil {
 		return err
 	}
 	_, err := tx.exec(`DELETE FROM actors WHERE id = ?`, id)

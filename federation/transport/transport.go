@@ -143,7 +143,8 @@ func IsPublic(ip netip.Addr) bool {
 
 // reserved are ranges that IsPrivate and friends do not cover but that never
 // hold a fediverse server: carrier-grade NAT, benchmarking, documentation,
-// IPv4/IPv6 translation and the like.
+// and the IPv6 ranges that tunnel or translate IPv4 (Teredo, 6to4, NAT64),
+// through which a private IPv4 address could be reached.
 var reserved = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"),
 	netip.MustParsePrefix("100.64.0.0/10"),
@@ -154,5 +155,8 @@ var reserved = []netip.Prefix{
 	netip.MustParsePrefix("203.0.113.0/24"),
 	netip.MustParsePrefix("240.0.0.0/4"),
 	netip.MustParsePrefix("64:ff9b::/96"),
+	netip.MustParsePrefix("2001::/32"),
 	netip.MustParsePrefix("2001:db8::/32"),
+	netip.MustParsePrefix("2002::/16"),
+	netip.MustParsePrefix("fec0::/10"),
 }

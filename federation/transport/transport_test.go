@@ -73,6 +73,9 @@ func TestIsPublic(t *testing.T) {
 		{"fe80::1", false},
 		{"::ffff:127.0.0.1", false},
 		{"0.0.0.0", false},
+		{"2002:7f00:1::1", false},
+		{"2001:0:5ef5:79fd::1", false},
+		{"fec0::1", false},
 	} {
 		if got := transport.IsPublic(netip.MustParseAddr(tc.addr)); got != tc.want {
 			t.Errorf("IsPublic(%q) got %v, want %v", tc.addr, got, tc.want)
