@@ -83,17 +83,20 @@ func newFetcher() *fetcher {
 const memoryLimit = 4096
 
 // remember records key at now in m. When m is full, entries older than
-// keep are dropped first, and if that is not enough, all of them: the maps
-// are caches, and forgetting costs only a repeated request.
+// keep are dropped, and if none is, the single oldest: a flood of new keys
+// can only push out the oldest memories, never wipe them all at once.
 func remember(m map[string]time.Time, key string, now time.Time, keep time.Duration) {
-	if len(m) >= memoryLimit {
+	if _, known := m[key]; !known && len(m) >= memoryLimit {
+		oldestKey, oldest := "", now
 		for k, at := range m {
 			if now.Sub(at) >= keep {
 				delete(m, k)
+			} else if !at.After(oldest) {
+				oldestKey, oldest = k, at
 			}
 		}
 		if len(m) >= memoryLimit {
-			clear(m)
+			delete(m, oldestKey)
 		}
 	}
 	m[key] = now

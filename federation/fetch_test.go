@@ -3,12 +3,14 @@ package federation
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/federation/fedtest"
@@ -71,5 +73,27 @@ func TestADocumentCannotSpeakForAnotherAddress(t *testing.T) {
 	})
 	if cached.KeyID != keeperID+"#main-key" || cached.PublicKeyPEM != keeperPEM {
 		t.Errorf("keeper's cached key was replaced: %s", cached.KeyID)
+	}
+}
+
+func TestRememberForgetsTheOldestFirst(t *testing.T) {
+	m := map[string]time.Time{}
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range memoryLimit {
+		remember(m, fmt.Sprint(i), start.Add(time.Duration(i)*time.Millisecond), time.Hour)
+	}
+	remember(m, "new", start.Add(time.Second), time.Hour)
+	if len(m) != memoryLimit {
+		t.Fatalf("%d entries, want the limit %d", len(m), memoryLimit)
+	}
+	if _, ok := m["0"]; ok {
+		t.Error("the oldest entry survived")
+	}
+	if _, ok := m["1"]; !ok {
+		t.Error("an entry other than the oldest was dropped")
+	}
+	remember(m, "late", start.Add(2*time.Hour), time.Hour)
+	if len(m) != 2 {
+		t.Errorf("%d entries after all but one expired, want 2", len(m))
 	}
 }
