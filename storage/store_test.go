@@ -184,3 +184,19 @@ func TestOutcomesMarkAndReviveHosts(t *testing.T) {
 		t.Errorf("after revival claimed %d, want 1", len(rest))
 	}
 }
+
+func TestGroupIDsAreNeverReused(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), &clock{t: time.Now()})
+	newGroup := func(name string) *storage.Group {
+		return &storage.Group{Name: name, Visibility: storage.Public, Join: storage.JoinOpen, Posting: storage.PostingMembers}
+	}
+	first, second := newGroup("first"), newGroup("second")
+	update(t, s, func(tx *storage.Tx) error { return tx.CreateGroup(first) })
+	update(t, s, func(tx *storage.Tx) error { return tx.CreateGroup(second) })
+	update(t, s, func(tx *storage.Tx) error { return tx.DeleteGroup(second.ID) })
+	third := newGroup("third")
+	update(t, s, func(tx *storage.Tx) error { return tx.CreateGroup(third) })
+	if third.ID == second.ID {
+		t.Errorf("a new group took the id %d of a deleted one", third.ID)
+	}
+}

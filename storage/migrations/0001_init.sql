@@ -1,6 +1,7 @@
--- Groups hosted on this instance, each with its own RSA key.
+-- Groups hosted on this instance, each with its own RSA key. Ids are never
+-- reused: delivery workers know a group's signing key by its id.
 CREATE TABLE groups (
-    id               INTEGER PRIMARY KEY,
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
     name             TEXT    NOT NULL UNIQUE,
     display_name     TEXT    NOT NULL DEFAULT '',
     summary          TEXT    NOT NULL DEFAULT '',
