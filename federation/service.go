@@ -64,6 +64,9 @@ type Service struct {
 	instanceSigner *signature.Signer
 	fetcher        *fetcher
 	deliveries     *delivery.Engine
+
+	stopTidying context.CancelFunc
+	tidied      chan struct{}
 }
 
 // New prepares the service, making the instance actor's key on first use.
@@ -124,11 +127,49 @@ func (s *Service) UserAgent() string {
 }
 
 // Start runs the delivery workers until Stop.
-func (s *Service) Start(ctx context.Context) error { return s.deliveries.Start(ctx) }
+func (s *Service) Start(ctx context.Context) error {
+	if err := s.deliveries.Start(ctx); err != nil {
+		return err
+	}
+	tidyCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopTidying = stop
+	s.tidied = make(chan struct{})
+	go s.tidy(tidyCtx)
+	return nil
+}
 
 // Stop stops the delivery workers, letting requests in flight finish until
 // ctx ends; what is not delivered stays queued for the next start.
-func (s *Service) Stop(ctx context.Context) error { return s.deliveries.Stop(ctx) }
+func (s *Service) Stop(ctx context.Context) error {
+	s.stopTidying()
+	<-s.tidied
+	return s.deliveries.Stop(ctx)
+}
+
+// seenMemory is how long received activity ids are kept for deduplication:
+// well past the few days senders keep retrying.
+const seenMemory = 14 * 24 * time.Hour
+
+// tidy drops, once an hour, what the instance no longer needs to remember.
+func (s *Service) tidy(ctx context.Context) {
+	defer close(s.tidied)
+	ticker := time.NewTicker(time.Hour)
+	defer ticker.Stop()
+	for {
+		err := s.store.Update(ctx, func(tx *storage.Tx) error {
+			_, err := tx.ForgetSeen(tx.Now().Add(-seenMemory))
+			return err
+		})
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("forgetting old activity ids", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
 
 // groupSigner gives the delivery engine the signer of a group (0: the
 // instance actor).

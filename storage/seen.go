@@ -1,5 +1,7 @@
 package storage
 
+import "time"
+
 // MarkSeen records an activity id; it reports false when the id was seen
 // before, so a redelivered activity changes nothing.
 func (tx *Tx) MarkSeen(activityID string) (bool, error) {
@@ -9,4 +11,14 @@ func (tx *Tx) MarkSeen(activityID string) (bool, error) {
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
+}
+
+// ForgetSeen drops the record of activities received before cutoff. Senders
+// stop retrying after a few days, so older ids will not come again.
+func (tx *Tx) ForgetSeen(cutoff time.Time) (int64, error) {
+	res, err := tx.exec(`DELETE FROM seen_activities WHERE received_at < ?`, millis(cutoff))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }

@@ -200,3 +200,26 @@ func TestGroupIDsAreNeverReused(t *testing.T) {
 		t.Errorf("a new group took the id %d of a deleted one", third.ID)
 	}
 }
+
+func TestSeenActivitiesAreForgottenAfterTheirTime(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
+	markSeen := func(id string) (fresh bool) {
+		update(t, s, func(tx *storage.Tx) (err error) {
+			fresh, err = tx.MarkSeen(id)
+			return err
+		})
+		return fresh
+	}
+	if !markSeen("https://remote.test/a/1") || markSeen("https://remote.test/a/1") {
+		t.Fatal("an id was not new the first time, or new the second")
+	}
+	c.t = c.t.Add(30 * 24 * time.Hour)
+	update(t, s, func(tx *storage.Tx) error {
+		_, err := tx.ForgetSeen(c.t.Add(-14 * 24 * time.Hour))
+		return err
+	})
+	if !markSeen("https://remote.test/a/1") {
+		t.Error("an id from a month ago is still remembered")
+	}
+}
