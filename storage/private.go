@@ -36,8 +36,10 @@ func (tx *Tx) NoticeByNote(noteID string) (Notice, error) {
 // activity as received, the text, and the bodies of everything the group
 // sent about it, the direct messages to its moderators and author among
 // them. Each sent activity keeps only its id, type and actor, so that a
-// fetch of it can still be answered, with 410. Deliveries of them that are
-// still queued are dropped: the Delete that follows is what peers need.
+// fetch of it can still be answered, with 410. Deliveries of them waiting
+// in the queue are dropped: the Delete that follows is what peers need.
+// One a worker holds is left to finish, since the worker reports on it by
+// its row id, which a new row could take once this one is gone.
 // Call it before queuing the post's Delete or Undo, which must go out whole.
 func (tx *Tx) ScrubPost(postID int64) error {
 	if _, err := tx.exec(`UPDATE posts SET raw_activity = x'', summary = '', content = '' WHERE id = ?`, postID); err != nil {
@@ -46,7 +48,8 @@ func (tx *Tx) ScrubPost(postID int64) error {
 	const about = `SELECT id FROM activities WHERE post_id = :post
 		UNION SELECT activity_id FROM notices WHERE post_id = :post`
 	post := sql.Named("post", postID)
-	if _, err := tx.exec(`DELETE FROM deliveries WHERE activity_id IN (`+about+`)`, post); err != nil {
+	if _, err := tx.exec(`DELETE FROM deliveries WHERE activity_id IN (`+about+`) AND state = 'queued' AND claimed_until <= :now`,
+		post, sql.Named("now", millis(tx.now))); err != nil {
 		return err
 	}
 	_, err := tx.exec(`UPDATE activities SET body = CAST(json_object(
