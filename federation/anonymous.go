@@ -48,6 +48,13 @@ func (s *Service) holdAnonymous(tx *storage.Tx, g storage.Group, in inbound, obj
 		s.log.Info("anonymous post dropped: it was not a direct message to the group", "group", g.Name)
 		return nil
 	}
+	if !addressedToAlone(obj, s.iris.Group(g.Name)) {
+		// Whoever else it was addressed to has seen it with the
+		// author's name.
+		_, err := s.tell(tx, g, in.actor, "<p>Your anonymous post was not shared: the others you sent it to saw your name. "+
+			"An anonymous post must be a direct message to the group alone, mentioning nobody else.</p>", obj.ID, 0)
+		return err
+	}
 	if !g.AnonymousPosts {
 		_, err := s.tell(tx, g, in.actor, "<p>This group does not take anonymous posts, so yours was not shared.</p>", obj.ID, 0)
 		return err
@@ -178,12 +185,20 @@ func (s *Service) decideHeld(tx *storage.Tx, g storage.Group, url string, releas
 		return fmt.Errorf("%s: %w (it was %s already)", url, ErrNotHeld, p.State)
 	}
 	author, err := tx.Actor(p.AuthorID)
+	if errors.Is(err, storage.ErrNotFound) {
+		// The author deleted their account; the post stands or falls
+		// on its own, and there is nobody to tell.
+		author, err = storage.Actor{ID: p.AuthorID}, nil
+	}
 	if err != nil {
 		return err
 	}
 	if !release {
 		p.State, p.Content, p.Summary = storage.Declined, "", ""
 		if err := tx.UpdatePost(&p); err != nil {
+			return err
+		}
+		if err := tx.ScrubPost(p.ID); err != nil {
 			return err
 		}
 		s.log.Info("anonymous post declined", "group", g.Name, "post", p.CopyID)
@@ -230,8 +245,7 @@ func (s *Service) deleteByAuthor(tx *storage.Tx, g storage.Group, author storage
 	case storage.Relayed:
 		err = s.deleteCopy(tx, p)
 	case storage.Held:
-		p.State, p.Content, p.Summary = storage.Removed, "", ""
-		err = tx.UpdatePost(&p)
+		err = withdrawHeld(tx, p)
 	default:
 		return nil
 	}
@@ -254,12 +268,21 @@ func dropHeld(tx *storage.Tx, objectID, author string) error {
 		if p.State != storage.Held || p.AuthorID != author {
 			continue
 		}
-		p.State, p.Content, p.Summary = storage.Removed, "", ""
-		if err := tx.UpdatePost(&p); err != nil {
+		if err := withdrawHeld(tx, p); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// withdrawHeld removes a post its author took back before a moderator
+// decided, and erases it with the moderators' notices about it.
+func withdrawHeld(tx *storage.Tx, p storage.Post) error {
+	p.State, p.Content, p.Summary = storage.Removed, "", ""
+	if err := tx.UpdatePost(&p); err != nil {
+		return err
+	}
+	return tx.ScrubPost(p.ID)
 }
 
 // HeldPost is an anonymous post waiting for a moderator, as the moderators

@@ -227,3 +227,184 @@ func TestAnonymousPostsAreForModeratorsToDecide(t *testing.T) {
 		t.Errorf("%d posts held, want none", len(held))
 	}
 }
+
+// anonymousCircle is a private group that takes anonymous posts, with bob
+// and river as members and keeper as its moderator.
+func anonymousCircle(t *testing.T, h *hearth) (group string, masto, riverside, mods *fedtest.Instance, bob, river, keeper *fedtest.Actor) {
+	t.Helper()
+	group = h.createGroup("circle", func(g *storage.Group) {
+		privateGroup("")(g)
+		g.AnonymousPosts = true
+	})
+	masto, riverside, mods = h.network.NewInstance("mastodon.test"), h.network.NewInstance("riverside.test"), h.network.NewInstance("mods.test")
+	bob, river, keeper = masto.NewActor("bob"), riverside.NewActor("river"), mods.NewActor("keeper")
+	joinPrivate(t, h, bob, masto, group)
+	joinPrivate(t, h, river, riverside, group)
+	if _, err := h.svc.AddModerator(context.Background(), "circle", keeper.ID); err != nil {
+		t.Fatal(err)
+	}
+	return group, masto, riverside, mods, bob, river, keeper
+}
+
+// heldURL sends an anonymous post from author and returns the address the
+// moderator is told to release.
+func heldURL(t *testing.T, mods *fedtest.Instance, group string, author, keeper *fedtest.Actor, text string) (string, map[string]any) {
+	t.Helper()
+	mustPost(t, author, group+"/inbox", author.Create(directMessage(group, "!anon "+text)))
+	notice := messageTo(t, mods, group, keeper, text)
+	return releaseLine.FindStringSubmatch(notice["content"].(string))[1], notice
+}
+
+func TestAnonymousPostMustBeForTheGroupAlone(t *testing.T) {
+	h := startHearth(t, nil)
+	group, _, riverside, _, bob, river, _ := anonymousCircle(t, h)
+	groupLink, groupTag := mentionOf(group, "circle")
+	bobLink, bobTag := mentionOf(bob.ID, "bob")
+	mustPost(t, river, group+"/inbox", river.Create(map[string]any{
+		"content": "<p>" + groupLink + " " + bobLink + " !anon I have not told my family.</p>",
+		"to":      []any{group, bob.ID}, "tag": []any{groupTag, bobTag}}))
+	messageTo(t, riverside, group, river, "must be a direct message to the group alone")
+	if held, err := h.svc.HeldPosts(context.Background(), "circle"); err != nil || len(held) != 0 {
+		t.Errorf("held %v, %v: a post bob saw with its author's name waits to be published as anonymous", held, err)
+	}
+}
+
+func TestHeldPostOfADeletedAccountIsStillDecided(t *testing.T) {
+	h := startHearth(t, nil)
+	group, masto, _, mods, _, river, keeper := anonymousCircle(t, h)
+	url, _ := heldURL(t, mods, group, river, keeper, "Nobody knows how hard this year was.")
+	mustPost(t, river, h.svc.IRIs().SharedInbox(), map[string]any{"@context": activitypub.ActivityStreamsContext,
+		"id": river.ID + "#delete", "type": "Delete", "actor": river.ID, "to": []any{activitypub.Public}, "object": river.ID})
+
+	mustPost(t, keeper, group+"/inbox", keeper.Create(directMessage(group, "release "+url)))
+	masto.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+		return d.Verified && d.Type() == "Create" && objectField(d.Activity, "id") == url
+	})
+}
+
+// noticeActivity is the stored Create that carried the group's notice.
+func noticeActivity(t *testing.T, h *hearth, noteID string) storage.Activity {
+	t.Helper()
+	var a storage.Activity
+	if err := h.store.View(context.Background(), func(tx *storage.Tx) error {
+		n, err := tx.NoticeByNote(noteID)
+		if err != nil {
+			return err
+		}
+		a, err = tx.ActivityByID(n.ActivityID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// storedPost is the group's record of the post whose copy is url.
+func storedPost(t *testing.T, h *hearth, url string) storage.Post {
+	t.Helper()
+	var p storage.Post
+	if err := h.store.View(context.Background(), func(tx *storage.Tx) (err error) {
+		p, err = tx.PostByCopy(url)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestRemovedAnonymousPostsAreErased(t *testing.T) {
+	h := startHearth(t, nil)
+	group, masto, riverside, mods, bob, river, keeper := anonymousCircle(t, h)
+	snoop := mods.NewActor("snoop")
+	traces := []string{river.ID, river.Handle, "riverside.test"}
+	erased := func(what string, body []byte, texts ...string) {
+		t.Helper()
+		for _, s := range append(texts, traces...) {
+			if bytes.Contains(body, []byte(s)) {
+				t.Errorf("%s still holds %q: %s", what, s, body)
+			}
+		}
+	}
+
+	// Deleted by its author once published.
+	url, notice := heldURL(t, mods, group, river, keeper, "I drank again on Saturday.")
+	if status, _ := get(t, h, snoop, notice["id"].(string)); status != http.StatusForbidden {
+		t.Errorf("another person on the moderator's server fetched the notice: status %d", status)
+	}
+	if status, _ := get(t, h, keeper, notice["id"].(string)); status != http.StatusOK {
+		t.Errorf("the moderator's fetch of their notice: status %d", status)
+	}
+	mustPost(t, keeper, group+"/inbox", keeper.Create(directMessage(group, "release "+url)))
+	create := masto.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+		return d.Type() == "Create" && objectField(d.Activity, "id") == url
+	})
+	published := messageTo(t, riverside, group, river, "was published")
+	reply := directMessage(group, "!delete")
+	reply["inReplyTo"] = published["id"]
+	mustPost(t, river, group+"/inbox", river.Create(reply))
+	masto.AwaitDelivery(t, wait, fedtest.OfType("Delete"))
+
+	erased("the post's record", storedPost(t, h, url).RawActivity, "drank again")
+	erased("the moderator's notice", noticeActivity(t, h, notice["id"].(string)).Body, "drank again")
+	erased("the notice of publication", noticeActivity(t, h, published["id"].(string)).Body)
+	for _, fetch := range []struct {
+		reader *fedtest.Actor
+		url    string
+	}{{keeper, notice["id"].(string)}, {river, published["id"].(string)}, {bob, create.Activity["id"].(string)}} {
+		status, body := get(t, h, fetch.reader, fetch.url)
+		if status != http.StatusGone {
+			t.Errorf("%s fetched %s of a deleted post: status %d, want 410", fetch.reader.Handle, fetch.url, status)
+		}
+		erased(fetch.url, body, "drank again")
+	}
+
+	// Declined by a moderator.
+	declined, declinedNotice := heldURL(t, mods, group, river, keeper, "My sponsor is the problem.")
+	mustPost(t, keeper, group+"/inbox", keeper.Create(directMessage(group, "decline "+declined)))
+	messageTo(t, riverside, group, river, "decided not to publish")
+	erased("a declined post's record", storedPost(t, h, declined).RawActivity, "sponsor")
+	erased("the notice of a declined post", noticeActivity(t, h, declinedNotice["id"].(string)).Body, "sponsor")
+	if status, _ := get(t, h, keeper, declinedNotice["id"].(string)); status != http.StatusGone {
+		t.Errorf("the notice of a declined post: status %d, want 410", status)
+	}
+
+	// Withdrawn by deleting the message before anyone decided.
+	message := river.Create(directMessage(group, "!anon Maybe I should not say this."))
+	mustPost(t, river, group+"/inbox", message)
+	withdrawnNotice := messageTo(t, mods, group, keeper, "should not say this")
+	withdrawn := releaseLine.FindStringSubmatch(withdrawnNotice["content"].(string))[1]
+	messageID := objectField(message, "id").(string)
+	mustPost(t, river, group+"/inbox", map[string]any{"@context": activitypub.ActivityStreamsContext, "id": messageID + "#delete",
+		"type": "Delete", "actor": river.ID, "to": []any{group}, "object": map[string]any{"id": messageID, "type": "Tombstone"}})
+	erased("a withdrawn post's record", storedPost(t, h, withdrawn).RawActivity, "should not say")
+	erased("the notice of a withdrawn post", noticeActivity(t, h, withdrawnNotice["id"].(string)).Body, "should not say")
+}
+
+func TestAnonymousReplyInAPublicGroupKeepsItsThread(t *testing.T) {
+	h := startHearth(t, nil)
+	group := h.createGroup("circle", func(g *storage.Group) { g.AnonymousPosts = true })
+	masto, mods := h.network.NewInstance("mastodon.test"), h.network.NewInstance("mods.test")
+	alice, bob, keeper := masto.NewActor("alice"), masto.NewActor("bob"), mods.NewActor("keeper")
+	join(t, alice, masto, group)
+	join(t, bob, masto, group)
+	if _, err := h.svc.AddModerator(context.Background(), "circle", keeper.ID); err != nil {
+		t.Fatal(err)
+	}
+	create := alice.Create(publicNote(alice, group, "Is it normal to still feel numb?"))
+	mustPost(t, alice, group+"/inbox", create)
+	parent := objectField(create, "id").(string)
+	awaitBoost(t, masto, parent)
+
+	reply := directMessage(group, "!anon Yes. It lasted a year for me.")
+	reply["inReplyTo"] = parent
+	mustPost(t, bob, group+"/inbox", bob.Create(reply))
+	notice := messageTo(t, mods, group, keeper, "It lasted a year")
+	url := releaseLine.FindStringSubmatch(notice["content"].(string))[1]
+	mustPost(t, keeper, group+"/inbox", keeper.Create(directMessage(group, "release "+url)))
+	d := masto.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+		return d.Type() == "Create" && objectField(d.Activity, "id") == url
+	})
+	if objectField(d.Activity, "inReplyTo") != parent {
+		t.Errorf("the anonymous reply answers %v, want alice's post %s", objectField(d.Activity, "inReplyTo"), parent)
+	}
+}

@@ -234,7 +234,9 @@ func outboxPageURL(outbox string, before time.Time) string {
 }
 
 // followers serves the member count and never the members; with the
-// group's member count hidden, not even that.
+// group's member count hidden, not even that. A private group shows its
+// count only to a signed fetch by a member, a moderator or a member's
+// server, as its web page shows it to nobody.
 func (s *Service) followers(w http.ResponseWriter, r *http.Request) error {
 	var members int
 	g, err := s.groupOf(r, func(tx *storage.Tx, g storage.Group) error {
@@ -248,7 +250,28 @@ func (s *Service) followers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeActivity(w, activitypub.NewHiddenCollection(s.iris.GroupFollowers(g.Name), members, !g.HideMemberCount))
+	showCount := !g.HideMemberCount
+	if showCount && g.Visibility == storage.Private {
+		if showCount, err = s.readsAsMember(r, g); err != nil {
+			return err
+		}
+	}
+	if !showCount {
+		members = 0
+	}
+	return writeActivity(w, activitypub.NewHiddenCollection(s.iris.GroupFollowers(g.Name), members, showCount))
+}
+
+// readsAsMember reports whether the request is a signed fetch that may read
+// what the group addresses to its members. Refusals are an answer here, not
+// an error: whoever is refused is shown less.
+func (s *Service) readsAsMember(r *http.Request, g storage.Group) (bool, error) {
+	err := s.authorizeRead(r, g, []string{s.iris.GroupFollowers(g.Name)})
+	var refused *Error
+	if errors.As(err, &refused) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // featured serves the group's pinned posts; none are pinned yet.
@@ -261,7 +284,9 @@ func (s *Service) featured(w http.ResponseWriter, r *http.Request) error {
 }
 
 // moderators serves the actor ids of the group's moderators; Lemmy reads it
-// through the actor's attributedTo to know who may moderate.
+// through the actor's attributedTo to know who may moderate. The moderators
+// of a private group are people in it, so they are named only to those who
+// may read its posts.
 func (s *Service) moderators(w http.ResponseWriter, r *http.Request) error {
 	var mods []string
 	g, err := s.groupOf(r, func(tx *storage.Tx, g storage.Group) error {
@@ -271,6 +296,11 @@ func (s *Service) moderators(w http.ResponseWriter, r *http.Request) error {
 	})
 	if err != nil {
 		return err
+	}
+	if g.Visibility == storage.Private {
+		if err := s.authorizeRead(r, g, []string{s.iris.GroupFollowers(g.Name)}); err != nil {
+			return err
+		}
 	}
 	return writeActivity(w, activitypub.NewOrderedCollection(s.iris.GroupModerators(g.Name), mods))
 }

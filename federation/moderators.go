@@ -130,29 +130,77 @@ func directTo(obj *activitypub.Object, group string) bool {
 	return true
 }
 
+// addressedToAlone reports whether obj is addressed to group and to nobody
+// else: no person, no collection.
+func addressedToAlone(obj *activitypub.Object, group string) bool {
+	addressed := false
+	for _, list := range [][]string{obj.To, obj.CC, obj.BTo, obj.BCC} {
+		for _, iri := range list {
+			if iri != group {
+				return false
+			}
+			addressed = true
+		}
+	}
+	return addressed
+}
+
 // groupCommand handles a message to the group that is an instruction rather
 // than a post: a member's anonymous post, a moderator's release or decline
-// of a held post, an author's deletion of an anonymous post. It reports
-// whether the message was one; anything else is a post.
+// of a held post, an author's deletion of an anonymous post. A command from
+// someone it is not for, and any answer to one of the group's direct
+// messages, is dropped: such words were written for the group alone, and
+// publishing them could name an anonymous author. It reports whether the
+// message was one of these; anything else is a post.
 func (s *Service) groupCommand(tx *storage.Tx, g storage.Group, in inbound, obj *activitypub.Object) (bool, error) {
 	cmd := parseCommand(obj.Content)
 	if cmd.verb == anonymousMarker {
 		return true, s.holdAnonymous(tx, g, in, obj)
 	}
-	if !directTo(obj, s.iris.Group(g.Name)) {
+	if directTo(obj, s.iris.Group(g.Name)) {
+		switch cmd.verb {
+		case "release", "decline":
+			moderator, err := tx.IsModerator(g.ID, in.actor.ID)
+			if err != nil {
+				return false, err
+			}
+			if !moderator {
+				s.log.Debug("dropped a moderator's command from someone who is not one", "group", g.Name, "object", obj.ID)
+				return true, nil
+			}
+			return true, s.moderatorDecision(tx, g, in.actor, cmd, obj.ID)
+		case deleteMarker:
+			return true, s.deleteByAuthor(tx, g, in.actor, obj)
+		}
+	}
+	answers, err := s.answersGroupMessage(tx, g, obj.InReplyTo)
+	if err != nil || !answers {
+		return false, err
+	}
+	s.log.Debug("dropped an answer to one of the group's direct messages", "group", g.Name, "object", obj.ID)
+	return true, nil
+}
+
+// answersGroupMessage reports whether parent is a direct message a group
+// sent: a notice about a post, or any other note of g's that is not its
+// copy of a post.
+func (s *Service) answersGroupMessage(tx *storage.Tx, g storage.Group, parent string) (bool, error) {
+	if parent == "" {
 		return false, nil
 	}
-	switch cmd.verb {
-	case "release", "decline":
-		moderator, err := tx.IsModerator(g.ID, in.actor.ID)
-		if err != nil || !moderator {
-			return false, err
-		}
-		return true, s.moderatorDecision(tx, g, in.actor, cmd, obj.ID)
-	case deleteMarker:
-		return true, s.deleteByAuthor(tx, g, in.actor, obj)
+	if _, err := tx.NoticeByNote(parent); err == nil {
+		return true, nil
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return false, err
 	}
-	return false, nil
+	if !strings.HasPrefix(parent, s.iris.GroupNote(g.Name, "")) {
+		return false, nil
+	}
+	_, err := tx.PostByCopy(parent)
+	if errors.Is(err, storage.ErrNotFound) {
+		return true, nil
+	}
+	return false, err
 }
 
 // moderatorDecision applies a moderator's "release URL" or "decline URL"
@@ -172,10 +220,13 @@ func (s *Service) moderatorDecision(tx *storage.Tx, g storage.Group, moderator s
 // tell sends one person a direct message from the group: a note addressed
 // to them alone that mentions them, after which body (HTML) follows. A
 // message about a post is recorded as a notice, so that a reply to it can
-// act on the post. It returns the note's id.
+// act on the post. Someone without a known inbox, such as an account that
+// was deleted, is not told. It returns the note's id, or "" when nothing
+// was sent.
 func (s *Service) tell(tx *storage.Tx, g storage.Group, person storage.Actor, body, inReplyTo string, postID int64) (string, error) {
 	if person.Inbox == "" {
-		return "", fmt.Errorf("cannot message %s: no inbox known", person.ID)
+		s.log.Debug("cannot message someone without a known inbox", "group", g.Name, "person", person.ID)
+		return "", nil
 	}
 	who := accountHandle(person)
 	note := activitypub.NewNote(s.iris.GroupNote(g.Name, activitypub.NewToken()), s.iris.Group(g.Name), tx.Now())
@@ -184,7 +235,7 @@ func (s *Service) tell(tx *storage.Tx, g storage.Group, person storage.Actor, bo
 	note.Content = "<p>" + activitypub.MentionLink(person.ID, who) + "</p>" + body
 	note.Tag = []activitypub.NoteTag{activitypub.Mention(person.ID, who)}
 	create := activitypub.NewCreate(s.newActivityID(g), note)
-	if err := s.send(tx, g, create, 0, false, []string{person.DeliveryInbox()}); err != nil {
+	if err := s.send(tx, g, create, postID, false, []string{person.DeliveryInbox()}); err != nil {
 		return "", err
 	}
 	if postID == 0 {

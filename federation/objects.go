@@ -69,11 +69,23 @@ func (s *Service) storedNote(tx *storage.Tx, g storage.Group, id string) (*activ
 	if err != nil {
 		return nil, err
 	}
+	if about, err := tx.PostByID(n.PostID); err != nil {
+		return nil, err
+	} else if erased(about) {
+		return nil, errNoteGone
+	}
 	sent, err := tx.ActivityByID(n.ActivityID)
 	if err != nil {
 		return nil, err
 	}
 	return noteOf(sent.Body)
+}
+
+// erased reports whether p is gone for good, its traces scrubbed: deleted,
+// withdrawn or declined. What the group sent about it, the notices to
+// moderators and author included, answers 410.
+func erased(p storage.Post) bool {
+	return p.State == storage.Removed || p.State == storage.Declined
 }
 
 // groupActivityDocument serves an activity the group sent, to those it was
@@ -90,7 +102,7 @@ func (s *Service) groupActivityDocument(w http.ResponseWriter, r *http.Request) 
 			return err
 		}
 		p, err := tx.PostByID(sent.PostID)
-		if err == nil && p.State == storage.Removed && sent.Type != "Delete" && sent.Type != "Undo" {
+		if err == nil && erased(p) && sent.Type != "Delete" && sent.Type != "Undo" {
 			return &Error{Status: http.StatusGone, Reason: "this activity's post was deleted"}
 		}
 		return err
@@ -145,33 +157,42 @@ func (s *Service) authorizeRead(r *http.Request, g storage.Group, audience []str
 }
 
 // mayRead decides whether reader may see what group g addressed to
-// audience. Its followers collection admits the members and moderators and
-// any server where a member lives (Mastodon fetches on its users' behalf
-// with a key of its own); an actor in the audience admits that actor and
-// its server.
+// audience. A person must be one it was addressed to: a member or
+// moderator, for what went to the followers collection, or the addressee
+// of a direct message. A whole server may read only through its instance
+// actor (an Application or Service, which Mastodon signs with when it
+// fetches for all its users), and only what went to one of its people:
+// another person on the same server is not let in.
 func (s *Service) mayRead(tx *storage.Tx, g storage.Group, reader storage.Actor, audience []string) (bool, error) {
 	followers := s.iris.GroupFollowers(g.Name)
+	server := serverActor(reader)
 	for _, iri := range audience {
-		if iri == followers {
-			admitted, err := admittedByMembership(tx, g, reader)
+		switch {
+		case iri == reader.ID:
+			return true, nil
+		case iri == followers:
+			admitted, err := admittedByMembership(tx, g, reader, server)
 			if err != nil || admitted {
 				return admitted, err
 			}
-			continue
-		}
-		if iri == reader.ID {
-			return true, nil
-		}
-		if host, err := activitypub.Host(iri); err == nil && host == reader.Host {
-			return true, nil
+		case server:
+			if host, err := activitypub.Host(iri); err == nil && host == reader.Host {
+				return true, nil
+			}
 		}
 	}
 	return false, nil
 }
 
+// serverActor reports whether a fetches for its whole server rather than
+// for one person.
+func serverActor(a storage.Actor) bool {
+	return a.Type == "Application" || a.Type == "Service"
+}
+
 // admittedByMembership reports whether reader is a member or moderator of
-// g, or a server where a member lives.
-func admittedByMembership(tx *storage.Tx, g storage.Group, reader storage.Actor) (bool, error) {
+// g, or, when it acts for its whole server, the server of a member.
+func admittedByMembership(tx *storage.Tx, g storage.Group, reader storage.Actor, server bool) (bool, error) {
 	m, err := tx.Membership(g.ID, reader.ID)
 	switch {
 	case err == nil && m.State == storage.Member:
@@ -181,6 +202,9 @@ func admittedByMembership(tx *storage.Tx, g storage.Group, reader storage.Actor)
 	}
 	if moderator, err := tx.IsModerator(g.ID, reader.ID); err != nil || moderator {
 		return moderator, err
+	}
+	if !server {
+		return false, nil
 	}
 	return tx.HostHasMember(g.ID, reader.Host)
 }

@@ -20,6 +20,14 @@ import (
 
 // relayPrivate publishes the group's copy of a member's post to the members.
 func (s *Service) relayPrivate(tx *storage.Tx, g storage.Group, in inbound, obj *activitypub.Object) error {
+	meant, err := s.meantForMembers(tx, g, in.actor, obj)
+	if err != nil {
+		return err
+	}
+	if !meant {
+		s.log.Debug("not relayed: a direct message to others besides the group", "group", g.Name, "object", obj.ID)
+		return nil
+	}
 	if _, err := tx.PostByObject(g.ID, obj.ID); err == nil {
 		return nil
 	} else if !errors.Is(err, storage.ErrNotFound) {
@@ -51,6 +59,36 @@ func (s *Service) relayPrivate(tx *storage.Tx, g storage.Group, in inbound, obj 
 	s.log.Info("published the group's copy of a post", "group", g.Name, "object", obj.ID, "copy", note.ID,
 		"author", in.actor.ID, "inboxes", inboxes)
 	return nil
+}
+
+// meantForMembers reports whether a member's message to a private group is
+// a post for all of its members: addressed beyond the people it names (to
+// the public, to the members, or to a collection of the author's own such
+// as their followers), or a direct message to the group alone. A direct
+// message to others as well was written for those people; republishing it
+// would show it, under its author's name, to people it was not meant for.
+func (s *Service) meantForMembers(tx *storage.Tx, g storage.Group, author storage.Actor, obj *activitypub.Object) (bool, error) {
+	group := s.iris.Group(g.Name)
+	if obj.IsPublic() || addressedToAlone(obj, group) {
+		return true, nil
+	}
+	for _, iri := range obj.Audiences() {
+		switch {
+		case iri == s.iris.GroupFollowers(g.Name):
+			return true, nil
+		case iri == group, iri == author.ID, obj.Mentions(iri), !sameOrigin(iri, author.ID):
+			continue
+		}
+		// Servers name followers collections as they like: an address on
+		// the author's server that is no one they mention and no actor
+		// we know is taken for one.
+		if _, err := tx.Actor(iri); errors.Is(err, storage.ErrNotFound) {
+			return true, nil
+		} else if err != nil {
+			return false, err
+		}
+	}
+	return false, nil
 }
 
 // memberCopy is the group's note for a member's post: the member credited
@@ -111,8 +149,10 @@ func groupWarning(group, own string) string {
 
 // threadOf maps the object a post answers to the group's copy of it, and
 // names the thread: the thread of that copy, or for a post that starts one,
-// the post's own copy. A parent the group has no copy of is dropped rather
-// than pointing members at a post outside the group.
+// the post's own copy. A public post the group boosted has no copy: an
+// answer to it answers the post itself, in a thread the group cannot name.
+// A parent the group did not relay is dropped rather than pointing members
+// at a post outside the group.
 func (s *Service) threadOf(tx *storage.Tx, g storage.Group, parent, self string) (inReplyTo, thread string, err error) {
 	if parent == "" {
 		return "", self, nil
@@ -121,11 +161,14 @@ func (s *Service) threadOf(tx *storage.Tx, g storage.Group, parent, self string)
 	if errors.Is(err, storage.ErrNotFound) || err == nil && p.GroupID != g.ID {
 		p, err = tx.PostByObject(g.ID, parent)
 	}
-	if errors.Is(err, storage.ErrNotFound) || err == nil && (p.CopyID == "" || p.State != storage.Relayed) {
+	if errors.Is(err, storage.ErrNotFound) || err == nil && p.State != storage.Relayed {
 		return "", self, nil
 	}
 	if err != nil {
 		return "", "", err
+	}
+	if p.CopyID == "" {
+		return p.ObjectID, "", nil
 	}
 	parentNote, err := currentNote(tx, p)
 	if err != nil {
@@ -230,6 +273,9 @@ func (s *Service) deleteCopy(tx *storage.Tx, p storage.Post) error {
 		return err
 	}
 	if err := tx.HideFromOutbox(p.ID); err != nil {
+		return err
+	}
+	if err := tx.ScrubPost(p.ID); err != nil {
 		return err
 	}
 	_, err = s.publish(tx, g, p.ID, activitypub.NewDelete(s.newActivityID(g), note))

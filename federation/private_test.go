@@ -40,6 +40,30 @@ func joinPrivate(t *testing.T, h *hearth, actor *fedtest.Actor, inst *fedtest.In
 	})
 }
 
+// instanceActor publishes the Application actor a server fetches with on
+// behalf of all its users, as Mastodon's instance actor, and returns it
+// ready to sign.
+func instanceActor(t *testing.T, inst *fedtest.Instance) *fedtest.Actor {
+	t.Helper()
+	server := *inst.NewActor("instance-key-holder")
+	server.ID = inst.URL("/actor")
+	server.KeyID = server.ID + "#main-key"
+	server.Username, server.Handle = inst.Host, inst.Host+"@"+inst.Host
+	pem, err := activitypub.EncodePublicKey(&server.Key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server.Publish(map[string]any{
+		"@context":          []any{activitypub.ActivityStreamsContext, "https://w3id.org/security/v1"},
+		"id":                server.ID,
+		"type":              "Application",
+		"preferredUsername": inst.Host,
+		"inbox":             server.ID + "/inbox",
+		"publicKey":         map[string]any{"id": server.KeyID, "owner": server.ID, "publicKeyPem": pem},
+	})
+	return &server
+}
+
 // mentionOf is the HTML and the tag Mastodon writes for a mention.
 func mentionOf(id, name string) (string, map[string]any) {
 	return `<span class="h-card"><a href="` + id + `" class="u-url mention">@<span>` + name + `</span></a></span>`,
@@ -215,6 +239,7 @@ func TestPrivateGroupShowsNothingToNonMembers(t *testing.T) {
 	masto, elsewhere := h.network.NewInstance("mastodon.test"), h.network.NewInstance("elsewhere.test")
 	alice, neighbour := masto.NewActor("alice"), masto.NewActor("neighbour")
 	stranger := elsewhere.NewActor("stranger")
+	mastoServer, elsewhereServer := instanceActor(t, masto), instanceActor(t, elsewhere)
 	joinPrivate(t, h, alice, masto, group)
 	mustPost(t, alice, group+"/inbox", alice.Create(followersOnly(alice, group, "Nobody at work knows.")))
 	d, copied := copyOf(t, masto, group, "Nobody at work knows.")
@@ -230,7 +255,10 @@ func TestPrivateGroupShowsNothingToNonMembers(t *testing.T) {
 		{"unsigned fetch of the note", nil, noteID, http.StatusUnauthorized},
 		{"non-member's signed fetch of the note", stranger, noteID, http.StatusForbidden},
 		{"member's fetch of the note", alice, noteID, http.StatusOK},
-		{"fetch by a member's server", neighbour, noteID, http.StatusOK},
+		{"fetch by a member's server", mastoServer, noteID, http.StatusOK},
+		{"fetch by a server with no member", elsewhereServer, noteID, http.StatusForbidden},
+		{"fetch by a non-member on a member's server", neighbour, noteID, http.StatusForbidden},
+		{"outbox page for a non-member on a member's server", neighbour, outboxPage, http.StatusForbidden},
 		{"unsigned outbox page", nil, outboxPage, http.StatusUnauthorized},
 		{"non-member's outbox page", stranger, outboxPage, http.StatusForbidden},
 		{"member's outbox page", alice, outboxPage, http.StatusOK},
@@ -374,6 +402,140 @@ func TestEditsAndDeletesReachTheGroupsCopy(t *testing.T) {
 	for _, item := range outbox.OrderedItems {
 		if bytes.Contains(item, []byte("Scan results")) {
 			t.Errorf("the outbox still lists the deleted post: %s", item)
+		}
+	}
+}
+
+// outboxSize counts what the group has published to its members.
+func outboxSize(t *testing.T, h *hearth, name string) int {
+	t.Helper()
+	var n int
+	if err := h.store.View(context.Background(), func(tx *storage.Tx) error {
+		g, err := tx.GroupByName(name)
+		if err != nil {
+			return err
+		}
+		n, err = tx.CountOutbox(g.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestPrivateGroupRepublishesOnlyWhatWasMeantForItsMembers(t *testing.T) {
+	h := startHearth(t, nil)
+	group := h.createGroup("circle", func(g *storage.Group) {
+		privateGroup("")(g)
+		g.AnonymousPosts = true
+	})
+	masto, riverside, mods := h.network.NewInstance("mastodon.test"), h.network.NewInstance("riverside.test"), h.network.NewInstance("mods.test")
+	bob, river, keeper := masto.NewActor("bob"), riverside.NewActor("river"), mods.NewActor("keeper")
+	joinPrivate(t, h, bob, masto, group)
+	joinPrivate(t, h, river, riverside, group)
+	if _, err := h.svc.AddModerator(context.Background(), "circle", keeper.ID); err != nil {
+		t.Fatal(err)
+	}
+	mustPost(t, river, group+"/inbox", river.Create(directMessage(group, "!anon I lost my job today.")))
+	notice := messageTo(t, mods, group, keeper, "An anonymous post waits")
+	url := releaseLine.FindStringSubmatch(notice["content"].(string))[1]
+	mustPost(t, keeper, group+"/inbox", keeper.Create(directMessage(group, "release "+url)))
+	published := messageTo(t, riverside, group, river, "was published")
+	before := outboxSize(t, h, "circle")
+
+	answer := func(parent map[string]any, text string) map[string]any {
+		dm := directMessage(group, text)
+		dm["inReplyTo"] = parent["id"]
+		return dm
+	}
+	groupLink, groupTag := mentionOf(group, "circle")
+	riverLink, riverTag := mentionOf(river.ID, "river")
+	toGroupAndRiver := map[string]any{"content": "<p>" + groupLink + " " + riverLink + " just between the three of us</p>",
+		"to": []any{group, river.ID}, "tag": []any{groupTag, riverTag}}
+	for _, tc := range []struct {
+		name    string
+		sender  *fedtest.Actor
+		message map[string]any
+	}{
+		// river@riverside.test would be named above these words.
+		{"the author's answer to the notice of publication", river, answer(published, "Thank you, this means a lot.")},
+		{"the moderator's answer to the notice of a held post", keeper, answer(notice, "Looks fine, releasing it.")},
+		{"a member's message that reads as a moderator's command", bob, directMessage(group, "release the pressure, I need to talk")},
+		{"a direct message to the group and another member", bob, toGroupAndRiver},
+	} {
+		mustPost(t, tc.sender, group+"/inbox", tc.sender.Create(tc.message))
+		if n := outboxSize(t, h, "circle"); n != before {
+			t.Errorf("%s was republished to the members", tc.name)
+		}
+	}
+
+	// A direct message to the group alone is a post, as is a followers-only
+	// post that mentions it.
+	mustPost(t, bob, group+"/inbox", bob.Create(directMessage(group, "Hello, I am new here.")))
+	copyOf(t, riverside, group, "Hello, I am new here.")
+	mustPost(t, bob, group+"/inbox", bob.Create(followersOnly(bob, group, "Day two.")))
+	copyOf(t, riverside, group, "Day two.")
+	for _, d := range append(riverside.Deliveries(), masto.Deliveries()...) {
+		for _, text := range []string{"this means a lot", "Looks fine", "release the pressure", "between the three"} {
+			if bytes.Contains(d.Raw, []byte(text)) {
+				t.Errorf("%s got %q: %s", d.Inbox, text, d.Raw)
+			}
+		}
+	}
+}
+
+func TestPrivateGroupNamesModeratorsAndCountsMembersOnlyForMembers(t *testing.T) {
+	h := startHearth(t, nil)
+	group := h.createGroup("circle", privateGroup(""))
+	open := h.createGroup("open", nil)
+	masto, elsewhere, mods := h.network.NewInstance("mastodon.test"), h.network.NewInstance("elsewhere.test"), h.network.NewInstance("mods.test")
+	alice, stranger, keeper := masto.NewActor("alice"), elsewhere.NewActor("stranger"), mods.NewActor("keeper")
+	joinPrivate(t, h, alice, masto, group)
+	ctx := context.Background()
+	for _, name := range []string{"circle", "open"} {
+		if _, err := h.svc.AddModerator(ctx, name, keeper.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	for _, tc := range []struct {
+		name   string
+		reader *fedtest.Actor
+		url    string
+		want   int
+	}{
+		{"unsigned", nil, group + "/moderators", http.StatusUnauthorized},
+		{"non-member", stranger, group + "/moderators", http.StatusForbidden},
+		{"member", alice, group + "/moderators", http.StatusOK},
+		{"moderator", keeper, group + "/moderators", http.StatusOK},
+		{"unsigned, public group", nil, open + "/moderators", http.StatusOK},
+	} {
+		status, body := get(t, h, tc.reader, tc.url)
+		named := bytes.Contains(body, []byte(keeper.ID))
+		if status != tc.want || named != (tc.want == http.StatusOK) {
+			t.Errorf("%s fetch of %s: status %d, want %d: %s", tc.name, tc.url, status, tc.want, body)
+		}
+	}
+
+	for _, tc := range []struct {
+		name   string
+		reader *fedtest.Actor
+		url    string
+		count  bool
+	}{
+		{"unsigned", nil, group + "/followers", false},
+		{"non-member", stranger, group + "/followers", false},
+		{"member", alice, group + "/followers", true},
+		{"unsigned, public group", nil, open + "/followers", true},
+	} {
+		status, body := get(t, h, tc.reader, tc.url)
+		var collection map[string]any
+		if err := json.Unmarshal(body, &collection); err != nil || status != http.StatusOK {
+			t.Errorf("%s fetch of %s: status %d: %s", tc.name, tc.url, status, body)
+			continue
+		}
+		if _, counted := collection["totalItems"]; counted != tc.count {
+			t.Errorf("%s fetch of %s: totalItems shown %v, want %v: %s", tc.name, tc.url, counted, tc.count, body)
 		}
 	}
 }
