@@ -2,22 +2,20 @@ package delivery_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
-	"encoding/json"
 	"flag"
-	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,7 +27,6 @@ import (
 
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/federation"
-	"github.com/hearth-social/hearth/federation/fedtest"
 	"github.com/hearth-social/hearth/storage"
 )
 
@@ -52,44 +49,68 @@ var softwareMix = []string{"mastodon", "mastodon", "mastodon", "lemmy", "friendi
 // receives.
 var announcesPer = map[string]int{"mastodon": 1, "lemmy": 1, "friendica": 2}
 
-// fanout is Hearth on a fake fediverse whose servers verify every
-// signature they receive, with one group and its members.
+// fanout is Hearth with one group whose members are spread over a fake
+// fediverse, in a child process, whose servers verify every signature they
+// receive.
 type fanout struct {
-	b        *testing.B
-	network  *fedtest.Network
-	store    *storage.Store
-	svc      *federation.Service
-	group    string // the group's actor IRI
-	servers  []*fedtest.Instance
-	members  []*fedtest.Actor
-	follows  rate // Follows from new actors, accepted by the inbox
-	creates  rate // Creates from known actors, accepted by the inbox
-	signRate float64
+	b         *testing.B
+	fediverse *remoteFediverse
+	store     *storage.Store
+	svc       *federation.Service
+	followers int
+	servers   int
+	follows   rate // Follows from new actors, accepted by the inbox
+	creates   rate // Creates from known actors, accepted by the inbox
+	signRate  float64
 }
 
 // rate is how many requests took how long.
 type rate struct {
-	n    int
-	took time.Duration
+	N       int     `json:"n"`
+	Seconds float64 `json:"seconds"`
 }
 
-func (r rate) perSecond() float64 { return float64(r.n) / r.took.Seconds() }
+func (r rate) perSecond() float64 { return float64(r.N) / r.Seconds }
 
 func newFanout(b *testing.B, followers, servers int) *fanout {
 	b.Helper()
 	ctx := context.Background()
-	f := &fanout{b: b, network: fedtest.NewNetwork(b)}
+	base, _ := url.Parse("http://" + hearthHost)
+	iris := activitypub.NewIRIs(base)
+	// Hearth's listener comes first: the child needs its address, and
+	// Hearth's transport needs the child's.
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { listener.Close() })
+	f := &fanout{b: b, followers: followers, servers: servers}
+	f.fediverse = startFediverse(b, fediverseConfig{
+		Followers: followers,
+		Servers:   servers,
+		Hearth:    listener.Addr().String(),
+		Group:     iris.Group(benchGroup),
+	})
 	store, err := storage.Open(ctx, filepath.Join(b.TempDir(), "hearth.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { store.Close() })
 	f.store = store
-	base, _ := url.Parse("http://hearth.test")
+	// The connection limits are those of Hearth's own transport, so that
+	// the connections it keeps to a thousand servers count as they would
+	// in production.
+	toFediverse := &http.Transport{
+		DialContext:         f.fediverse.Dial,
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 8,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	b.Cleanup(toFediverse.CloseIdleConnections)
 	f.svc, err = federation.New(ctx, federation.Config{
 		BaseURL:     base,
 		InsecureDev: true,
-		Transport:   f.network.Transport(),
+		Transport:   toFediverse,
 		Logger:      slog.New(slog.DiscardHandler),
 	}, store)
 	if err != nil {
@@ -97,25 +118,18 @@ func newFanout(b *testing.B, followers, servers int) *fanout {
 	}
 	r := chi.NewRouter()
 	f.svc.Routes(r, federation.Pages{Group: http.NotFoundHandler()})
-	f.network.Route("hearth.test", r)
-	if err := f.svc.CreateGroup(ctx, &storage.Group{Name: benchGroup}); err != nil {
+	server := &http.Server{Handler: r}
+	go server.Serve(listener)
+	b.Cleanup(func() { server.Close() })
+	group := storage.Group{Name: benchGroup}
+	if err := f.svc.CreateGroup(ctx, &group); err != nil {
 		b.Fatal(err)
-	}
-	f.group = f.svc.IRIs().Group(benchGroup)
-
-	for s := range servers {
-		inst := f.network.NewInstance(fmt.Sprintf("s%04d.test", s))
-		inst.SetSoftware(softwareMix[s%len(softwareMix)])
-		f.servers = append(f.servers, inst)
-	}
-	for m := range followers {
-		f.members = append(f.members, f.servers[m%servers].NewActor(fmt.Sprintf("m%d", m)))
 	}
 
 	// The inbox is measured first, while the delivery workers are still
 	// stopped: the Accepts the Follows cause are queued in the same
 	// transactions and sent once the workers start.
-	f.follows = f.send(func(a *fedtest.Actor) any { return a.Follow(f.group) })
+	f.follows = call[rate](f.fediverse, "send", sendRequest{Activity: "follow"})
 	if err := f.svc.Start(ctx); err != nil {
 		b.Fatal(err)
 	}
@@ -124,91 +138,30 @@ func newFanout(b *testing.B, followers, servers int) *fanout {
 		defer cancel()
 		f.svc.Stop(stop)
 	})
-	for s, inst := range f.servers {
-		want := followers / servers
+	all := make([]int, servers)
+	accepts := make([]int, servers)
+	for s := range servers {
+		all[s] = s
+		accepts[s] = followers / servers
 		if s < followers%servers {
-			want++
+			accepts[s]++
 		}
-		inst.AwaitDeliveries(b, want, time.Minute)
 	}
+	call[arrivals](f.fediverse, "await", awaitRequest{Servers: all, From: make([]int, servers), Want: accepts, Type: "Accept"})
 	// Creates that address no group: verified, recorded as seen, relayed
 	// nowhere.
-	f.creates = f.send(func(a *fedtest.Actor) any {
-		return a.Create(map[string]any{"to": []string{"https://www.w3.org/ns/activitystreams#Public"}, "content": "elsewhere"})
-	})
-	f.signRate = signingRate(f.members[0].Key, time.Second)
+	f.creates = call[rate](f.fediverse, "send", sendRequest{Activity: "create"})
+	key, err := activitypub.ParsePrivateKey(group.PrivateKeyPEM)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f.signRate = signingRate(key, time.Second)
 	return f
 }
 
-// send posts one activity from every member to the group's inbox, signed
-// beforehand so that only Hearth's side is timed, and returns how fast they
-// were accepted.
-func (f *fanout) send(activity func(*fedtest.Actor) any) rate {
-	f.b.Helper()
-	requests := make([]*http.Request, len(f.members))
-	for i, a := range f.members {
-		requests[i] = signedPost(f.b, a, f.group+"/inbox", activity(a))
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, 1)
-	start := time.Now()
-	for range 4 * runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for i := next.Add(1) - 1; i < int64(len(requests)); i = next.Add(1) - 1 {
-				if err := expectAccepted(f.network.Client(), requests[i]); err != nil {
-					select {
-					case errs <- err:
-					default:
-					}
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	took := time.Since(start)
-	select {
-	case err := <-errs:
-		f.b.Fatal(err)
-	default:
-	}
-	return rate{n: len(requests), took: took}
-}
-
-func signedPost(b *testing.B, a *fedtest.Actor, inbox string, activity any) *http.Request {
-	b.Helper()
-	body, err := json.Marshal(activity)
-	if err != nil {
-		b.Fatal(err)
-	}
-	req, err := http.NewRequest(http.MethodPost, inbox, bytes.NewReader(body))
-	if err != nil {
-		b.Fatal(err)
-	}
-	req.Header.Set("Content-Type", activitypub.ContentType)
-	if err := a.Sign(req, body); err != nil {
-		b.Fatal(err)
-	}
-	return req
-}
-
-func expectAccepted(client *http.Client, req *http.Request) error {
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("POST %s: %s: %s", req.URL, resp.Status, body)
-	}
-	return nil
-}
-
 // signingRate measures this machine's RSA-2048 PKCS#1 v1.5 SHA-256
-// signatures per second on every core: one signature per request is the
-// least a fan-out costs.
+// signatures per second on every core, with the group's own key: one
+// signature per request is the least a fan-out costs.
 func signingRate(key *rsa.PrivateKey, d time.Duration) float64 {
 	digest := sha256.Sum256([]byte("hearth"))
 	var total atomic.Int64
@@ -228,64 +181,31 @@ func signingRate(key *rsa.PrivateKey, d time.Duration) float64 {
 	return float64(total.Load()) / time.Since(start).Seconds()
 }
 
-// post sends one member's public post to the group and returns when Hearth
-// answered 202.
-func (f *fanout) post(author *fedtest.Actor) time.Time {
+// softwareOf is the software server s runs, by its place in the mix.
+func softwareOf(s int) string { return softwareMix[s%len(softwareMix)] }
+
+// fanOut has one member post and waits until the given servers have
+// received its Announces, each verified and accepted. It returns the time
+// from Hearth's 202 to the last arrival, and how many deliveries there were.
+func (f *fanout) fanOut(author int, servers []int) (time.Duration, int) {
 	f.b.Helper()
-	note := author.Create(map[string]any{
-		"to":      []string{"https://www.w3.org/ns/activitystreams#Public", f.group},
-		"content": "<p>Thank you all for being here.</p>",
-	})
-	req := signedPost(f.b, author, f.group+"/inbox", note)
-	if err := expectAccepted(f.network.Client(), req); err != nil {
-		f.b.Fatal(err)
+	counts := call[[]int](f.fediverse, "received", struct{}{})
+	from := make([]int, len(servers))
+	want := make([]int, len(servers))
+	for k, s := range servers {
+		from[k] = counts[s]
+		want[k] = announcesPer[softwareOf(s)]
 	}
-	return time.Now()
-}
-
-// received counts what each server has received so far.
-func received(servers []*fedtest.Instance) []int {
-	counts := make([]int, len(servers))
-	for i, inst := range servers {
-		counts[i] = len(inst.Deliveries())
-	}
-	return counts
-}
-
-// lastArrival waits until every server has received the Announces of one
-// post, checks that each was verified and accepted, and returns when the
-// last one arrived and how many there were.
-func (f *fanout) lastArrival(servers []*fedtest.Instance, before []int) (last time.Time, deliveries int) {
-	f.b.Helper()
-	for i, inst := range servers {
-		want := announcesPer[softwareOf(f.servers, inst)]
-		deliveries += want
-		for _, d := range inst.AwaitDeliveries(f.b, before[i]+want, time.Minute)[before[i]:] {
-			if d.Type() != "Announce" || !d.Verified || d.Status != http.StatusAccepted {
-				f.b.Fatalf("unexpected delivery %v", d)
-			}
-			if d.At.After(last) {
-				last = d.At
-			}
-		}
-	}
-	return last, deliveries
-}
-
-// softwareOf is the software the server runs, by its place in the mix.
-func softwareOf(servers []*fedtest.Instance, inst *fedtest.Instance) string {
-	for s, candidate := range servers {
-		if candidate == inst {
-			return softwareMix[s%len(softwareMix)]
-		}
-	}
-	panic("not a server of the benchmark: " + inst.Host)
+	accepted := call[time.Time](f.fediverse, "post", postRequest{Author: author})
+	found := call[arrivals](f.fediverse, "await", awaitRequest{Servers: servers, From: from, Want: want, Type: "Announce"})
+	return found.Last.Sub(accepted), found.Deliveries
 }
 
 func (f *fanout) report(deliveries int, took time.Duration) {
 	b := f.b
 	floor := time.Duration(float64(deliveries) / f.signRate * float64(time.Second))
 	peak := peakRSS()
+	fediversePeak := call[int64](f.fediverse, "peak", struct{}{})
 	b.ReportMetric(took.Seconds(), "fanout-s")
 	b.ReportMetric(float64(deliveries)/took.Seconds(), "deliveries/s")
 	b.ReportMetric(f.signRate, "signs/s")
@@ -293,15 +213,18 @@ func (f *fanout) report(deliveries int, took time.Duration) {
 	b.ReportMetric(f.follows.perSecond(), "follows/s")
 	b.ReportMetric(f.creates.perSecond(), "creates/s")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
+	b.ReportMetric(float64(fediversePeak)/(1<<20), "fediverse-peak-MiB")
 	b.Logf("%d followers on %d servers, %d cores: %d deliveries in %v (%.0f/s); signing floor %v at %.0f signs/s, ratio %.2f; "+
-		"inbound %d follows at %.0f/s, %d creates at %.0f/s; peak RSS %d MiB",
-		len(f.members), len(f.servers), runtime.GOMAXPROCS(0), deliveries, took.Round(time.Millisecond),
+		"inbound %d follows at %.0f/s, %d creates at %.0f/s; peak RSS of Hearth and the benchmark's driver %d MiB "+
+		"(the fake fediverse, in its own process, %d MiB)",
+		f.followers, f.servers, runtime.GOMAXPROCS(0), deliveries, took.Round(time.Millisecond),
 		float64(deliveries)/took.Seconds(), floor.Round(time.Millisecond), f.signRate, took.Seconds()/floor.Seconds(),
-		f.follows.n, f.follows.perSecond(), f.creates.n, f.creates.perSecond(), peak>>20)
+		f.follows.N, f.follows.perSecond(), f.creates.N, f.creates.perSecond(), peak>>20, fediversePeak>>20)
 }
 
 // peakRSS is the process's high-water resident memory (VmHWM), in bytes.
-// The process holds the fake fediverse too, so Hearth's own share is less.
+// In the benchmark's process that is Hearth and the thin driver around it:
+// the fake fediverse runs in a process of its own.
 func peakRSS() int64 {
 	file, err := os.Open("/proc/self/status")
 	if err != nil {
@@ -321,13 +244,15 @@ func peakRSS() int64 {
 // BenchmarkFanOut times one member's post reaching every member's server.
 func BenchmarkFanOut(b *testing.B) {
 	f := newFanout(b, *fanoutFollowers, *fanoutServers)
+	all := make([]int, f.servers)
+	for s := range all {
+		all[s] = s
+	}
 	var deliveries int
 	var took time.Duration
 	for i := 0; b.Loop(); i++ {
-		before := received(f.servers)
-		accepted := f.post(f.members[i%len(f.members)])
-		last, n := f.lastArrival(f.servers, before)
-		took += last.Sub(accepted)
+		d, n := f.fanOut(i, all)
+		took += d
 		deliveries += n
 	}
 	f.report(deliveries, took)
@@ -341,33 +266,26 @@ func BenchmarkFanOutWithFailingServers(b *testing.B) {
 	// The failing servers are picked at random (the same ones every run):
 	// taking the first ones by name would put all of them at the head of
 	// the queue, which is not how failures fall.
-	order := rand.New(rand.NewPCG(1, 2)).Perm(len(f.servers))
-	failing := int(float64(len(f.servers)) * *fanoutFailing)
+	order := rand.New(rand.NewPCG(1, 2)).Perm(f.servers)
+	failing := int(float64(f.servers) * *fanoutFailing)
+	var failures failRequest
 	failingDeliveries := 0
-	isFailing := make(map[int]bool)
 	for n, s := range order[:failing] {
-		inst := f.servers[s]
 		if n%2 == 0 {
-			inst.SetFailure(fedtest.Failure{Status: http.StatusServiceUnavailable})
+			failures.Unavailable = append(failures.Unavailable, s)
 		} else {
-			inst.SetFailure(fedtest.Failure{Hang: true})
+			failures.Hanging = append(failures.Hanging, s)
 		}
-		isFailing[s] = true
-		failingDeliveries += announcesPer[softwareOf(f.servers, inst)]
+		failingDeliveries += announcesPer[softwareOf(s)]
 	}
-	var healthy []*fedtest.Instance
-	for s, inst := range f.servers {
-		if !isFailing[s] {
-			healthy = append(healthy, inst)
-		}
-	}
+	call[struct{}](f.fediverse, "fail", failures)
+	healthy := order[failing:]
+	slices.Sort(healthy)
 	var deliveries int
 	var took time.Duration
 	for i := 0; b.Loop(); i++ {
-		before := received(healthy)
-		accepted := f.post(f.members[i%len(f.members)])
-		last, n := f.lastArrival(healthy, before)
-		took += last.Sub(accepted)
+		d, n := f.fanOut(i, healthy)
+		took += d
 		deliveries += n
 		f.awaitQueued((i + 1) * failingDeliveries)
 	}

@@ -1,0 +1,407 @@
+package delivery_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hearth-social/hearth/activitypub"
+	"github.com/hearth-social/hearth/federation/fedtest"
+)
+
+// The fan-out benchmarks run the fake fediverse in a child process, the test
+// binary itself started with fediverseEnv set, so that the memory they
+// measure is Hearth's and not that of a thousand fake servers and
+// everything those record. The benchmark drives the child over HTTP, at
+// controlHost on the child's network.
+const (
+	fediverseEnv    = "HEARTH_FANOUT_FEDIVERSE"
+	controlHost     = "control.fedtest"
+	hearthHost      = "hearth.test"
+	listeningPrefix = "fake fediverse listening on "
+)
+
+// fediverseConfig is what the child builds: servers and members, and where
+// Hearth listens.
+type fediverseConfig struct {
+	Followers int    `json:"followers"`
+	Servers   int    `json:"servers"`
+	Hearth    string `json:"hearth"` // the address Hearth listens on
+	Group     string `json:"group"`  // the IRI of the group the members follow
+}
+
+// TestFakeFediverseProcess is the child process of the fan-out benchmarks;
+// run as a plain test it skips. It serves until its standard input closes.
+func TestFakeFediverseProcess(t *testing.T) {
+	raw := os.Getenv(fediverseEnv)
+	if raw == "" {
+		t.Skip("only runs as the fake fediverse of the fan-out benchmarks")
+	}
+	var cfg fediverseConfig
+	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
+		t.Fatalf("%s: %v", fediverseEnv, err)
+	}
+	fv := newFediverse(t, cfg)
+	fmt.Println(listeningPrefix + fv.network.Addr())
+	// The benchmark keeps the pipe open for as long as it needs the servers.
+	if _, err := io.Copy(io.Discard, os.Stdin); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fediverse is the child's side: the fake servers and their members.
+type fediverse struct {
+	cfg     fediverseConfig
+	network *fedtest.Network
+	servers []*fedtest.Instance
+	members []*fedtest.Actor
+	// hearth reaches Hearth's listener directly, so that the members'
+	// requests do not pass through the network's own server first.
+	hearth *http.Client
+}
+
+func newFediverse(t *testing.T, cfg fediverseConfig) *fediverse {
+	fv := &fediverse{cfg: cfg, network: fedtest.NewNetwork(t)}
+	toHearth := &http.Transport{DialContext: dialer(cfg.Hearth), MaxIdleConnsPerHost: 64}
+	t.Cleanup(toHearth.CloseIdleConnections)
+	fv.hearth = &http.Client{Transport: toHearth}
+	// The fake servers fetch the group's key through their network, which
+	// passes the request on to Hearth's listener.
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: cfg.Hearth})
+	proxy.Transport = toHearth
+	fv.network.Route(hearthHost, proxy)
+	for s := range cfg.Servers {
+		inst := fv.network.NewInstance(fmt.Sprintf("s%04d.test", s))
+		inst.SetSoftware(softwareOf(s))
+		fv.servers = append(fv.servers, inst)
+	}
+	for m := range cfg.Followers {
+		fv.members = append(fv.members, fv.servers[m%cfg.Servers].NewActor(fmt.Sprintf("m%d", m)))
+	}
+	control := http.NewServeMux()
+	control.HandleFunc("POST /send", serveControl(fv.send))
+	control.HandleFunc("POST /post", serveControl(fv.post))
+	control.HandleFunc("POST /received", serveControl(fv.received))
+	control.HandleFunc("POST /await", serveControl(fv.await))
+	control.HandleFunc("POST /fail", serveControl(fv.fail))
+	control.HandleFunc("POST /peak", serveControl(fv.peak))
+	fv.network.Route(controlHost, control)
+	return fv
+}
+
+// dialer connects to addr whatever host a request names.
+func dialer(addr string) func(ctx context.Context, network, _ string) (net.Conn, error) {
+	return func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", addr)
+	}
+}
+
+// serveControl turns fn into a handler that reads its argument as JSON and
+// writes its result as JSON, or its error as a 500.
+func serveControl[Arg, Result any](fn func(context.Context, Arg) (Result, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var arg Arg
+		if err := json.NewDecoder(r.Body).Decode(&arg); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		result, err := fn(r.Context(), arg)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(result)
+	}
+}
+
+// sendRequest names what every member sends the group: "follow", or
+// "create" for a post that addresses no group.
+type sendRequest struct {
+	Activity string `json:"activity"`
+}
+
+// send posts one activity from every member to the group's inbox, signed
+// beforehand so that only Hearth's side is timed, and returns how fast they
+// were accepted.
+func (fv *fediverse) send(ctx context.Context, arg sendRequest) (rate, error) {
+	activity := func(a *fedtest.Actor) any { return a.Follow(fv.cfg.Group) }
+	switch arg.Activity {
+	case "follow":
+	case "create":
+		activity = func(a *fedtest.Actor) any {
+			return a.Create(map[string]any{"to": []string{"https://www.w3.org/ns/activitystreams#Public"}, "content": "elsewhere"})
+		}
+	default:
+		return rate{}, fmt.Errorf("no activity %q to send", arg.Activity)
+	}
+	requests := make([]*http.Request, len(fv.members))
+	for i, a := range fv.members {
+		req, err := signedPost(ctx, a, fv.cfg.Group+"/inbox", activity(a))
+		if err != nil {
+			return rate{}, err
+		}
+		requests[i] = req
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 1)
+	start := time.Now()
+	for range 4 * runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(len(requests)); i = next.Add(1) - 1 {
+				if err := expectAccepted(fv.hearth, requests[i]); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	took := time.Since(start)
+	select {
+	case err := <-errs:
+		return rate{}, err
+	default:
+	}
+	return rate{N: len(requests), Seconds: took.Seconds()}, nil
+}
+
+func signedPost(ctx context.Context, a *fedtest.Actor, inbox string, activity any) (*http.Request, error) {
+	body, err := json.Marshal(activity)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodPost, inbox, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", activitypub.ContentType)
+	return req, a.Sign(req, body)
+}
+
+func expectAccepted(client *http.Client, req *http.Request) error {
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("POST %s: %s: %s", req.URL, resp.Status, body)
+	}
+	return nil
+}
+
+// postRequest picks the member who posts.
+type postRequest struct {
+	Author int `json:"author"`
+}
+
+// post sends one member's public post to the group and returns when Hearth
+// answered 202.
+func (fv *fediverse) post(ctx context.Context, arg postRequest) (time.Time, error) {
+	author := fv.members[arg.Author%len(fv.members)]
+	note := author.Create(map[string]any{
+		"to":      []string{"https://www.w3.org/ns/activitystreams#Public", fv.cfg.Group},
+		"content": "<p>Thank you all for being here.</p>",
+	})
+	req, err := signedPost(ctx, author, fv.cfg.Group+"/inbox", note)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if err := expectAccepted(fv.hearth, req); err != nil {
+		return time.Time{}, err
+	}
+	return time.Now(), nil
+}
+
+// received counts what each server has received so far.
+func (fv *fediverse) received(context.Context, struct{}) ([]int, error) {
+	counts := make([]int, len(fv.servers))
+	for i, inst := range fv.servers {
+		counts[i] = len(inst.Deliveries())
+	}
+	return counts, nil
+}
+
+// awaitRequest asks for Want[k] more deliveries of activity Type to server
+// Servers[k] than the From[k] it had.
+type awaitRequest struct {
+	Servers []int  `json:"servers"`
+	From    []int  `json:"from"`
+	Want    []int  `json:"want"`
+	Type    string `json:"type"`
+}
+
+// arrivals is what an await found: when the last delivery arrived and how
+// many there were.
+type arrivals struct {
+	Last       time.Time `json:"last"`
+	Deliveries int       `json:"deliveries"`
+}
+
+// await waits until every server named has its deliveries, checks that each
+// is of the type asked, verified and accepted, and returns when the last
+// arrived.
+func (fv *fediverse) await(ctx context.Context, arg awaitRequest) (arrivals, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	var found arrivals
+	for k, s := range arg.Servers {
+		deliveries, err := fv.servers[s].WaitDeliveries(ctx, arg.From[k]+arg.Want[k])
+		if err != nil {
+			return arrivals{}, err
+		}
+		for _, d := range deliveries[arg.From[k]:] {
+			if d.Type() != arg.Type || !d.Verified || d.Status != http.StatusAccepted {
+				return arrivals{}, fmt.Errorf("unexpected delivery %v", d)
+			}
+			if d.At.After(found.Last) {
+				found.Last = d.At
+			}
+			found.Deliveries++
+		}
+	}
+	return found, nil
+}
+
+// failRequest names the servers that answer deliveries with 503 and those
+// that never answer.
+type failRequest struct {
+	Unavailable []int `json:"unavailable"`
+	Hanging     []int `json:"hanging"`
+}
+
+func (fv *fediverse) fail(_ context.Context, arg failRequest) (struct{}, error) {
+	for _, s := range arg.Unavailable {
+		fv.servers[s].SetFailure(fedtest.Failure{Status: http.StatusServiceUnavailable})
+	}
+	for _, s := range arg.Hanging {
+		fv.servers[s].SetFailure(fedtest.Failure{Hang: true})
+	}
+	return struct{}{}, nil
+}
+
+// peak is the child's own peak resident memory, reported beside Hearth's.
+func (fv *fediverse) peak(context.Context, struct{}) (int64, error) { return peakRSS(), nil }
+
+// remoteFediverse is the benchmark's handle on the child process.
+type remoteFediverse struct {
+	b       *testing.B
+	addr    string
+	control *http.Client
+}
+
+// startFediverse runs the fake fediverse in a child process and returns
+// once it listens. The child stops when the benchmark ends.
+func startFediverse(b *testing.B, cfg fediverseConfig) *remoteFediverse {
+	b.Helper()
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFakeFediverseProcess$")
+	cmd.Env = append(os.Environ(), fediverseEnv+"="+string(raw))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	// Everything the child prints besides its address is kept, to show
+	// should it fail.
+	var output strings.Builder
+	lines := bufio.NewScanner(stdout)
+	addr := ""
+	for addr == "" && lines.Scan() {
+		if a, ok := strings.CutPrefix(lines.Text(), listeningPrefix); ok {
+			addr = a
+		} else {
+			output.WriteString(lines.Text() + "\n")
+		}
+	}
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		for lines.Scan() {
+			output.WriteString(lines.Text() + "\n")
+		}
+	}()
+	stop := func() error {
+		stdin.Close()
+		<-drained
+		return cmd.Wait()
+	}
+	if addr == "" {
+		err := stop()
+		b.Fatalf("the fake fediverse did not start: %v\n%s", err, output.String())
+	}
+	control := &http.Transport{DialContext: dialer(addr)}
+	b.Cleanup(func() {
+		control.CloseIdleConnections()
+		if err := stop(); err != nil {
+			b.Errorf("the fake fediverse: %v\n%s", err, output.String())
+		}
+	})
+	return &remoteFediverse{b: b, addr: addr, control: &http.Client{Transport: control}}
+}
+
+// call runs one of the child's control functions.
+func call[Result any](fv *remoteFediverse, name string, arg any) Result {
+	fv.b.Helper()
+	var result Result
+	if err := fv.call(name, arg, &result); err != nil {
+		fv.b.Fatalf("fake fediverse %s: %v", name, err)
+	}
+	return result
+}
+
+func (fv *remoteFediverse) call(name string, arg, result any) error {
+	body, err := json.Marshal(arg)
+	if err != nil {
+		return err
+	}
+	resp, err := fv.control.Post("http://"+controlHost+"/"+name, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		return errors.New(resp.Status + ": " + string(msg))
+	}
+	return json.NewDecoder(resp.Body).Decode(result)
+}
+
+// Dial connects to the child's listener whatever host is asked for: the
+// child tells its servers apart by the Host header.
+func (fv *remoteFediverse) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	return dialer(fv.addr)(ctx, network, addr)
+}
