@@ -253,6 +253,16 @@ func TestPublicGroupRelaysFollowPostEditDeleteUnfollow(t *testing.T) {
 		}
 	}
 
+	// Nothing of the deleted post is kept.
+	var posts []storage.Post
+	h.store.View(context.Background(), func(tx *storage.Tx) (err error) {
+		posts, err = tx.PostsOfObject(noteID)
+		return err
+	})
+	if len(posts) != 1 || posts[0].State != storage.Removed || len(posts[0].RawActivity) != 0 || posts[0].Content != "" {
+		t.Errorf("the deleted post is still stored: %+v", posts)
+	}
+
 	// Carol leaves; Bob's next post no longer reaches lemmy.test.
 	mustPost(t, carol, group+"/inbox", carol.Undo(carol.Follow(group)))
 	lemmyBefore := len(lemmy.Deliveries())

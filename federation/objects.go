@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -185,9 +186,18 @@ func (s *Service) mayRead(tx *storage.Tx, g storage.Group, reader storage.Actor,
 }
 
 // serverActor reports whether a fetches for its whole server rather than
-// for one person.
+// for one person. Mastodon's instance actor is an Application. Bots are
+// Services, so a Service counts only when it is named as servers name
+// their own actor: after the host (GoToSocial) or instance.actor (Misskey).
 func serverActor(a storage.Actor) bool {
-	return a.Type == "Application" || a.Type == "Service"
+	switch a.Type {
+	case "Application":
+		return true
+	case "Service":
+		host, _, _ := strings.Cut(a.Host, ":")
+		return strings.EqualFold(a.Username, host) || a.Username == "instance.actor"
+	}
+	return false
 }
 
 // admittedByMembership reports whether reader is a member or moderator of

@@ -320,6 +320,9 @@ func (s *Service) withdraw(tx *storage.Tx, p storage.Post, deleteRaw json.RawMes
 	if err := tx.HideFromOutbox(p.ID); err != nil {
 		return err
 	}
+	if err := tx.ScrubPost(p.ID); err != nil {
+		return err
+	}
 	if err := s.announceToMembers(tx, p, deleteRaw, author, false); err != nil {
 		return err
 	}
