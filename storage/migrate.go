@@ -42,7 +42,9 @@ func (s *Store) migrate(ctx context.Context) error {
 			if applied > 0 {
 				return nil
 			}
-			if _, err := tx.exec(string(script)); err != nil {
+			// A script holds several statements and runs once: it is not
+			// kept prepared.
+			if _, err := tx.tx.ExecContext(tx.ctx, string(script)); err != nil {
 				return err
 			}
 			_, err := tx.exec(`INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, millis(tx.now))

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -19,9 +21,64 @@ import (
 // turns lock contention into queueing inside database/sql instead of
 // SQLITE_BUSY errors.
 type Store struct {
-	write *sql.DB
-	read  *sql.DB
-	now   func() time.Time
+	write      *sql.DB
+	read       *sql.DB
+	writeStmts *statements
+	readStmts  *statements
+	now        func() time.Time
+}
+
+// statements caches prepared statements by their text. SQLite spends more
+// time parsing a short statement than running it, and every query here is
+// a constant, so each is parsed once per connection instead of per call.
+// A statement is prepared after the transaction that first needed it: the
+// writer has one connection, which that transaction holds.
+type statements struct {
+	db *sql.DB
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func newStatements(db *sql.DB) *statements {
+	return &statements{db: db, m: map[string]*sql.Stmt{}}
+}
+
+func (c *statements) lookup(query string) (*sql.Stmt, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	stmt, ok := c.m[query]
+	return stmt, ok
+}
+
+// prepare prepares the queries not cached yet. A failure only means they
+// stay unprepared: each use reports its own error.
+func (c *statements) prepare(ctx context.Context, queries []string) {
+	for _, query := range queries {
+		if _, ok := c.lookup(query); ok {
+			continue
+		}
+		stmt, err := c.db.PrepareContext(ctx, query)
+		if err != nil {
+			continue
+		}
+		c.mu.Lock()
+		if _, ok := c.m[query]; ok {
+			stmt.Close()
+		} else {
+			c.m[query] = stmt
+		}
+		c.mu.Unlock()
+	}
+}
+
+func (c *statements) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for _, stmt := range c.m {
+		errs = append(errs, stmt.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // Option changes how a Store is opened.
@@ -43,6 +100,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(s)
 	}
+	// The database holds every group's private key and members-only posts:
+	// only the server's own user may read it.
+	if f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
 	write, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -54,6 +116,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	s.write = write
+	s.writeStmts = newStatements(write)
 	if err := s.migrate(ctx); err != nil {
 		write.Close()
 		return nil, err
@@ -65,6 +128,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	read.SetMaxOpenConns(readers)
 	s.read = read
+	s.readStmts = newStatements(read)
 	return s, nil
 }
 
@@ -87,15 +151,17 @@ func dsn(path string, readOnly bool) string {
 
 // Close closes both pools.
 func (s *Store) Close() error {
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(s.readStmts.close(), s.writeStmts.close(), s.read.Close(), s.write.Close())
 }
 
 // Tx is one transaction. Every query method lives on Tx so the same code runs
 // inside a read-only view or as part of a larger write.
 type Tx struct {
-	ctx context.Context
-	tx  *sql.Tx
-	now time.Time
+	ctx        context.Context
+	tx         *sql.Tx
+	stmts      *statements
+	unprepared []string // queries run here that are not cached yet
+	now        time.Time
 }
 
 // Now is the time fixed for the whole transaction.
@@ -104,38 +170,79 @@ func (tx *Tx) Now() time.Time { return tx.now }
 // Update runs fn in a write transaction and commits it when fn returns nil.
 // Everything fn does becomes durable together or not at all.
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
-	return s.run(ctx, s.write, false, fn)
+	return s.run(ctx, s.write, s.writeStmts, false, fn)
 }
 
 // View runs fn in a read-only transaction on the reader pool.
 func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
-	return s.run(ctx, s.read, true, fn)
+	return s.run(ctx, s.read, s.readStmts, true, fn)
 }
 
-func (s *Store) run(ctx context.Context, db *sql.DB, readOnly bool, fn func(*Tx) error) error {
-	sqlTx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
+func (s *Store) run(ctx context.Context, db *sql.DB, stmts *statements, readOnly bool, fn func(*Tx) error) error {
+	tx, err := s.begin(ctx, db, stmts, readOnly)
 	if err != nil {
-		return translate(err)
-	}
-	tx := &Tx{ctx: ctx, tx: sqlTx, now: s.now()}
-	if err := fn(tx); err != nil {
-		sqlTx.Rollback()
 		return err
 	}
-	return translate(sqlTx.Commit())
+	err = tx.finish(fn)
+	stmts.prepare(context.WithoutCancel(ctx), tx.unprepared)
+	return err
+}
+
+func (s *Store) begin(ctx context.Context, db *sql.DB, stmts *statements, readOnly bool) (*Tx, error) {
+	sqlTx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
+	if err != nil {
+		return nil, translate(err)
+	}
+	return &Tx{ctx: ctx, tx: sqlTx, stmts: stmts, now: s.now()}, nil
+}
+
+// finish runs fn and commits, or rolls back on every other way out, panics
+// included: a transaction left open would hold the only writer.
+func (tx *Tx) finish(fn func(*Tx) error) error {
+	defer tx.tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return translate(tx.tx.Commit())
+}
+
+// prepared is the cached statement for query bound to this transaction, or
+// nil when it is not prepared yet.
+func (tx *Tx) prepared(query string) *sql.Stmt {
+	stmt, ok := tx.stmts.lookup(query)
+	if !ok {
+		tx.unprepared = append(tx.unprepared, query)
+		return nil
+	}
+	return tx.tx.StmtContext(tx.ctx, stmt)
 }
 
 func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {
-	res, err := tx.tx.ExecContext(tx.ctx, query, args...)
+	var res sql.Result
+	var err error
+	if stmt := tx.prepared(query); stmt != nil {
+		res, err = stmt.ExecContext(tx.ctx, args...)
+	} else {
+		res, err = tx.tx.ExecContext(tx.ctx, query, args...)
+	}
 	return res, translate(err)
 }
 
 func (tx *Tx) queryRow(query string, args ...any) *sql.Row {
+	if stmt := tx.prepared(query); stmt != nil {
+		return stmt.QueryRowContext(tx.ctx, args...)
+	}
 	return tx.tx.QueryRowContext(tx.ctx, query, args...)
 }
 
 func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
-	rows, err := tx.tx.QueryContext(tx.ctx, query, args...)
+	var rows *sql.Rows
+	var err error
+	if stmt := tx.prepared(query); stmt != nil {
+		rows, err = stmt.QueryContext(tx.ctx, args...)
+	} else {
+		rows, err = tx.tx.QueryContext(tx.ctx, query, args...)
+	}
 	return rows, translate(err)
 }
 
