@@ -684,3 +684,29 @@ func TestBanSurvivesDeletingTheAccount(t *testing.T) {
 		t.Errorf("the banned account is a member again: %v", members)
 	}
 }
+
+func TestEditThatNarrowsTheAudienceWithdrawsTheRelay(t *testing.T) {
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	masto, lemmy := h.network.NewInstance("mastodon.test"), h.network.NewInstance("lemmy.test")
+	lemmy.SetSoftware("lemmy")
+	alice, carol := masto.NewActor("alice"), lemmy.NewActor("carol")
+	join(t, alice, masto, group)
+	join(t, carol, lemmy, group)
+	create := alice.Create(publicNote(alice, group, "I said too much."))
+	noteID := objectField(create, "id").(string)
+	mustPost(t, alice, group+"/inbox", create)
+	awaitBoost(t, masto, noteID)
+
+	narrowed := map[string]any{"id": noteID, "type": "Note", "attributedTo": alice.ID, "content": "<p>I said too much.</p>",
+		"to": []any{alice.Followers}, "cc": []any{group}, "tag": []any{map[string]any{"type": "Mention", "href": group}}}
+	alice.Publish(narrowed)
+	mustPost(t, alice, group+"/inbox", map[string]any{"@context": activitypub.ActivityStreamsContext,
+		"id": noteID + "/edit/1", "type": "Update", "actor": alice.ID, "to": []any{alice.Followers}, "object": narrowed})
+	masto.AwaitDelivery(t, wait, fedtest.OfType("Undo"))
+	for _, d := range lemmy.Deliveries() {
+		if objectField(d.Activity, "type") == "Update" {
+			t.Errorf("the narrowed edit was relayed: %s", d.Raw)
+		}
+	}
+}

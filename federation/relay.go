@@ -254,6 +254,14 @@ func (s *Service) onUpdate(ctx context.Context, in inbound) error {
 				}
 				continue
 			}
+			if !obj.IsPublic() {
+				// The author narrowed who may read the post: relaying the
+				// edit would publish it. The group withdraws its relay.
+				if err := s.withdraw(tx, p, nil, in.actor.ID); err != nil {
+					return err
+				}
+				continue
+			}
 			p.Summary = activitypub.PlainText(obj.Summary)
 			p.Content = activitypub.SanitizeHTML(obj.Content)
 			if err := tx.UpdatePost(&p); err != nil {
@@ -304,9 +312,10 @@ func (s *Service) onDelete(ctx context.Context, in inbound) error {
 	})
 }
 
-// withdraw marks a relayed post removed, takes it out of the outbox, and
-// tells the members' servers: the Announce of the Delete for group-aware
-// servers, an Undo of the boost for the others.
+// withdraw marks a relayed post removed, erases it, takes it out of the
+// outbox, and tells the members' servers: the Announce of the author's
+// Delete (when there is one) for group-aware servers, an Undo of the boost
+// for the others.
 func (s *Service) withdraw(tx *storage.Tx, p storage.Post, deleteRaw json.RawMessage, author string) error {
 	sent, err := tx.ActivitiesOfPost(p.ID)
 	if err != nil {
@@ -323,8 +332,10 @@ func (s *Service) withdraw(tx *storage.Tx, p storage.Post, deleteRaw json.RawMes
 	if err := tx.ScrubPost(p.ID); err != nil {
 		return err
 	}
-	if err := s.announceToMembers(tx, p, deleteRaw, author, false); err != nil {
-		return err
+	if deleteRaw != nil {
+		if err := s.announceToMembers(tx, p, deleteRaw, author, false); err != nil {
+			return err
+		}
 	}
 	g, err := tx.GroupByID(p.GroupID)
 	if err != nil {
