@@ -85,6 +85,15 @@ func settingFlags(fs *flag.FlagSet) *groupChanges {
 	return changes
 }
 
+// groupArg parses args as flags of fs followed by exactly one group NAME.
+func (c *cli) groupArg(fs *flag.FlagSet, args []string) (string, error) {
+	positional, err := c.parse(fs, args)
+	if err != nil {
+		return "", err
+	}
+	return oneName(positional)
+}
+
 // oneName checks that exactly one valid group name was given.
 func oneName(positional []string) (string, error) {
 	switch len(positional) {
@@ -100,11 +109,7 @@ func oneName(positional []string) (string, error) {
 func groupCreate(ctx context.Context, c *cli, args []string) (err error) {
 	fs := c.flags()
 	changes := settingFlags(fs)
-	positional, err := c.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	name, err := oneName(positional)
+	name, err := c.groupArg(fs, args)
 	if err != nil {
 		return err
 	}
@@ -173,11 +178,7 @@ func groupList(ctx context.Context, c *cli, args []string) (err error) {
 
 func groupShow(ctx context.Context, c *cli, args []string) (err error) {
 	fs := c.flags()
-	positional, err := c.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	name, err := oneName(positional)
+	name, err := c.groupArg(fs, args)
 	if err != nil {
 		return err
 	}
@@ -233,11 +234,7 @@ func (m *Main) printGroup(ctx context.Context, c *cli, g storage.Group) error {
 func groupUpdate(ctx context.Context, c *cli, args []string) (err error) {
 	fs := c.flags()
 	changes := settingFlags(fs)
-	positional, err := c.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	name, err := oneName(positional)
+	name, err := c.groupArg(fs, args)
 	if err != nil {
 		return err
 	}
@@ -259,11 +256,7 @@ func groupUpdate(ctx context.Context, c *cli, args []string) (err error) {
 func groupDelete(ctx context.Context, c *cli, args []string) (err error) {
 	fs := c.flags()
 	yes := fs.Bool("yes", false, "confirm: the group, its members and its posts are removed for good")
-	positional, err := c.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	name, err := oneName(positional)
+	name, err := c.groupArg(fs, args)
 	if err != nil {
 		return err
 	}

@@ -68,11 +68,7 @@ func handle(a storage.Actor) string {
 func memberList(ctx context.Context, c *cli, args []string) (err error) {
 	fs := c.flags()
 	state := fs.String("state", "", "only this `state`: member, pending or banned")
-	positional, err := c.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	group, err := oneName(positional)
+	group, err := c.groupArg(fs, args)
 	if err != nil {
 		return err
 	}

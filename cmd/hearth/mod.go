@@ -16,11 +16,7 @@ var modCommands = []command{
 
 func modList(ctx context.Context, c *cli, args []string) (err error) {
 	fs := c.flags()
-	positional, err := c.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	group, err := oneName(positional)
+	group, err := c.groupArg(fs, args)
 	if err != nil {
 		return err
 	}
