@@ -194,11 +194,7 @@ func (s *Service) decideHeld(tx *storage.Tx, g storage.Group, url string, releas
 		return err
 	}
 	if !release {
-		p.State, p.Content, p.Summary = storage.Declined, "", ""
-		if err := tx.UpdatePost(&p); err != nil {
-			return err
-		}
-		if err := tx.ScrubPost(p.ID); err != nil {
+		if err := tx.ErasePost(&p, storage.Declined); err != nil {
 			return err
 		}
 		s.log.Info("anonymous post declined", "group", g.Name, "post", p.CopyID)
@@ -278,11 +274,7 @@ func dropHeld(tx *storage.Tx, objectID, author string) error {
 // withdrawHeld removes a post its author took back before a moderator
 // decided, and erases it with the moderators' notices about it.
 func withdrawHeld(tx *storage.Tx, p storage.Post) error {
-	p.State, p.Content, p.Summary = storage.Removed, "", ""
-	if err := tx.UpdatePost(&p); err != nil {
-		return err
-	}
-	return tx.ScrubPost(p.ID)
+	return tx.ErasePost(&p, storage.Removed)
 }
 
 // HeldPost is an anonymous post waiting for a moderator, as the moderators

@@ -267,15 +267,7 @@ func (s *Service) deleteCopy(tx *storage.Tx, p storage.Post) error {
 	if err != nil {
 		return err
 	}
-	p.State = storage.Removed
-	p.Content, p.Summary = "", ""
-	if err := tx.UpdatePost(&p); err != nil {
-		return err
-	}
-	if err := tx.HideFromOutbox(p.ID); err != nil {
-		return err
-	}
-	if err := tx.ScrubPost(p.ID); err != nil {
+	if err := tx.ErasePost(&p, storage.Removed); err != nil {
 		return err
 	}
 	_, err = s.publish(tx, g, p.ID, activitypub.NewDelete(s.newActivityID(g), note))

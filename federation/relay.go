@@ -321,15 +321,7 @@ func (s *Service) withdraw(tx *storage.Tx, p storage.Post, deleteRaw json.RawMes
 	if err != nil {
 		return err
 	}
-	p.State = storage.Removed
-	p.Content, p.Summary = "", ""
-	if err := tx.UpdatePost(&p); err != nil {
-		return err
-	}
-	if err := tx.HideFromOutbox(p.ID); err != nil {
-		return err
-	}
-	if err := tx.ScrubPost(p.ID); err != nil {
+	if err := tx.ErasePost(&p, storage.Removed); err != nil {
 		return err
 	}
 	if deleteRaw != nil {

@@ -32,22 +32,27 @@ func (tx *Tx) NoticeByNote(noteID string) (Notice, error) {
 	return n, translate(err)
 }
 
-// ScrubPost erases what the group kept of a post that is gone: the
-// activity as received, the text, and the bodies of everything the group
-// sent about it, the direct messages to its moderators and author among
-// them. Each sent activity keeps only its id, type and actor, so that a
-// fetch of it can still be answered, with 410. Deliveries of them waiting
+// ErasePost ends a post in state (Removed or Declined) and erases what the
+// group kept of it: its text and the activity that brought it, and the
+// bodies of the activities sent about it (notices included), which keep
+// only their id, type and actor so that a fetch of them can still be
+// answered, with 410; they also leave the outbox. Deliveries of them waiting
 // in the queue are dropped: the Delete that follows is what peers need.
 // One a worker holds is left to finish, since the worker reports on it by
 // its row id, which a new row could take once this one is gone.
 // Call it before queuing the post's Delete or Undo, which must go out whole.
-func (tx *Tx) ScrubPost(postID int64) error {
-	if _, err := tx.exec(`UPDATE posts SET raw_activity = x'', summary = '', content = '' WHERE id = ?`, postID); err != nil {
+func (tx *Tx) ErasePost(p *Post, state PostState) error {
+	p.State, p.Content, p.Summary, p.RawActivity = state, "", "", nil
+	if _, err := tx.exec(`UPDATE posts SET state = ?, raw_activity = x'', summary = '', content = '', updated_at = ? WHERE id = ?`,
+		state, millis(tx.now), p.ID); err != nil {
+		return err
+	}
+	if _, err := tx.exec(`UPDATE activities SET in_outbox = 0 WHERE post_id = ?`, p.ID); err != nil {
 		return err
 	}
 	const about = `SELECT id FROM activities WHERE post_id = :post
 		UNION SELECT activity_id FROM notices WHERE post_id = :post`
-	post := sql.Named("post", postID)
+	post := sql.Named("post", p.ID)
 	if _, err := tx.exec(`DELETE FROM deliveries WHERE activity_id IN (`+about+`) AND state = 'queued' AND claimed_until <= :now`,
 		post, sql.Named("now", millis(tx.now))); err != nil {
 		return err

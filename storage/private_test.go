@@ -11,7 +11,7 @@ import (
 	"github.com/hearth-social/hearth/storage"
 )
 
-func TestScrubPostKeepsOnlyTheShellOfWhatWasSent(t *testing.T) {
+func TestErasePostKeepsOnlyTheShellOfWhatWasSent(t *testing.T) {
 	c := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
 	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
 	const secret = "river@riverside.test wrote: I relapsed"
@@ -67,7 +67,7 @@ func TestScrubPostKeepsOnlyTheShellOfWhatWasSent(t *testing.T) {
 		t.Fatalf("claimed %+v, want the post's Create alone from a host new to us", held)
 	}
 
-	update(t, s, func(tx *storage.Tx) error { return tx.ScrubPost(p.ID) })
+	update(t, s, func(tx *storage.Tx) error { return tx.ErasePost(p, storage.Removed) })
 
 	err := s.View(context.Background(), func(tx *storage.Tx) error {
 		scrubbed, err := tx.PostByID(p.ID)

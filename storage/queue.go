@@ -101,9 +101,3 @@ func (tx *Tx) CountOutbox(groupID int64) (int, error) {
 	err := tx.queryRow(`SELECT count(*) FROM activities WHERE group_id = ? AND in_outbox = 1`, groupID).Scan(&n)
 	return n, translate(err)
 }
-
-// HideFromOutbox takes every activity about a post out of the outbox.
-func (tx *Tx) HideFromOutbox(postID int64) error {
-	_, err := tx.exec(`UPDATE activities SET in_outbox = 0 WHERE post_id = ?`, postID)
-	return err
-}
