@@ -59,29 +59,15 @@ func (s *Service) holdAnonymous(tx *storage.Tx, g storage.Group, in inbound, obj
 		_, err := s.tell(tx, g, in.actor, "<p>This group does not take anonymous posts, so yours was not shared.</p>", obj.ID, 0)
 		return err
 	}
-	if _, err := tx.PostByObject(g.ID, obj.ID); err == nil {
-		return nil
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return err
-	}
-	post := &storage.Post{
-		GroupID:     g.ID,
-		ObjectID:    obj.ID,
-		AuthorID:    in.actor.ID,
-		ActivityID:  in.activity.ID,
-		CopyID:      s.iris.GroupNote(g.Name, activitypub.NewToken()),
-		InReplyTo:   obj.InReplyTo,
-		State:       storage.Held,
-		Anonymous:   true,
-		Summary:     activitypub.PlainText(obj.Summary),
-		Content:     anonymousContent(obj.Content),
-		RawActivity: in.activity.Raw,
-	}
+	post := receivedPost(g, in, obj, storage.Held)
+	post.CopyID = s.iris.GroupNote(g.Name, activitypub.NewToken())
+	post.Anonymous = true
+	post.Content = anonymousContent(obj.Content)
 	if post.Content == "" {
 		_, err := s.tell(tx, g, in.actor, "<p>Your anonymous post was empty, so there was nothing to share.</p>", obj.ID, 0)
 		return err
 	}
-	if err := tx.CreatePost(post); err != nil {
+	if fresh, err := storeNewPost(tx, post); err != nil || !fresh {
 		return err
 	}
 	told, err := s.tellModerators(tx, g, *post, in.actor)

@@ -28,24 +28,9 @@ func (s *Service) relayPrivate(tx *storage.Tx, g storage.Group, in inbound, obj 
 		s.log.Debug("not relayed: a direct message to others besides the group", "group", g.Name, "object", obj.ID)
 		return nil
 	}
-	if _, err := tx.PostByObject(g.ID, obj.ID); err == nil {
-		return nil
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return err
-	}
-	post := &storage.Post{
-		GroupID:     g.ID,
-		ObjectID:    obj.ID,
-		AuthorID:    in.actor.ID,
-		ActivityID:  in.activity.ID,
-		CopyID:      s.iris.GroupNote(g.Name, activitypub.NewToken()),
-		InReplyTo:   obj.InReplyTo,
-		State:       storage.Relayed,
-		Summary:     activitypub.PlainText(obj.Summary),
-		Content:     activitypub.SanitizeHTML(obj.Content),
-		RawActivity: in.activity.Raw,
-	}
-	if err := tx.CreatePost(post); err != nil {
+	post := receivedPost(g, in, obj, storage.Relayed)
+	post.CopyID = s.iris.GroupNote(g.Name, activitypub.NewToken())
+	if fresh, err := storeNewPost(tx, post); err != nil || !fresh {
 		return err
 	}
 	note, err := s.memberCopy(tx, g, *post, obj, in.actor)

@@ -161,23 +161,8 @@ func (s *Service) relayPost(tx *storage.Tx, g storage.Group, in inbound, obj *ac
 		log.Info("not relayed: a public group relays only public or unlisted posts")
 		return nil
 	}
-	if _, err := tx.PostByObject(g.ID, obj.ID); err == nil {
-		return nil
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return err
-	}
-	post := &storage.Post{
-		GroupID:     g.ID,
-		ObjectID:    obj.ID,
-		AuthorID:    in.actor.ID,
-		ActivityID:  in.activity.ID,
-		InReplyTo:   obj.InReplyTo,
-		State:       storage.Relayed,
-		Summary:     activitypub.PlainText(obj.Summary),
-		Content:     activitypub.SanitizeHTML(obj.Content),
-		RawActivity: in.activity.Raw,
-	}
-	if err := tx.CreatePost(post); err != nil {
+	post := receivedPost(g, in, obj, storage.Relayed)
+	if fresh, err := storeNewPost(tx, post); err != nil || !fresh {
 		return err
 	}
 	group, followers := s.iris.Group(g.Name), s.iris.GroupFollowers(g.Name)
@@ -197,6 +182,33 @@ func (s *Service) relayPost(tx *storage.Tx, g storage.Group, in inbound, obj *ac
 	log.Info("relayed post", "requests", len(wrappedTo)+len(boostTo))
 	log.Debug("relayed post by", "author", in.actor.ID)
 	return nil
+}
+
+// receivedPost is the record of a member's post obj, which came in in, for
+// group g.
+func receivedPost(g storage.Group, in inbound, obj *activitypub.Object, state storage.PostState) *storage.Post {
+	return &storage.Post{
+		GroupID:     g.ID,
+		ObjectID:    obj.ID,
+		AuthorID:    in.actor.ID,
+		ActivityID:  in.activity.ID,
+		InReplyTo:   obj.InReplyTo,
+		State:       state,
+		Summary:     activitypub.PlainText(obj.Summary),
+		Content:     activitypub.SanitizeHTML(obj.Content),
+		RawActivity: in.activity.Raw,
+	}
+}
+
+// storeNewPost stores p unless its group has the object already (the same
+// post delivered twice, or addressed and mentioned); fresh reports whether
+// it was stored.
+func storeNewPost(tx *storage.Tx, p *storage.Post) (fresh bool, err error) {
+	err = tx.CreatePost(p)
+	if errors.Is(err, storage.ErrConflict) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // relayedPosts lists the posts of objectID by author that groups relayed.
