@@ -179,7 +179,15 @@ func (s *Service) outbox(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	case private:
-		return writeActivity(w, activitypub.NewPagedCollection(id, total, ""))
+		// Even how much a private group posts is for its members.
+		member, err := s.readsAsMember(r, g)
+		if err != nil {
+			return err
+		}
+		if !member {
+			return writeActivity(w, activitypub.NewHiddenCollection(id, 0, false))
+		}
+		return writeActivity(w, activitypub.NewPagedCollection(id, total, outboxPageURL(id, time.Time{})))
 	case !wantPage:
 		return writeActivity(w, activitypub.NewPagedCollection(id, total, outboxPageURL(id, time.Time{})))
 	}
