@@ -710,3 +710,24 @@ func TestEditThatNarrowsTheAudienceWithdrawsTheRelay(t *testing.T) {
 		}
 	}
 }
+
+func TestBlindCopiesAreNotPassedOnVerbatim(t *testing.T) {
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	masto, lemmy := h.network.NewInstance("mastodon.test"), h.network.NewInstance("lemmy.test")
+	lemmy.SetSoftware("lemmy")
+	alice, carol := masto.NewActor("alice"), lemmy.NewActor("carol")
+	join(t, alice, masto, group)
+	join(t, carol, lemmy, group)
+	note := publicNote(alice, group, "Copying my sister in quietly.")
+	note["bcc"] = []any{"http://elsewhere.test/users/sister"}
+	create := alice.Create(note)
+	create["bcc"] = note["bcc"]
+	mustPost(t, alice, group+"/inbox", create)
+	awaitBoost(t, masto, objectField(create, "id").(string))
+	for _, d := range append(lemmy.Deliveries(), masto.Deliveries()...) {
+		if bytes.Contains(d.Raw, []byte("sister")) {
+			t.Errorf("a blind recipient was passed on: %s", d.Raw)
+		}
+	}
+}

@@ -173,6 +173,12 @@ func (s *Service) relayPost(tx *storage.Tx, g storage.Group, in inbound, obj *ac
 	if err != nil {
 		return err
 	}
+	if blindCopies(in.activity) || blindCopies(obj) {
+		// The FEP-1b12 form passes the Create on exactly as received: it
+		// would show everyone whom the author copied blind. Only the boost,
+		// which names the post, goes out.
+		wrappedTo = nil
+	}
 	if err := s.send(tx, g, wrapped, post.ID, true, wrappedTo); err != nil {
 		return err
 	}
@@ -183,6 +189,9 @@ func (s *Service) relayPost(tx *storage.Tx, g storage.Group, in inbound, obj *ac
 	log.Debug("relayed post by", "author", in.actor.ID)
 	return nil
 }
+
+// blindCopies reports whether o names blind recipients (bto or bcc).
+func blindCopies(o *activitypub.Object) bool { return len(o.BTo)+len(o.BCC) > 0 }
 
 // receivedPost is the record of a member's post obj, which came in in, for
 // group g.
