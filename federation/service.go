@@ -150,6 +150,10 @@ func (s *Service) Stop(ctx context.Context) error {
 // well past the few days senders keep retrying.
 const seenMemory = 14 * 24 * time.Hour
 
+// failedMemory is how long a given-up delivery stays listed, with its
+// reason, by "hearth deliveries".
+const failedMemory = 30 * 24 * time.Hour
+
 // tidy drops, once an hour, what the instance no longer needs to remember.
 func (s *Service) tidy(ctx context.Context) {
 	defer close(s.tidied)
@@ -157,11 +161,14 @@ func (s *Service) tidy(ctx context.Context) {
 	defer ticker.Stop()
 	for {
 		err := s.store.Update(ctx, func(tx *storage.Tx) error {
-			_, err := tx.ForgetSeen(tx.Now().Add(-seenMemory))
+			if _, err := tx.ForgetSeen(tx.Now().Add(-seenMemory)); err != nil {
+				return err
+			}
+			_, err := tx.ForgetFailedDeliveries(tx.Now().Add(-failedMemory))
 			return err
 		})
 		if err != nil && ctx.Err() == nil {
-			s.log.Warn("forgetting old activity ids", "err", err)
+			s.log.Warn("forgetting old activity ids and given-up deliveries", "err", err)
 		}
 		select {
 		case <-ctx.Done():

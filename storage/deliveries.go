@@ -338,3 +338,13 @@ func (tx *Tx) NextDue() (time.Time, error) {
 		)`, sql.Named("now", millis(tx.now))).Scan(&next)
 	return fromMillis(next), translate(err)
 }
+
+// ForgetFailedDeliveries drops given-up deliveries last touched before
+// cutoff: their reasons have been on show long enough.
+func (tx *Tx) ForgetFailedDeliveries(cutoff time.Time) (int64, error) {
+	res, err := tx.exec(`DELETE FROM deliveries WHERE state = 'failed' AND updated_at < ?`, millis(cutoff))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

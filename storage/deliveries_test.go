@@ -112,3 +112,32 @@ func TestRefusalFailsTheDeliveryButNotTheHost(t *testing.T) {
 		t.Errorf("failing hosts %+v, want none: the host answered", hosts)
 	}
 }
+
+func TestGivenUpDeliveriesAreForgottenAfterAMonth(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
+	enqueue(t, s, "https://hearth.test/a/1", "https://gone.test/inbox")
+	jobs := claim(t, s, 10, 4, c.t.Add(time.Minute))
+	update(t, s, func(tx *storage.Tx) error {
+		return tx.RecordOutcomes([]storage.Outcome{{JobID: jobs[0].ID, Host: "gone.test", Verdict: storage.GiveUp, Error: "HTTP 410"}})
+	})
+	failures := func() int {
+		var list []storage.FailedDelivery
+		s.View(context.Background(), func(tx *storage.Tx) (err error) {
+			list, err = tx.RecentFailures(10)
+			return err
+		})
+		return len(list)
+	}
+	if failures() != 1 {
+		t.Fatal("the given-up delivery is not listed")
+	}
+	c.t = c.t.Add(31 * 24 * time.Hour)
+	update(t, s, func(tx *storage.Tx) error {
+		_, err := tx.ForgetFailedDeliveries(c.t.Add(-30 * 24 * time.Hour))
+		return err
+	})
+	if failures() != 0 {
+		t.Error("a delivery given up a month ago is still listed")
+	}
+}
