@@ -49,6 +49,7 @@ var commands = []command{
 	{name: "member", summary: "List a group's members and join requests; approve, reject, ban, unban.", sub: memberCommands},
 	{name: "mod", summary: "Add, remove and list a group's moderators.", sub: modCommands},
 	{name: "post", summary: "List, release and decline anonymous posts held for a moderator.", sub: postCommands},
+	{name: "backup", args: "FILE", summary: "Copy the database to a new FILE, even while the server runs.", run: backup},
 	{name: "version", summary: "Print the version.", run: printVersion},
 }
 
