@@ -731,3 +731,31 @@ func TestBlindCopiesAreNotPassedOnVerbatim(t *testing.T) {
 		}
 	}
 }
+
+func TestDeletedGroupSaysGoodbyeToItsMembersServers(t *testing.T) {
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	masto := h.network.NewInstance("mastodon.test")
+	alice := masto.NewActor("alice")
+	join(t, alice, masto, group)
+	if err := h.svc.DeleteGroup(context.Background(), "grief"); err != nil {
+		t.Fatal(err)
+	}
+	bye := masto.AwaitDelivery(t, wait, fedtest.OfType("Delete"))
+	if bye.Activity["actor"] != group || bye.Activity["object"] != group || bye.KeyID != group+"#main-key" {
+		t.Errorf("farewell is not the group deleting itself, signed with its key: %s", bye.Raw)
+	}
+	req, _ := http.NewRequest(http.MethodGet, group, nil)
+	req.Header.Set("Accept", activitypub.ContentType)
+	resp, err := h.network.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("deleted group's actor: status %d, want 404", resp.StatusCode)
+	}
+	if status := post(t, alice, h.svc.IRIs().SharedInbox(), alice.Create(publicNote(alice, group, "hello?"))); status != http.StatusAccepted {
+		t.Errorf("a post to a deleted group: status %d, want 202 (ignored)", status)
+	}
+}

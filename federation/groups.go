@@ -160,17 +160,39 @@ func (s *Service) UpdateGroup(ctx context.Context, name string, change func(*sto
 	return g, err
 }
 
-// DeleteGroup removes the group called name with its members and posts.
+// DeleteGroup deletes the group called name with its members and posts. Its
+// members' servers are sent a Delete of the group, so that it leaves their
+// follows; the group's key is kept until that has gone out.
 func (s *Service) DeleteGroup(ctx context.Context, name string) error {
 	err := s.store.Update(ctx, func(tx *storage.Tx) error {
 		g, err := tx.GroupByName(name)
 		if err != nil {
 			return err
 		}
-		return tx.DeleteGroup(g.ID)
+		inboxes, err := tx.MemberInboxes(g.ID)
+		if err != nil {
+			return err
+		}
+		group := s.iris.Group(g.Name)
+		farewell := &activitypub.Activity{
+			Context: activitypub.ActivityStreamsContext,
+			ID:      s.newActivityID(g),
+			Type:    "Delete",
+			Actor:   group,
+			To:      []string{activitypub.Public},
+			CC:      []string{s.iris.GroupFollowers(g.Name)},
+			Object:  group,
+		}
+		if err := s.send(tx, g, farewell, 0, false, inboxes); err != nil {
+			return err
+		}
+		return tx.RetireGroup(g.ID)
 	})
 	if errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("%q: %w", name, ErrNoSuchGroup)
+	}
+	if err == nil {
+		s.deliveries.Wake()
 	}
 	return err
 }

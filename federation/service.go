@@ -154,7 +154,9 @@ const seenMemory = 14 * 24 * time.Hour
 // reason, by "hearth deliveries".
 const failedMemory = 30 * 24 * time.Hour
 
-// tidy drops, once an hour, what the instance no longer needs to remember.
+// tidy drops, once an hour, what the instance no longer needs to remember:
+// old activity ids, old given-up deliveries, and deleted groups whose last
+// deliveries are done.
 func (s *Service) tidy(ctx context.Context) {
 	defer close(s.tidied)
 	ticker := time.NewTicker(time.Hour)
@@ -164,11 +166,14 @@ func (s *Service) tidy(ctx context.Context) {
 			if _, err := tx.ForgetSeen(tx.Now().Add(-seenMemory)); err != nil {
 				return err
 			}
-			_, err := tx.ForgetFailedDeliveries(tx.Now().Add(-failedMemory))
+			if _, err := tx.ForgetFailedDeliveries(tx.Now().Add(-failedMemory)); err != nil {
+				return err
+			}
+			_, err := tx.PurgeRetiredGroups()
 			return err
 		})
 		if err != nil && ctx.Err() == nil {
-			s.log.Warn("forgetting old activity ids and given-up deliveries", "err", err)
+			s.log.Warn("tidying the database", "err", err)
 		}
 		select {
 		case <-ctx.Done():

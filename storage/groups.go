@@ -94,25 +94,50 @@ func (tx *Tx) UpdateGroup(g *Group) error {
 	return mustAffect(res, err)
 }
 
-// DeleteGroup removes the group and, by cascade, everything that belongs to it.
-func (tx *Tx) DeleteGroup(id int64) error {
-	res, err := tx.exec(`DELETE FROM groups WHERE id = ?`, id)
-	return mustAffect(res, err)
+// RetireGroup deletes a group as far as anyone can see: its members,
+// moderators and posts go at once, and its name no longer finds it. The row
+// and its key stay until PurgeRetiredGroups, so that what the group queued
+// before retiring (its farewell Delete) can still be signed and sent.
+func (tx *Tx) RetireGroup(id int64) error {
+	res, err := tx.exec(`UPDATE groups SET retired_at = ? WHERE id = ? AND retired_at = 0`, millis(tx.now), id)
+	if err := mustAffect(res, err); err != nil {
+		return err
+	}
+	for _, table := range []string{"memberships", "moderators", "posts"} {
+		if _, err := tx.exec(`DELETE FROM `+table+` WHERE group_id = ?`, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// GroupByName returns the group called name, or ErrNotFound.
+// PurgeRetiredGroups removes, with everything that belongs to them, the
+// retired groups that have nothing left to deliver.
+func (tx *Tx) PurgeRetiredGroups() (int64, error) {
+	res, err := tx.exec(`DELETE FROM groups WHERE retired_at > 0 AND NOT EXISTS (
+		SELECT 1 FROM deliveries d JOIN activities a ON a.id = d.activity_id
+		WHERE a.group_id = groups.id AND d.state = 'queued')`)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// GroupByName returns the group called name, or ErrNotFound; a retired
+// group is not found.
 func (tx *Tx) GroupByName(name string) (Group, error) {
-	return scanGroup(tx.queryRow(`SELECT `+groupColumns+` FROM groups WHERE name = ?`, name))
+	return scanGroup(tx.queryRow(`SELECT `+groupColumns+` FROM groups WHERE name = ? AND retired_at = 0`, name))
 }
 
-// GroupByID returns the group with the given id, or ErrNotFound.
+// GroupByID returns the group with the given id, or ErrNotFound. It finds
+// retired groups too, whose key still signs their last deliveries.
 func (tx *Tx) GroupByID(id int64) (Group, error) {
 	return scanGroup(tx.queryRow(`SELECT `+groupColumns+` FROM groups WHERE id = ?`, id))
 }
 
-// Groups lists every group by name.
+// Groups lists every group but the retired ones, by name.
 func (tx *Tx) Groups() ([]Group, error) {
-	rows, err := tx.query(`SELECT ` + groupColumns + ` FROM groups ORDER BY name`)
+	rows, err := tx.query(`SELECT ` + groupColumns + ` FROM groups WHERE retired_at = 0 ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}

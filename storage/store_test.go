@@ -193,7 +193,11 @@ func TestGroupIDsAreNeverReused(t *testing.T) {
 	first, second := newGroup("first"), newGroup("second")
 	update(t, s, func(tx *storage.Tx) error { return tx.CreateGroup(first) })
 	update(t, s, func(tx *storage.Tx) error { return tx.CreateGroup(second) })
-	update(t, s, func(tx *storage.Tx) error { return tx.DeleteGroup(second.ID) })
+	update(t, s, func(tx *storage.Tx) error { return tx.RetireGroup(second.ID) })
+	update(t, s, func(tx *storage.Tx) error {
+		_, err := tx.PurgeRetiredGroups()
+		return err
+	})
 	third := newGroup("third")
 	update(t, s, func(tx *storage.Tx) error { return tx.CreateGroup(third) })
 	if third.ID == second.ID {
@@ -221,5 +225,46 @@ func TestSeenActivitiesAreForgottenAfterTheirTime(t *testing.T) {
 	})
 	if !markSeen("https://remote.test/a/1") {
 		t.Error("an id from a month ago is still remembered")
+	}
+}
+
+func TestRetiredGroupStaysForItsLastDeliveries(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
+	g := &storage.Group{Name: "grief", Visibility: storage.Public, Join: storage.JoinOpen, Posting: storage.PostingMembers}
+	update(t, s, func(tx *storage.Tx) error { return tx.CreateGroup(g) })
+	update(t, s, func(tx *storage.Tx) error {
+		if err := tx.Enqueue(storage.Activity{ID: "https://hearth.test/g/grief/activities/bye", GroupID: g.ID, Type: "Delete",
+			Body: []byte(`{}`)}, []string{"https://remote.test/inbox"}); err != nil {
+			return err
+		}
+		return tx.RetireGroup(g.ID)
+	})
+	purge := func() (n int64) {
+		update(t, s, func(tx *storage.Tx) (err error) {
+			n, err = tx.PurgeRetiredGroups()
+			return err
+		})
+		return n
+	}
+	err := s.View(context.Background(), func(tx *storage.Tx) error {
+		if _, err := tx.GroupByName("grief"); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("a retired group is found by name: %v", err)
+		}
+		_, err := tx.GroupByID(g.ID)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("the retired group's key is gone before its last delivery: %v", err)
+	}
+	if n := purge(); n != 0 {
+		t.Fatalf("purged %d groups with a delivery still queued", n)
+	}
+	jobs := claim(t, s, 10, 4, c.t.Add(time.Minute))
+	update(t, s, func(tx *storage.Tx) error {
+		return tx.RecordOutcomes([]storage.Outcome{{JobID: jobs[0].ID, Host: "remote.test", Verdict: storage.Delivered}})
+	})
+	if n := purge(); n != 1 {
+		t.Errorf("purged %d groups once the delivery was done, want 1", n)
 	}
 }
