@@ -574,7 +574,7 @@ func TestInboxOfUnknownGroupIs404(t *testing.T) {
 	}
 }
 
-func TestLikesReachGroupAwareServers(t *testing.T) {
+func TestLikesAndTheirUndoReachGroupAwareServers(t *testing.T) {
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
 	masto, lemmy := h.network.NewInstance("mastodon.test"), h.network.NewInstance("lemmy.test")
@@ -590,6 +590,10 @@ func TestLikesReachGroupAwareServers(t *testing.T) {
 		"type": "Like", "actor": carol.ID, "object": noteID}
 	mustPost(t, carol, group+"/inbox", like)
 	awaitWrapped(t, lemmy, like["id"].(string))
+
+	undo := carol.Undo(like)
+	mustPost(t, carol, group+"/inbox", undo)
+	awaitWrapped(t, lemmy, undo["id"].(string))
 }
 
 func TestDeletedAccountLeavesEveryGroup(t *testing.T) {

@@ -59,8 +59,9 @@ func (s *Service) answerFollow(tx *storage.Tx, g storage.Group, follower storage
 	return s.send(tx, g, a, 0, false, []string{follower.Inbox})
 }
 
-// onUndo withdraws an earlier activity of the same actor. Only leaving a
-// group changes anything here; a banned actor stays banned.
+// onUndo withdraws an earlier activity of the same actor: leaving a group
+// (a banned actor stays banned), or taking back a Like or Dislike, which
+// group-aware servers are told of as they were of the reaction.
 func (s *Service) onUndo(ctx context.Context, in inbound) error {
 	undone := in.activity.Object
 	if undone == nil {
@@ -76,7 +77,11 @@ func (s *Service) onUndo(ctx context.Context, in inbound) error {
 	if inner.Actor != "" && inner.Actor != in.actor.ID {
 		return &Error{Status: 401, Reason: "cannot undo another actor's activity"}
 	}
-	if inner.Type != "Follow" {
+	switch inner.Type {
+	case "Like", "Dislike":
+		return s.passOnReaction(ctx, in, inner.ObjectID())
+	case "Follow":
+	default:
 		return nil
 	}
 	return s.commit(ctx, in.activity.ID, func(tx *storage.Tx) error {

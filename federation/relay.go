@@ -376,7 +376,13 @@ func (s *Service) withdraw(tx *storage.Tx, p storage.Post, deleteRaw json.RawMes
 // onLike passes a member's Like or Dislike of a relayed post to the other
 // members' group-aware servers, as FEP-1b12 asks.
 func (s *Service) onLike(ctx context.Context, in inbound) error {
-	target := in.activity.ObjectID()
+	return s.passOnReaction(ctx, in, in.activity.ObjectID())
+}
+
+// passOnReaction sends a member's reaction to a relayed post (a Like, a
+// Dislike, or the Undo of one) to the other members' group-aware servers,
+// wrapped in the group's Announce.
+func (s *Service) passOnReaction(ctx context.Context, in inbound, target string) error {
 	if target == "" {
 		return nil
 	}
