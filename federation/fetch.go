@@ -57,9 +57,9 @@ const (
 type fetcher struct {
 	mu          sync.Mutex
 	inflight    map[string]*fetchCall
-	failures    map[string]time.Time
-	refreshed   map[string]time.Time
-	signedHosts map[string]time.Time
+	failures    map[string]memory[error]
+	refreshed   map[string]memory[struct{}]
+	signedHosts map[string]memory[struct{}]
 }
 
 type fetchCall struct {
@@ -72,9 +72,9 @@ type fetchCall struct {
 func newFetcher() *fetcher {
 	return &fetcher{
 		inflight:    map[string]*fetchCall{},
-		failures:    map[string]time.Time{},
-		refreshed:   map[string]time.Time{},
-		signedHosts: map[string]time.Time{},
+		failures:    map[string]memory[error]{},
+		refreshed:   map[string]memory[struct{}]{},
+		signedHosts: map[string]memory[struct{}]{},
 	}
 }
 
@@ -85,21 +85,37 @@ const memoryLimit = 4096
 // remember records key at now in m. When m is full, entries older than
 // keep are dropped, and if none is, the single oldest: a flood of new keys
 // can only push out the oldest memories, never wipe them all at once.
-func remember(m map[string]time.Time, key string, now time.Time, keep time.Duration) {
+func remember[V any](m map[string]memory[V], key string, value V, now time.Time, keep time.Duration) {
 	if _, known := m[key]; !known && len(m) >= memoryLimit {
 		oldestKey, oldest := "", now
-		for k, at := range m {
-			if now.Sub(at) >= keep {
+		for k, entry := range m {
+			if now.Sub(entry.at) >= keep {
 				delete(m, k)
-			} else if !at.After(oldest) {
-				oldestKey, oldest = k, at
+			} else if !entry.at.After(oldest) {
+				oldestKey, oldest = k, entry.at
 			}
 		}
 		if len(m) >= memoryLimit {
 			delete(m, oldestKey)
 		}
 	}
-	m[key] = now
+	m[key] = memory[V]{at: now, value: value}
+}
+
+// memory is one remembered fact and when it was learned.
+type memory[V any] struct {
+	at    time.Time
+	value V
+}
+
+// recall returns what m remembers of key, if it is younger than keep.
+func recall[V any](m map[string]memory[V], key string, now time.Time, keep time.Duration) (V, bool) {
+	entry, ok := m[key]
+	if !ok || now.Sub(entry.at) >= keep {
+		var zero V
+		return zero, false
+	}
+	return entry.value, true
 }
 
 // fetch GETs iri as an ActivityPub document, and says from which URL it
@@ -107,9 +123,11 @@ func remember(m map[string]time.Time, key string, now time.Time, keep time.Durat
 func (s *Service) fetch(ctx context.Context, iri string, mode fetchMode) (body []byte, final string, err error) {
 	f := s.fetcher
 	f.mu.Lock()
-	if at, ok := f.failures[iri]; ok && s.now().Sub(at) < failureMemory {
+	if failed, ok := recall(f.failures, iri, s.now(), failureMemory); ok {
 		f.mu.Unlock()
-		return nil, "", fmt.Errorf("fetch %s: %w: failed moments ago", iri, errUnavailable)
+		// The same answer as moments ago: gone stays gone, unavailable
+		// stays worth retrying.
+		return nil, "", failed
 	}
 	if call, ok := f.inflight[iri]; ok {
 		f.mu.Unlock()
@@ -129,7 +147,7 @@ func (s *Service) fetch(ctx context.Context, iri string, mode fetchMode) (body [
 	f.mu.Lock()
 	delete(f.inflight, iri)
 	if call.err != nil && ctx.Err() == nil {
-		remember(f.failures, iri, s.now(), failureMemory)
+		remember(f.failures, iri, call.err, s.now(), failureMemory)
 	}
 	f.mu.Unlock()
 	close(call.done)
@@ -152,7 +170,7 @@ func (s *Service) get(ctx context.Context, iri string, mode fetchMode) ([]byte, 
 	if err == nil && !sign && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
 		resp.Body.Close()
 		s.fetcher.mu.Lock()
-		remember(s.fetcher.signedHosts, host, s.now(), signedHostMemory)
+		remember(s.fetcher.signedHosts, host, struct{}{}, s.now(), signedHostMemory)
 		s.fetcher.mu.Unlock()
 		resp, err = s.request(ctx, iri, true)
 	}
@@ -181,8 +199,8 @@ func (s *Service) get(ctx context.Context, iri string, mode fetchMode) ([]byte, 
 func (s *Service) wantsSignedFetch(host string) bool {
 	s.fetcher.mu.Lock()
 	defer s.fetcher.mu.Unlock()
-	at, ok := s.fetcher.signedHosts[host]
-	return ok && s.now().Sub(at) < signedHostMemory
+	_, ok := recall(s.fetcher.signedHosts, host, s.now(), signedHostMemory)
+	return ok
 }
 
 // request sends one GET for an ActivityPub document, signed by the
@@ -208,20 +226,31 @@ func (s *Service) request(ctx context.Context, iri string, sign bool) (*http.Res
 // claim to be one of its accounts and replace that account's cached key.
 func (s *Service) fetchObject(ctx context.Context, iri string, mode fetchMode) (*activitypub.Object, error) {
 	obj, final, err := s.fetchDecoded(ctx, iri, mode)
-	if err != nil || obj.ID == final {
-		return obj, err
+	if err != nil {
+		return nil, err
 	}
 	if !sameOrigin(obj.ID, iri) {
 		return nil, fmt.Errorf("fetch %s: document claims id %q from another server", iri, obj.ID)
+	}
+	if sameIRI(obj.ID, final) {
+		return obj, nil
 	}
 	again, final, err := s.fetchDecoded(ctx, obj.ID, mode)
 	if err != nil {
 		return nil, err
 	}
-	if again.ID != final {
+	if !sameIRI(again.ID, final) {
 		return nil, fmt.Errorf("fetch %s: document claims id %q but is served at %s", obj.ID, again.ID, final)
 	}
 	return again, nil
+}
+
+// sameIRI compares two IRIs as URLs, so that one written with non-ASCII
+// letters equals its percent-encoded form.
+func sameIRI(a, b string) bool {
+	ua, errA := url.Parse(a)
+	ub, errB := url.Parse(b)
+	return errA == nil && errB == nil && ua.String() == ub.String()
 }
 
 func (s *Service) fetchDecoded(ctx context.Context, iri string, mode fetchMode) (*activitypub.Object, string, error) {
@@ -365,10 +394,10 @@ func (s *Service) mayRefresh(keyID string) bool {
 	f := s.fetcher
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if at, ok := f.refreshed[keyID]; ok && s.now().Sub(at) < refreshPause {
+	if _, ok := recall(f.refreshed, keyID, s.now(), refreshPause); ok {
 		return false
 	}
-	remember(f.refreshed, keyID, s.now(), refreshPause)
+	remember(f.refreshed, keyID, struct{}{}, s.now(), refreshPause)
 	delete(f.failures, keyID)
 	delete(f.failures, keyOwnerGuess(keyID))
 	return true

@@ -3,6 +3,7 @@ package federation
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -49,17 +50,7 @@ func TestADocumentCannotSpeakForAnotherAddress(t *testing.T) {
 	})
 	network.Route("shared.test", mux)
 
-	store, err := storage.Open(ctx, filepath.Join(t.TempDir(), "hearth.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	base, _ := url.Parse("http://hearth.test")
-	s, err := New(ctx, Config{BaseURL: base, InsecureDev: true, Transport: network.Transport(),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, store)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, store := newTestService(t, network)
 	if _, _, err := s.signerKey(ctx, keeperID+"#main-key", false); err != nil {
 		t.Fatalf("the real key: %v", err)
 	}
@@ -77,12 +68,12 @@ func TestADocumentCannotSpeakForAnotherAddress(t *testing.T) {
 }
 
 func TestRememberForgetsTheOldestFirst(t *testing.T) {
-	m := map[string]time.Time{}
+	m := map[string]memory[struct{}]{}
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range memoryLimit {
-		remember(m, fmt.Sprint(i), start.Add(time.Duration(i)*time.Millisecond), time.Hour)
+		remember(m, fmt.Sprint(i), struct{}{}, start.Add(time.Duration(i)*time.Millisecond), time.Hour)
 	}
-	remember(m, "new", start.Add(time.Second), time.Hour)
+	remember(m, "new", struct{}{}, start.Add(time.Second), time.Hour)
 	if len(m) != memoryLimit {
 		t.Fatalf("%d entries, want the limit %d", len(m), memoryLimit)
 	}
@@ -92,8 +83,67 @@ func TestRememberForgetsTheOldestFirst(t *testing.T) {
 	if _, ok := m["1"]; !ok {
 		t.Error("an entry other than the oldest was dropped")
 	}
-	remember(m, "late", start.Add(2*time.Hour), time.Hour)
+	remember(m, "late", struct{}{}, start.Add(2*time.Hour), time.Hour)
 	if len(m) != 1 {
 		t.Errorf("%d entries after all the others expired, want 1", len(m))
+	}
+}
+
+// newTestService is a service on the fake network that is not started: the
+// tests here call its fetching directly.
+func newTestService(t *testing.T, network *fedtest.Network) (*Service, *storage.Store) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := storage.Open(ctx, filepath.Join(t.TempDir(), "hearth.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	base, _ := url.Parse("http://hearth.test")
+	s, err := New(ctx, Config{BaseURL: base, InsecureDev: true, Transport: network.Transport(),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, store
+}
+
+func TestAFetchIsAnsweredByTheServerItNames(t *testing.T) {
+	network := fedtest.NewNetwork(t)
+	note := func(id string) []byte {
+		doc, _ := json.Marshal(map[string]any{"id": id, "type": "Note", "content": "hi"})
+		return doc
+	}
+	victim := http.NewServeMux()
+	victim.HandleFunc("/notes/1", func(w http.ResponseWriter, r *http.Request) { w.Write(note("http://victim.test/notes/1")) })
+	victim.HandleFunc("/users/j%C3%BCrgen/notes/2", func(w http.ResponseWriter, r *http.Request) {
+		w.Write(note("http://victim.test/users/jürgen/notes/2"))
+	})
+	network.Route("victim.test", victim)
+	evil := http.NewServeMux()
+	evil.HandleFunc("/notes/1", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://victim.test/notes/1", http.StatusFound)
+	})
+	network.Route("evil.test", evil)
+	s, _ := newTestService(t, network)
+	ctx := context.Background()
+	if _, err := s.fetchObject(ctx, "http://evil.test/notes/1", signed); err == nil {
+		t.Error("a redirect to another server was taken as the first server's object")
+	}
+	if _, err := s.fetchObject(ctx, "http://victim.test/users/jürgen/notes/2", signed); err != nil {
+		t.Errorf("an id with a non-ASCII letter: %v", err)
+	}
+}
+
+func TestAGoneDocumentStaysGoneWhenAskedAgain(t *testing.T) {
+	network := fedtest.NewNetwork(t)
+	network.Route("remote.test", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "gone", http.StatusGone)
+	}))
+	s, _ := newTestService(t, network)
+	for attempt := range 2 {
+		if _, _, err := s.fetch(context.Background(), "http://remote.test/users/ghost", public); !errors.Is(err, ErrGone) || errors.Is(err, errUnavailable) {
+			t.Errorf("attempt %d: got %v, want gone and not unavailable", attempt+1, err)
+		}
 	}
 }
