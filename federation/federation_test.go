@@ -734,6 +734,17 @@ func TestBlindCopiesAreNotPassedOnVerbatim(t *testing.T) {
 			t.Errorf("a blind recipient was passed on: %s", d.Raw)
 		}
 	}
+	req, _ := http.NewRequest(http.MethodGet, group+"/outbox?page=true", nil)
+	req.Header.Set("Accept", activitypub.ContentType)
+	resp, err := h.network.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outbox, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || bytes.Contains(outbox, []byte("sister")) {
+		t.Errorf("outbox (status %d) shows a blind recipient: %s", resp.StatusCode, outbox)
+	}
 }
 
 func TestDeletedGroupSaysGoodbyeToItsMembersServers(t *testing.T) {

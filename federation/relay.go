@@ -167,7 +167,6 @@ func (s *Service) relayPost(tx *storage.Tx, g storage.Group, in inbound, obj *ac
 	}
 	group, followers := s.iris.Group(g.Name), s.iris.GroupFollowers(g.Name)
 	now := tx.Now()
-	wrapped := activitypub.NewAnnounce(s.newActivityID(g), group, followers, now, json.RawMessage(in.activity.Raw), in.actor.ID)
 	boost := activitypub.NewAnnounce(s.newActivityID(g), group, followers, now, obj.ID, in.actor.ID)
 	wrappedTo, boostTo, err := announceAudiences(tx, g)
 	if err != nil {
@@ -175,12 +174,14 @@ func (s *Service) relayPost(tx *storage.Tx, g storage.Group, in inbound, obj *ac
 	}
 	if blindCopies(in.activity) || blindCopies(obj) {
 		// The FEP-1b12 form passes the Create on exactly as received: it
-		// would show everyone whom the author copied blind. Only the boost,
-		// which names the post, goes out.
+		// would show everyone whom the author copied blind, in deliveries
+		// and in the outbox. Only the boost, which names the post, exists.
 		wrappedTo = nil
-	}
-	if err := s.send(tx, g, wrapped, post.ID, true, wrappedTo); err != nil {
-		return err
+	} else {
+		wrapped := activitypub.NewAnnounce(s.newActivityID(g), group, followers, now, json.RawMessage(in.activity.Raw), in.actor.ID)
+		if err := s.send(tx, g, wrapped, post.ID, true, wrappedTo); err != nil {
+			return err
+		}
 	}
 	if err := s.send(tx, g, boost, post.ID, true, boostTo); err != nil {
 		return err
@@ -236,8 +237,13 @@ func relayedPosts(tx *storage.Tx, objectID, author string) ([]storage.Post, erro
 }
 
 // announceToMembers sends the FEP-1b12 Announce of a received activity to
-// the members of the post's group.
-func (s *Service) announceToMembers(tx *storage.Tx, p storage.Post, raw json.RawMessage, author string, inOutbox bool) error {
+// the members of the post's group. The activity goes out exactly as
+// received, so one that names blind recipients (bto, bcc) is not passed on
+// at all: it would show everyone whom its author copied blind.
+func (s *Service) announceToMembers(tx *storage.Tx, p storage.Post, activity *activitypub.Object, author string, inOutbox bool) error {
+	if blindCopies(activity) {
+		return nil
+	}
 	g, err := tx.GroupByID(p.GroupID)
 	if err != nil {
 		return err
@@ -246,7 +252,8 @@ func (s *Service) announceToMembers(tx *storage.Tx, p storage.Post, raw json.Raw
 	if err != nil {
 		return err
 	}
-	a := activitypub.NewAnnounce(s.newActivityID(g), s.iris.Group(g.Name), s.iris.GroupFollowers(g.Name), tx.Now(), raw, author)
+	a := activitypub.NewAnnounce(s.newActivityID(g), s.iris.Group(g.Name), s.iris.GroupFollowers(g.Name), tx.Now(),
+		json.RawMessage(activity.Raw), author)
 	return s.send(tx, g, a, p.ID, inOutbox, wrappedTo)
 }
 
@@ -288,7 +295,7 @@ func (s *Service) onUpdate(ctx context.Context, in inbound) error {
 			if err := tx.UpdatePost(&p); err != nil {
 				return err
 			}
-			if err := s.announceToMembers(tx, p, in.activity.Raw, in.actor.ID, true); err != nil {
+			if err := s.announceToMembers(tx, p, in.activity, in.actor.ID, true); err != nil {
 				return err
 			}
 		}
@@ -325,7 +332,7 @@ func (s *Service) onDelete(ctx context.Context, in inbound) error {
 				}
 				continue
 			}
-			if err := s.withdraw(tx, p, in.activity.Raw, in.actor.ID); err != nil {
+			if err := s.withdraw(tx, p, in.activity, in.actor.ID); err != nil {
 				return err
 			}
 		}
@@ -337,7 +344,7 @@ func (s *Service) onDelete(ctx context.Context, in inbound) error {
 // outbox, and tells the members' servers: the Announce of the author's
 // Delete (when there is one) for group-aware servers, an Undo of the boost
 // for the others.
-func (s *Service) withdraw(tx *storage.Tx, p storage.Post, deleteRaw json.RawMessage, author string) error {
+func (s *Service) withdraw(tx *storage.Tx, p storage.Post, deletion *activitypub.Object, author string) error {
 	sent, err := tx.ActivitiesOfPost(p.ID)
 	if err != nil {
 		return err
@@ -345,8 +352,8 @@ func (s *Service) withdraw(tx *storage.Tx, p storage.Post, deleteRaw json.RawMes
 	if err := tx.ErasePost(&p, storage.Removed); err != nil {
 		return err
 	}
-	if deleteRaw != nil {
-		if err := s.announceToMembers(tx, p, deleteRaw, author, false); err != nil {
+	if deletion != nil {
+		if err := s.announceToMembers(tx, p, deletion, author, false); err != nil {
 			return err
 		}
 	}
@@ -409,7 +416,7 @@ func (s *Service) passOnReaction(ctx context.Context, in inbound, target string)
 			if !allowed {
 				continue
 			}
-			if err := s.announceToMembers(tx, p, in.activity.Raw, in.actor.ID, false); err != nil {
+			if err := s.announceToMembers(tx, p, in.activity, in.actor.ID, false); err != nil {
 				return err
 			}
 		}
