@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -755,6 +756,9 @@ func TestDeletedGroupSaysGoodbyeToItsMembersServers(t *testing.T) {
 	join(t, alice, masto, group)
 	if err := h.svc.DeleteGroup(context.Background(), "grief"); err != nil {
 		t.Fatal(err)
+	}
+	if err := h.svc.CreateGroup(context.Background(), &storage.Group{Name: "grief"}); !errors.Is(err, federation.ErrNameRetiring) {
+		t.Errorf("reusing the name at once: got %v, want ErrNameRetiring", err)
 	}
 	bye := masto.AwaitDelivery(t, wait, fedtest.OfType("Delete"))
 	if bye.Activity["actor"] != group || bye.Activity["object"] != group || bye.KeyID != group+"#main-key" {

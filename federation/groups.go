@@ -18,6 +18,11 @@ var ErrInvalidName = errors.New("a group name is 1 to 64 characters from a-z, 0-
 // ErrNameTaken is returned when a group of that name exists.
 var ErrNameTaken = errors.New("a group with that name exists already")
 
+// ErrNameRetiring is returned for the name of a group deleted so recently
+// that its members' servers are still being told. Reusing it at once would
+// also give the new group the id those servers were just told is gone.
+var ErrNameRetiring = errors.New("a group of that name was just deleted and its members' servers are still being told; the name is free again once they are (within three days)")
+
 // ErrNoSuchGroup is returned for a name no group has.
 var ErrNoSuchGroup = errors.New("no such group")
 
@@ -47,8 +52,17 @@ func (s *Service) CreateGroup(ctx context.Context, g *storage.Group) error {
 	if g.PublicKeyPEM, err = activitypub.EncodePublicKey(&key.PublicKey); err != nil {
 		return err
 	}
-	err = s.store.Update(ctx, func(tx *storage.Tx) error { return tx.CreateGroup(g) })
-	if errors.Is(err, storage.ErrConflict) {
+	var retiring bool
+	err = s.store.Update(ctx, func(tx *storage.Tx) error {
+		if retiring, err = tx.NameRetiring(g.Name); err != nil || retiring {
+			return err
+		}
+		return tx.CreateGroup(g)
+	})
+	switch {
+	case retiring:
+		return fmt.Errorf("%q: %w", g.Name, ErrNameRetiring)
+	case errors.Is(err, storage.ErrConflict):
 		return fmt.Errorf("%q: %w", g.Name, ErrNameTaken)
 	}
 	return err
@@ -173,6 +187,9 @@ func (s *Service) DeleteGroup(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
+		if err := tx.RetireGroup(g.ID); err != nil {
+			return err
+		}
 		group := s.iris.Group(g.Name)
 		farewell := &activitypub.Activity{
 			Context: activitypub.ActivityStreamsContext,
@@ -183,10 +200,7 @@ func (s *Service) DeleteGroup(ctx context.Context, name string) error {
 			CC:      []string{s.iris.GroupFollowers(g.Name)},
 			Object:  group,
 		}
-		if err := s.send(tx, g, farewell, 0, false, inboxes); err != nil {
-			return err
-		}
-		return tx.RetireGroup(g.ID)
+		return s.send(tx, g, farewell, 0, false, inboxes)
 	})
 	if errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("%q: %w", name, ErrNoSuchGroup)

@@ -95,12 +95,25 @@ func (tx *Tx) UpdateGroup(g *Group) error {
 }
 
 // RetireGroup deletes a group as far as anyone can see: its members,
-// moderators and posts go at once, and its name no longer finds it. The row
-// and its key stay until PurgeRetiredGroups, so that what the group queued
-// before retiring (its farewell Delete) can still be signed and sent.
+// moderators and posts go at once, what it had queued is dropped, and its
+// name no longer finds it. The row and its key stay until
+// PurgeRetiredGroups, so that a farewell queued after retiring can still be
+// signed and sent; meanwhile NameRetiring reports the name as held.
 func (tx *Tx) RetireGroup(id int64) error {
 	res, err := tx.exec(`UPDATE groups SET retired_at = ? WHERE id = ? AND retired_at = 0`, millis(tx.now), id)
 	if err := mustAffect(res, err); err != nil {
+		return err
+	}
+	// What the group sent and has not delivered yet stays undelivered, and
+	// what it sent keeps only its shell, as for an erased post.
+	if _, err := tx.exec(`DELETE FROM deliveries WHERE activity_id IN (SELECT id FROM activities WHERE group_id = ?)
+		AND state = 'queued' AND claimed_until <= ?`, id, millis(tx.now)); err != nil {
+		return err
+	}
+	if _, err := tx.exec(`UPDATE activities SET in_outbox = 0, body = CAST(json_object(
+			'@context', 'https://www.w3.org/ns/activitystreams',
+			'id', id, 'type', type, 'actor', json_extract(CAST(body AS TEXT), '$.actor')) AS BLOB)
+		WHERE group_id = ?`, id); err != nil {
 		return err
 	}
 	for _, table := range []string{"memberships", "moderators", "posts"} {
@@ -178,4 +191,11 @@ func mustAffect(res sql.Result, err error) error {
 		return ErrNotFound
 	}
 	return nil
+}
+
+// NameRetiring reports whether a retired group, not yet purged, holds name.
+func (tx *Tx) NameRetiring(name string) (bool, error) {
+	var n int
+	err := tx.queryRow(`SELECT count(*) FROM groups WHERE name = ? AND retired_at > 0`, name).Scan(&n)
+	return n > 0, translate(err)
 }

@@ -127,6 +127,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	read.SetMaxOpenConns(readers)
+	// Idle readers are kept, with the statements prepared on them.
+	read.SetMaxIdleConns(readers)
 	s.read = read
 	s.readStmts = newStatements(read)
 	return s, nil

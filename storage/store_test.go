@@ -1,6 +1,7 @@
 package storage_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -234,11 +235,15 @@ func TestRetiredGroupStaysForItsLastDeliveries(t *testing.T) {
 	g := &storage.Group{Name: "grief", Visibility: storage.Public, Join: storage.JoinOpen, Posting: storage.PostingMembers}
 	update(t, s, func(tx *storage.Tx) error { return tx.CreateGroup(g) })
 	update(t, s, func(tx *storage.Tx) error {
-		if err := tx.Enqueue(storage.Activity{ID: "https://hearth.test/g/grief/activities/bye", GroupID: g.ID, Type: "Delete",
-			Body: []byte(`{}`)}, []string{"https://remote.test/inbox"}); err != nil {
+		return tx.Enqueue(storage.Activity{ID: "https://hearth.test/g/grief/activities/relay", GroupID: g.ID, Type: "Create",
+			Body: []byte(`{"content":"members only"}`)}, []string{"https://remote.test/inbox"})
+	})
+	update(t, s, func(tx *storage.Tx) error {
+		if err := tx.RetireGroup(g.ID); err != nil {
 			return err
 		}
-		return tx.RetireGroup(g.ID)
+		return tx.Enqueue(storage.Activity{ID: "https://hearth.test/g/grief/activities/bye", GroupID: g.ID, Type: "Delete",
+			Body: []byte(`{}`)}, []string{"https://remote.test/inbox"})
 	})
 	purge := func() (n int64) {
 		update(t, s, func(tx *storage.Tx) (err error) {
@@ -261,6 +266,17 @@ func TestRetiredGroupStaysForItsLastDeliveries(t *testing.T) {
 		t.Fatalf("purged %d groups with a delivery still queued", n)
 	}
 	jobs := claim(t, s, 10, 4, c.t.Add(time.Minute))
+	if len(jobs) != 1 || jobs[0].ActivityID != "https://hearth.test/g/grief/activities/bye" {
+		t.Fatalf("claimed %+v, want only the farewell: what the group queued before retiring is dropped", jobs)
+	}
+	var relay storage.Activity
+	s.View(context.Background(), func(tx *storage.Tx) (err error) {
+		relay, err = tx.ActivityByID("https://hearth.test/g/grief/activities/relay")
+		return err
+	})
+	if bytes.Contains(relay.Body, []byte("members only")) {
+		t.Errorf("a retired group's sent activity keeps its content: %s", relay.Body)
+	}
 	update(t, s, func(tx *storage.Tx) error {
 		return tx.RecordOutcomes([]storage.Outcome{{JobID: jobs[0].ID, Host: "remote.test", Verdict: storage.Delivered}})
 	})
