@@ -466,7 +466,16 @@ func (s *Service) ResolveAccount(ctx context.Context, account string) (storage.A
 	if err != nil {
 		return storage.Actor{}, err
 	}
-	return s.actor(ctx, id)
+	a, err = s.actor(ctx, id)
+	if err != nil {
+		return a, err
+	}
+	// A server may only answer for its own accounts: otherwise user@evil
+	// could name someone on another server, and a ban would fall on them.
+	if !strings.EqualFold(a.Username, user) || a.Host != host {
+		return storage.Actor{}, fmt.Errorf("%s@%s names %s, an account of another server; give that account's own handle or actor URL", user, host, a.ID)
+	}
+	return a, nil
 }
 
 // webfinger asks host which actor acct:user@host is.

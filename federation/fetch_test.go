@@ -147,3 +147,21 @@ func TestAGoneDocumentStaysGoneWhenAskedAgain(t *testing.T) {
 		}
 	}
 }
+
+func TestAHandleResolvesOnlyToItsOwnServersAccount(t *testing.T) {
+	network := fedtest.NewNetwork(t)
+	bob := network.NewInstance("victim.test").NewActor("bob")
+	evil := http.NewServeMux()
+	evil.HandleFunc("/.well-known/webfinger", func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"subject": "acct:alice@evil.test",
+			"links": []map[string]string{{"rel": "self", "type": activitypub.ContentType, "href": bob.ID}}})
+	})
+	network.Route("evil.test", evil)
+	s, _ := newTestService(t, network)
+	if a, err := s.ResolveAccount(context.Background(), "alice@evil.test"); err == nil {
+		t.Errorf("alice@evil.test resolved to %s on another server", a.ID)
+	}
+	if a, err := s.ResolveAccount(context.Background(), "@bob@victim.test"); err != nil || a.ID != bob.ID {
+		t.Errorf("bob's own handle: %v, %v", a.ID, err)
+	}
+}
