@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -776,5 +777,50 @@ func TestDeletedGroupSaysGoodbyeToItsMembersServers(t *testing.T) {
 	}
 	if status := post(t, alice, h.svc.IRIs().SharedInbox(), alice.Create(publicNote(alice, group, "hello?"))); status != http.StatusAccepted {
 		t.Errorf("a post to a deleted group: status %d, want 202 (ignored)", status)
+	}
+}
+
+func TestDeleteOfAnAccountIsVerifiedWithItsLastKnownKey(t *testing.T) {
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	key, err := activitypub.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem, _ := activitypub.EncodePublicKey(&key.PublicKey)
+	const id = "http://gone.test/users/ghost"
+	ghost := &fedtest.Actor{Username: "ghost", ID: id, Inbox: id + "/inbox", KeyID: id + "#main-key", Key: key}
+	var deleted atomic.Bool
+	network := h.network
+	network.Route("gone.test", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if deleted.Load() || r.URL.Path != "/users/ghost" {
+			http.Error(w, "gone", http.StatusGone)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"id": id, "type": "Person", "preferredUsername": "ghost", "inbox": id + "/inbox",
+			"publicKey": map[string]string{"id": id + "#main-key", "owner": id, "publicKeyPem": pem}})
+	}))
+	send := func(activity map[string]any) int {
+		body, _ := json.Marshal(activity)
+		return rawPost(t, h, group+"/inbox", body, func(r *http.Request) { ghost.Sign(r, body) })
+	}
+	if status := send(map[string]any{"id": id + "/follow", "type": "Follow", "actor": id, "object": group}); status != http.StatusAccepted {
+		t.Fatalf("follow: status %d", status)
+	}
+	deleted.Store(true)
+	// The cached actor is old enough to be fetched again, but it is gone.
+	h.store.Update(context.Background(), func(tx *storage.Tx) error {
+		a, err := tx.Actor(id)
+		if err != nil {
+			return err
+		}
+		a.FetchedAt = time.Now().Add(-48 * time.Hour)
+		return tx.PutActor(a)
+	})
+	if status := send(map[string]any{"id": id + "#delete", "type": "Delete", "actor": id, "object": id}); status != http.StatusAccepted {
+		t.Fatalf("delete: status %d", status)
+	}
+	if members, _ := h.svc.Members(context.Background(), "grief", storage.Member); len(members) != 0 {
+		t.Errorf("the deleted account is still a member: %v", members)
 	}
 }

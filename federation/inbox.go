@@ -109,9 +109,13 @@ func (s *Service) verify(r *http.Request, body []byte) (inbound, error) {
 	if err != nil {
 		switch {
 		case errors.Is(err, ErrGone) && activity.Type == "Delete" && activity.ObjectID() == activity.Actor:
-			// A deleted account's key is gone with it, and it cannot be
-			// verified any more. Nothing of ours changes: drop it quietly
-			// rather than let its server retry for days.
+			// A deleted account's key is gone with it. The copy we kept,
+			// however old, still proves the Delete; without one there is
+			// nothing of ours to change: drop it quietly rather than let its
+			// server retry for days.
+			if cached, ok := s.cachedSigner(ctx, r, body, keyID); ok && cached.ID == activity.Actor {
+				return inbound{activity: activity, actor: cached}, nil
+			}
 			return inbound{}, fmt.Errorf("%w: delete of %s, whose key is gone", errDropped, activity.Actor)
 		case errors.Is(err, errUnavailable):
 			return inbound{}, &Error{Status: http.StatusServiceUnavailable, Reason: "could not fetch the signing key; try again later", Err: err}
@@ -133,6 +137,24 @@ func (s *Service) verify(r *http.Request, body []byte) (inbound, error) {
 			Err: fmt.Errorf("signed by %s, actor %s", actor.ID, activity.Actor)}
 	}
 	return inbound{activity: activity, actor: actor}, nil
+}
+
+// cachedSigner verifies the request with the key cached for keyID, however
+// old, and returns its actor when it verifies.
+func (s *Service) cachedSigner(ctx context.Context, r *http.Request, body []byte, keyID string) (storage.Actor, bool) {
+	var a storage.Actor
+	err := s.store.View(ctx, func(tx *storage.Tx) (err error) {
+		a, err = tx.ActorByKeyID(keyID)
+		return err
+	})
+	if err != nil || a.PublicKeyPEM == "" {
+		return storage.Actor{}, false
+	}
+	key, err := activitypub.ParsePublicKey(a.PublicKeyPEM)
+	if err != nil || signature.Verify(r, body, key, s.now()) != nil {
+		return storage.Actor{}, false
+	}
+	return a, true
 }
 
 // dispatch hands the activity to the handler of its type. Unknown types are
