@@ -114,6 +114,28 @@ func join(t *testing.T, actor *fedtest.Actor, inst *fedtest.Instance, group stri
 	})
 }
 
+// twoMastodonMembers has alice and bob, on one Mastodon server, join group.
+func twoMastodonMembers(t *testing.T, h *hearth, group string) (masto *fedtest.Instance, alice, bob *fedtest.Actor) {
+	t.Helper()
+	masto = h.network.NewInstance("mastodon.test")
+	alice, bob = masto.NewActor("alice"), masto.NewActor("bob")
+	join(t, alice, masto, group)
+	join(t, bob, masto, group)
+	return masto, alice, bob
+}
+
+// mastodonAndLemmyMembers has alice, on a Mastodon server, and carol, on a
+// Lemmy server, join group.
+func mastodonAndLemmyMembers(t *testing.T, h *hearth, group string) (masto, lemmy *fedtest.Instance, alice, carol *fedtest.Actor) {
+	t.Helper()
+	masto, lemmy = h.network.NewInstance("mastodon.test"), h.network.NewInstance("lemmy.test")
+	lemmy.SetSoftware("lemmy")
+	alice, carol = masto.NewActor("alice"), lemmy.NewActor("carol")
+	join(t, alice, masto, group)
+	join(t, carol, lemmy, group)
+	return masto, lemmy, alice, carol
+}
+
 func objectField(activity map[string]any, field string) any {
 	if obj, ok := activity["object"].(map[string]any); ok {
 		return obj[field]
@@ -290,10 +312,7 @@ func withoutContext(m map[string]any) map[string]any {
 func TestRepliesToRelayedPostsAreRelayed(t *testing.T) {
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
-	masto := h.network.NewInstance("mastodon.test")
-	alice, bob := masto.NewActor("alice"), masto.NewActor("bob")
-	join(t, alice, masto, group)
-	join(t, bob, masto, group)
+	masto, alice, bob := twoMastodonMembers(t, h, group)
 	create := alice.Create(publicNote(alice, group, "Anyone awake?"))
 	mustPost(t, alice, group+"/inbox", create)
 	noteID := objectField(create, "id").(string)
@@ -309,10 +328,7 @@ func TestRepliesToRelayedPostsAreRelayed(t *testing.T) {
 func TestPrivateAddressingIsNeverRelayedByAPublicGroup(t *testing.T) {
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
-	masto := h.network.NewInstance("mastodon.test")
-	alice, bob := masto.NewActor("alice"), masto.NewActor("bob")
-	join(t, alice, masto, group)
-	join(t, bob, masto, group)
+	masto, alice, _ := twoMastodonMembers(t, h, group)
 	before := len(masto.Deliveries())
 
 	followersOnly := alice.Create(map[string]any{"content": "<p>only for my followers</p>",
@@ -495,10 +511,7 @@ func TestPostsFromNonMembersAreNotRelayed(t *testing.T) {
 func TestRedeliveredActivityChangesNothing(t *testing.T) {
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
-	masto := h.network.NewInstance("mastodon.test")
-	alice, bob := masto.NewActor("alice"), masto.NewActor("bob")
-	join(t, alice, masto, group)
-	join(t, bob, masto, group)
+	masto, alice, _ := twoMastodonMembers(t, h, group)
 	create := alice.Create(publicNote(alice, group, "once"))
 	mustPost(t, alice, group+"/inbox", create)
 	mustPost(t, alice, group+"/inbox", create)
@@ -540,10 +553,7 @@ func TestFetchesAreSignedForServersInSecureMode(t *testing.T) {
 func TestRotatedKeyIsFetchedAgain(t *testing.T) {
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
-	masto := h.network.NewInstance("mastodon.test")
-	alice, bob := masto.NewActor("alice"), masto.NewActor("bob")
-	join(t, alice, masto, group)
-	join(t, bob, masto, group)
+	masto, alice, bob := twoMastodonMembers(t, h, group)
 	alice.Key = bob.Key // alice's server rotates her key; Hearth has the old one cached
 	create := alice.Create(publicNote(alice, group, "new key, same me"))
 	mustPost(t, alice, group+"/inbox", create)
@@ -579,11 +589,7 @@ func TestInboxOfUnknownGroupIs404(t *testing.T) {
 func TestLikesAndTheirUndoReachGroupAwareServers(t *testing.T) {
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
-	masto, lemmy := h.network.NewInstance("mastodon.test"), h.network.NewInstance("lemmy.test")
-	lemmy.SetSoftware("lemmy")
-	alice, carol := masto.NewActor("alice"), lemmy.NewActor("carol")
-	join(t, alice, masto, group)
-	join(t, carol, lemmy, group)
+	_, lemmy, alice, carol := mastodonAndLemmyMembers(t, h, group)
 	create := alice.Create(publicNote(alice, group, "It helped to write this."))
 	mustPost(t, alice, group+"/inbox", create)
 	noteID := objectField(create, "id").(string)
@@ -694,11 +700,7 @@ func TestBanSurvivesDeletingTheAccount(t *testing.T) {
 func TestEditThatNarrowsTheAudienceWithdrawsTheRelay(t *testing.T) {
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
-	masto, lemmy := h.network.NewInstance("mastodon.test"), h.network.NewInstance("lemmy.test")
-	lemmy.SetSoftware("lemmy")
-	alice, carol := masto.NewActor("alice"), lemmy.NewActor("carol")
-	join(t, alice, masto, group)
-	join(t, carol, lemmy, group)
+	masto, lemmy, alice, _ := mastodonAndLemmyMembers(t, h, group)
 	create := alice.Create(publicNote(alice, group, "I said too much."))
 	noteID := objectField(create, "id").(string)
 	mustPost(t, alice, group+"/inbox", create)
@@ -720,11 +722,7 @@ func TestEditThatNarrowsTheAudienceWithdrawsTheRelay(t *testing.T) {
 func TestBlindCopiesAreNotPassedOnVerbatim(t *testing.T) {
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
-	masto, lemmy := h.network.NewInstance("mastodon.test"), h.network.NewInstance("lemmy.test")
-	lemmy.SetSoftware("lemmy")
-	alice, carol := masto.NewActor("alice"), lemmy.NewActor("carol")
-	join(t, alice, masto, group)
-	join(t, carol, lemmy, group)
+	masto, lemmy, alice, _ := mastodonAndLemmyMembers(t, h, group)
 	note := publicNote(alice, group, "Copying my sister in quietly.")
 	note["bcc"] = []any{"http://elsewhere.test/users/sister"}
 	create := alice.Create(note)
