@@ -18,7 +18,7 @@ import (
 var groupCommands = []command{
 	{name: "create", args: "NAME", summary: "Create a group. Mastodon users find it as @NAME@HOST.", run: groupCreate},
 	{name: "list", summary: "List every group.", run: groupList},
-	{name: "show", args: "NAME", summary: "Show a group's settings, member count and handle.", run: groupShow},
+	{name: "show", args: "NAME", summary: "Show a group's settings, member count and handle.", run: onGroup(groupShow)},
 	{name: "update", args: "NAME", summary: "Change a group's settings; only the flags given change.", run: groupUpdate},
 	{name: "delete", args: "NAME", summary: "Delete a group with its members and posts.", run: groupDelete},
 }
@@ -92,6 +92,23 @@ func (c *cli) groupArg(fs *flag.FlagSet, args []string) (string, error) {
 		return "", err
 	}
 	return oneName(positional)
+}
+
+// onGroup makes a command that takes no flags and one group NAME, and runs
+// with the instance open.
+func onGroup(run func(ctx context.Context, c *cli, m *Main, group string) error) func(context.Context, *cli, []string) error {
+	return func(ctx context.Context, c *cli, args []string) (err error) {
+		group, err := c.groupArg(c.flags(), args)
+		if err != nil {
+			return err
+		}
+		m, err := c.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, m.Close()) }()
+		return run(ctx, c, m, group)
+	}
 }
 
 // oneName checks that exactly one valid group name was given.
@@ -176,17 +193,7 @@ func groupList(ctx context.Context, c *cli, args []string) (err error) {
 	return tw.Flush()
 }
 
-func groupShow(ctx context.Context, c *cli, args []string) (err error) {
-	fs := c.flags()
-	name, err := c.groupArg(fs, args)
-	if err != nil {
-		return err
-	}
-	m, err := c.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, m.Close()) }()
+func groupShow(ctx context.Context, c *cli, m *Main, name string) error {
 	g, err := m.Service.Group(ctx, name)
 	if err != nil {
 		return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/hearth-social/hearth/federation"
@@ -11,20 +10,10 @@ import (
 var modCommands = []command{
 	{name: "add", args: "GROUP ACCOUNT", summary: "Make a remote account a moderator: it is told of held posts and answers them by direct message.", run: memberDecision((*federation.Service).AddModerator, "made a moderator")},
 	{name: "remove", args: "GROUP ACCOUNT", summary: "Take the moderator role away from an account.", run: memberDecision((*federation.Service).RemoveModerator, "no longer a moderator")},
-	{name: "list", args: "GROUP", summary: "List a group's moderators, as its moderators collection publishes them.", run: modList},
+	{name: "list", args: "GROUP", summary: "List a group's moderators, as its moderators collection publishes them.", run: onGroup(modList)},
 }
 
-func modList(ctx context.Context, c *cli, args []string) (err error) {
-	fs := c.flags()
-	group, err := c.groupArg(fs, args)
-	if err != nil {
-		return err
-	}
-	m, err := c.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, m.Close()) }()
+func modList(ctx context.Context, c *cli, m *Main, group string) error {
 	moderators, err := m.Service.Moderators(ctx, group)
 	if err != nil {
 		return err

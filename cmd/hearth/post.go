@@ -10,22 +10,12 @@ import (
 )
 
 var postCommands = []command{
-	{name: "pending", args: "GROUP", summary: "List the anonymous posts waiting for a moderator, with who wrote them.", run: postPending},
+	{name: "pending", args: "GROUP", summary: "List the anonymous posts waiting for a moderator, with who wrote them.", run: onGroup(postPending)},
 	{name: "release", args: "GROUP URL", summary: "Publish a held post as the group's own, without its author's name.", run: postDecision((*federation.Service).ReleasePost, "Released")},
 	{name: "decline", args: "GROUP URL", summary: "Turn a held post down; its author is told.", run: postDecision((*federation.Service).DeclinePost, "Declined")},
 }
 
-func postPending(ctx context.Context, c *cli, args []string) (err error) {
-	fs := c.flags()
-	group, err := c.groupArg(fs, args)
-	if err != nil {
-		return err
-	}
-	m, err := c.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, m.Close()) }()
+func postPending(ctx context.Context, c *cli, m *Main, group string) error {
 	held, err := m.Service.HeldPosts(ctx, group)
 	if err != nil {
 		return err
