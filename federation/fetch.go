@@ -304,14 +304,20 @@ func (s *Service) fetchActor(ctx context.Context, id string) (storage.Actor, err
 	if err != nil {
 		return storage.Actor{}, err
 	}
-	a, err := s.actorRecord(obj)
+	a, err := s.cacheActor(ctx, obj)
 	if err != nil {
 		return storage.Actor{}, fmt.Errorf("actor %s: %w", id, err)
 	}
-	if err := s.store.Update(ctx, func(tx *storage.Tx) error { return tx.PutActor(a) }); err != nil {
+	return a, nil
+}
+
+// cacheActor checks a fetched actor document and keeps its cache row.
+func (s *Service) cacheActor(ctx context.Context, obj *activitypub.Object) (storage.Actor, error) {
+	a, err := s.actorRecord(obj)
+	if err != nil {
 		return storage.Actor{}, err
 	}
-	return a, nil
+	return a, s.store.Update(ctx, func(tx *storage.Tx) error { return tx.PutActor(a) })
 }
 
 // actorRecord checks an actor document and turns it into its cache row.
@@ -414,12 +420,9 @@ func (s *Service) fetchKeyOwner(ctx context.Context, keyID string) (storage.Acto
 	if obj.PublicKey.ID != keyID {
 		return storage.Actor{}, fmt.Errorf("key %s: actor %s publishes key %q", keyID, obj.ID, obj.PublicKey.ID)
 	}
-	a, err := s.actorRecord(obj)
+	a, err := s.cacheActor(ctx, obj)
 	if err != nil {
 		return storage.Actor{}, fmt.Errorf("key %s: %w", keyID, err)
-	}
-	if err := s.store.Update(ctx, func(tx *storage.Tx) error { return tx.PutActor(a) }); err != nil {
-		return storage.Actor{}, err
 	}
 	return a, nil
 }

@@ -153,17 +153,7 @@ func (s *Service) UpdateGroup(ctx context.Context, name string, change func(*sto
 		if err != nil || len(inboxes) == 0 {
 			return err
 		}
-		group := s.iris.Group(g.Name)
-		update := &activitypub.Activity{
-			Context: activitypub.ActivityStreamsContext,
-			ID:      s.newActivityID(g),
-			Type:    "Update",
-			Actor:   group,
-			To:      []string{activitypub.Public},
-			CC:      []string{s.iris.GroupFollowers(g.Name)},
-			Object:  s.groupActorDocument(g),
-		}
-		return s.send(tx, g, update, 0, false, inboxes)
+		return s.send(tx, g, s.aboutItself(g, "Update", s.groupActorDocument(g)), 0, false, inboxes)
 	})
 	if err == nil {
 		s.deliveries.Wake()
@@ -172,6 +162,20 @@ func (s *Service) UpdateGroup(ctx context.Context, name string, change func(*sto
 		return g, fmt.Errorf("%q: %w", name, ErrNoSuchGroup)
 	}
 	return g, err
+}
+
+// aboutItself is an activity of kind typ by the group about its own actor,
+// addressed publicly and to its followers.
+func (s *Service) aboutItself(g storage.Group, typ string, object any) *activitypub.Activity {
+	return &activitypub.Activity{
+		Context: activitypub.ActivityStreamsContext,
+		ID:      s.newActivityID(g),
+		Type:    typ,
+		Actor:   s.iris.Group(g.Name),
+		To:      []string{activitypub.Public},
+		CC:      []string{s.iris.GroupFollowers(g.Name)},
+		Object:  object,
+	}
 }
 
 // DeleteGroup deletes the group called name with its members and posts. Its
@@ -190,17 +194,7 @@ func (s *Service) DeleteGroup(ctx context.Context, name string) error {
 		if err := tx.RetireGroup(g.ID); err != nil {
 			return err
 		}
-		group := s.iris.Group(g.Name)
-		farewell := &activitypub.Activity{
-			Context: activitypub.ActivityStreamsContext,
-			ID:      s.newActivityID(g),
-			Type:    "Delete",
-			Actor:   group,
-			To:      []string{activitypub.Public},
-			CC:      []string{s.iris.GroupFollowers(g.Name)},
-			Object:  group,
-		}
-		return s.send(tx, g, farewell, 0, false, inboxes)
+		return s.send(tx, g, s.aboutItself(g, "Delete", s.iris.Group(g.Name)), 0, false, inboxes)
 	})
 	if errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("%q: %w", name, ErrNoSuchGroup)

@@ -110,10 +110,7 @@ func (tx *Tx) RetireGroup(id int64) error {
 		AND state = 'queued' AND claimed_until <= ?`, id, millis(tx.now)); err != nil {
 		return err
 	}
-	if _, err := tx.exec(`UPDATE activities SET in_outbox = 0, body = CAST(json_object(
-			'@context', 'https://www.w3.org/ns/activitystreams',
-			'id', id, 'type', type, 'actor', json_extract(CAST(body AS TEXT), '$.actor')) AS BLOB)
-		WHERE group_id = ?`, id); err != nil {
+	if _, err := tx.exec(`UPDATE activities SET in_outbox = 0, body = `+activityShell+` WHERE group_id = ?`, id); err != nil {
 		return err
 	}
 	for _, table := range []string{"memberships", "moderators", "posts"} {

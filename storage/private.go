@@ -57,9 +57,11 @@ func (tx *Tx) ErasePost(p *Post, state PostState) error {
 		post, sql.Named("now", millis(tx.now))); err != nil {
 		return err
 	}
-	_, err := tx.exec(`UPDATE activities SET body = CAST(json_object(
-			'@context', 'https://www.w3.org/ns/activitystreams',
-			'id', id, 'type', type, 'actor', json_extract(CAST(body AS TEXT), '$.actor')) AS BLOB)
-		WHERE id IN (`+about+`)`, post)
+	_, err := tx.exec(`UPDATE activities SET body = `+activityShell+` WHERE id IN (`+about+`)`, post)
 	return err
 }
+
+// activityShell is what an erased activity's body becomes: its id, type and
+// actor, enough to answer a fetch of it with 410 and nothing more.
+const activityShell = `CAST(json_object('@context', 'https://www.w3.org/ns/activitystreams',
+	'id', id, 'type', type, 'actor', json_extract(CAST(body AS TEXT), '$.actor')) AS BLOB)`
