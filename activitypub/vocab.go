@@ -178,3 +178,14 @@ func Host(iri string) (string, error) {
 	}
 	return host + ":" + port, nil
 }
+
+// SameOrigin reports whether two IRIs name the same server, as Host sees it.
+func SameOrigin(a, b string) bool {
+	ha, errA := Host(a)
+	hb, errB := Host(b)
+	return errA == nil && errB == nil && ha == hb
+}
+
+// MaxDocumentSize bounds every document Hearth reads from another server,
+// whether it posted the document or Hearth fetched it.
+const MaxDocumentSize = 1 << 20

@@ -15,7 +15,7 @@ import (
 // instance does not federate with were refused before this, with 403.)
 func (s *Service) onFollow(ctx context.Context, in inbound) error {
 	follow := in.activity
-	s.learnSoftware(ctx, in.actor)
+	s.remote.LearnSoftware(ctx, in.actor)
 	return s.commit(ctx, follow.ID, func(tx *storage.Tx) error {
 		g, ok, err := s.groupByIRI(tx, follow.ObjectID())
 		if err != nil || !ok {
@@ -185,7 +185,7 @@ type membershipDecision func(tx *storage.Tx, g storage.Group, a storage.Actor, m
 // decide resolves the account (outside the transaction: it may fetch) and
 // applies a moderator's decision, queueing any answer in the same commit.
 func (s *Service) decide(ctx context.Context, group, account string, fn membershipDecision) (storage.Actor, error) {
-	a, err := s.ResolveAccount(ctx, account)
+	a, err := s.remote.ResolveAccount(ctx, account)
 	if err != nil {
 		return a, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/hearth-social/hearth/activitypub"
+	"github.com/hearth-social/hearth/federation/dereference"
 	"github.com/hearth-social/hearth/federation/signature"
 	"github.com/hearth-social/hearth/storage"
 )
@@ -41,10 +42,10 @@ func (s *Service) inbox(w http.ResponseWriter, r *http.Request) error {
 			return &Error{Status: http.StatusNotFound, Reason: "no such group", Err: err}
 		}
 	}
-	if r.ContentLength > maxDocument {
+	if r.ContentLength > activitypub.MaxDocumentSize {
 		return &Error{Status: http.StatusRequestEntityTooLarge, Reason: "body larger than 1 MiB"}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxDocument))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, activitypub.MaxDocumentSize))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -99,16 +100,16 @@ func (s *Service) verify(r *http.Request, body []byte) (inbound, error) {
 		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: "the signer is not the activity's actor",
 			Err: fmt.Errorf("key %s, actor %s", keyID, activity.Actor)}
 	}
-	if !sameOrigin(activity.ID, activity.Actor) {
+	if !activitypub.SameOrigin(activity.ID, activity.Actor) {
 		// Ids are deduplicated across everyone: an id from another server
 		// could be used to make that server's real activity look repeated.
 		return inbound{}, &Error{Status: http.StatusBadRequest, Reason: "the activity's id is not on its actor's server"}
 	}
 	ctx := r.Context()
-	actor, key, err := s.signerKey(ctx, keyID, false)
+	actor, key, err := s.remote.SignerKey(ctx, keyID, false)
 	if err != nil {
 		switch {
-		case errors.Is(err, ErrGone) && activity.Type == "Delete" && activity.ObjectID() == activity.Actor:
+		case errors.Is(err, dereference.ErrGone) && activity.Type == "Delete" && activity.ObjectID() == activity.Actor:
 			// A deleted account's key is gone with it. The copy we kept,
 			// however old, still proves the Delete; without one there is
 			// nothing of ours to change: drop it quietly rather than let its
@@ -117,7 +118,7 @@ func (s *Service) verify(r *http.Request, body []byte) (inbound, error) {
 				return inbound{activity: activity, actor: cached}, nil
 			}
 			return inbound{}, fmt.Errorf("%w: delete of %s, whose key is gone", errDropped, activity.Actor)
-		case errors.Is(err, errUnavailable):
+		case errors.Is(err, dereference.ErrUnavailable):
 			return inbound{}, &Error{Status: http.StatusServiceUnavailable, Reason: "could not fetch the signing key; try again later", Err: err}
 		}
 		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: "could not fetch the signing key", Err: err}
@@ -125,7 +126,7 @@ func (s *Service) verify(r *http.Request, body []byte) (inbound, error) {
 	err = signature.Verify(r, body, key, s.now())
 	if errors.Is(err, signature.ErrInvalidSignature) {
 		// The actor may have rotated its key since we cached it.
-		if fresh, freshKey, refetchErr := s.signerKey(ctx, keyID, true); refetchErr == nil {
+		if fresh, freshKey, refetchErr := s.remote.SignerKey(ctx, keyID, true); refetchErr == nil {
 			actor, err = fresh, signature.Verify(r, body, freshKey, s.now())
 		}
 	}

@@ -19,7 +19,7 @@ var ErrNotModerator = errors.New("is not a moderator of the group")
 // listed in the moderators collection, where Lemmy looks, and may act on
 // held posts by direct message.
 func (s *Service) AddModerator(ctx context.Context, group, account string) (storage.Actor, error) {
-	a, err := s.ResolveAccount(ctx, account)
+	a, err := s.remote.ResolveAccount(ctx, account)
 	if err != nil {
 		return a, err
 	}
@@ -30,7 +30,7 @@ func (s *Service) AddModerator(ctx context.Context, group, account string) (stor
 
 // RemoveModerator takes the role away from an account.
 func (s *Service) RemoveModerator(ctx context.Context, group, account string) (storage.Actor, error) {
-	a, err := s.ResolveAccount(ctx, account)
+	a, err := s.remote.ResolveAccount(ctx, account)
 	if err != nil {
 		return a, err
 	}

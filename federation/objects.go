@@ -234,13 +234,13 @@ func (s *Service) reader(r *http.Request) (storage.Actor, error) {
 		return storage.Actor{}, &Error{Status: http.StatusForbidden, Reason: errDomainRefused.Error()}
 	}
 	ctx := r.Context()
-	actor, key, err := s.signerKey(ctx, keyID, false)
+	actor, key, err := s.remote.SignerKey(ctx, keyID, false)
 	if err != nil {
 		return storage.Actor{}, &Error{Status: http.StatusUnauthorized, Reason: "could not fetch the signing key", Err: err}
 	}
 	err = signature.Verify(r, nil, key, s.now())
 	if errors.Is(err, signature.ErrInvalidSignature) {
-		if fresh, freshKey, refetchErr := s.signerKey(ctx, keyID, true); refetchErr == nil {
+		if fresh, freshKey, refetchErr := s.remote.SignerKey(ctx, keyID, true); refetchErr == nil {
 			actor, err = fresh, signature.Verify(r, nil, freshKey, s.now())
 		}
 	}

@@ -1,13 +1,14 @@
 package federation
 
 import (
-	"errors"
 	"net"
 	"strings"
+
+	"github.com/hearth-social/hearth/federation/dereference"
 )
 
 // errDomainRefused is returned for a server this instance does not federate with.
-var errDomainRefused = errors.New("this instance does not federate with that server")
+var errDomainRefused = dereference.ErrNotFederated
 
 // federates reports whether the instance talks to host at all: a blocked
 // domain never, and in allowlist mode only the listed ones. A rule for a

@@ -61,7 +61,7 @@ func (s *Service) meantForMembers(tx *storage.Tx, g storage.Group, author storag
 		switch {
 		case iri == s.iris.GroupFollowers(g.Name):
 			return true, nil
-		case iri == group, iri == author.ID, obj.Mentions(iri), !sameOrigin(iri, author.ID):
+		case iri == group, iri == author.ID, obj.Mentions(iri), !activitypub.SameOrigin(iri, author.ID):
 			continue
 		}
 		// Servers name followers collections as they like: an address on

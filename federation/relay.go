@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/hearth-social/hearth/activitypub"
+	"github.com/hearth-social/hearth/federation/dereference"
 	"github.com/hearth-social/hearth/storage"
 )
 
@@ -23,12 +24,12 @@ func (s *Service) authoredObject(ctx context.Context, in inbound) (*activitypub.
 		return nil, false, nil
 	}
 	obj := ref.Embedded
-	if obj == nil || !sameOrigin(obj.ID, in.actor.ID) {
-		if !sameOrigin(ref.ID, in.actor.ID) {
+	if obj == nil || !activitypub.SameOrigin(obj.ID, in.actor.ID) {
+		if !activitypub.SameOrigin(ref.ID, in.actor.ID) {
 			return nil, false, nil
 		}
-		fetched, err := s.fetchObject(ctx, ref.ID, signed)
-		if errors.Is(err, ErrGone) {
+		fetched, err := s.remote.Object(ctx, ref.ID, dereference.Signed)
+		if errors.Is(err, dereference.ErrGone) {
 			// Deleted before we could read it: nothing to relay.
 			return nil, false, nil
 		}
@@ -261,7 +262,7 @@ func (s *Service) announceToMembers(tx *storage.Tx, p storage.Post, activity *ac
 // relayed post to the members.
 func (s *Service) onUpdate(ctx context.Context, in inbound) error {
 	if in.activity.ObjectID() == in.actor.ID {
-		if _, err := s.fetchActor(ctx, in.actor.ID); err != nil {
+		if _, err := s.remote.RefreshActor(ctx, in.actor.ID); err != nil {
 			s.log.Info("could not refresh updated actor", "actor", in.actor.ID, "err", err)
 		}
 		return s.commit(ctx, in.activity.ID, func(*storage.Tx) error { return nil })
@@ -314,7 +315,7 @@ func (s *Service) onDelete(ctx context.Context, in inbound) error {
 			return tx.DeleteActor(in.actor.ID)
 		})
 	}
-	if target == "" || !sameOrigin(target, in.actor.ID) {
+	if target == "" || !activitypub.SameOrigin(target, in.actor.ID) {
 		return nil
 	}
 	return s.commit(ctx, in.activity.ID, func(tx *storage.Tx) error {
@@ -431,7 +432,7 @@ func (s *Service) onMove(ctx context.Context, in inbound) error {
 	if in.activity.ObjectID() != in.actor.ID || in.activity.Target == nil {
 		return nil
 	}
-	obj, err := s.fetchObject(ctx, in.activity.Target.ID, public)
+	obj, err := s.remote.Object(ctx, in.activity.Target.ID, dereference.Public)
 	if err != nil {
 		return fetchError("could not fetch the move's target", err)
 	}
@@ -441,7 +442,7 @@ func (s *Service) onMove(ctx context.Context, in inbound) error {
 	if err := json.Unmarshal(obj.Raw, &aliases); err != nil || !listsIRI(aliases.AlsoKnownAs, in.actor.ID) {
 		return &Error{Status: http.StatusBadRequest, Reason: "the new account does not name the old one in alsoKnownAs"}
 	}
-	target, err := s.actorRecord(obj)
+	target, err := s.remote.ActorRecord(obj)
 	if err != nil {
 		return &Error{Status: http.StatusBadRequest, Reason: "the move's target is not a usable actor", Err: err}
 	}
@@ -481,7 +482,7 @@ func (s *Service) onMove(ctx context.Context, in inbound) error {
 // fetched: 503 when the failure may pass, so that the sender retries
 // rather than give the activity up, and 400 otherwise.
 func fetchError(reason string, err error) error {
-	if errors.Is(err, errUnavailable) {
+	if errors.Is(err, dereference.ErrUnavailable) {
 		return &Error{Status: http.StatusServiceUnavailable, Reason: reason + "; try again later", Err: err}
 	}
 	return &Error{Status: http.StatusBadRequest, Reason: reason, Err: err}

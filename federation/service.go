@@ -15,6 +15,7 @@ import (
 
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/federation/delivery"
+	"github.com/hearth-social/hearth/federation/dereference"
 	"github.com/hearth-social/hearth/federation/signature"
 	"github.com/hearth-social/hearth/federation/transport"
 	"github.com/hearth-social/hearth/storage"
@@ -60,9 +61,8 @@ type Service struct {
 	instanceKey *rsa.PrivateKey
 	instancePub string
 
-	client         *http.Client
 	instanceSigner *signature.Signer
-	fetcher        *fetcher
+	remote         *dereference.Fetcher
 	deliveries     *delivery.Engine
 
 	stopTidying context.CancelFunc
@@ -94,8 +94,7 @@ func New(ctx context.Context, cfg Config, store *storage.Store) (*Service, error
 		return nil, err
 	}
 	s.instanceSigner = signature.NewSigner(s.iris.InstanceKey(), s.instanceKey)
-	s.fetcher = newFetcher()
-	s.client = transport.NewClient(transport.Options{
+	client := transport.NewClient(transport.Options{
 		UserAgent: s.UserAgent(),
 		Insecure:  cfg.InsecureDev,
 		Base:      cfg.Transport,
@@ -103,7 +102,16 @@ func New(ctx context.Context, cfg Config, store *storage.Store) (*Service, error
 	})
 	// A delivery is never sent on to another address: a redirect would
 	// carry a signed request somewhere it was not meant for.
-	deliveryClient := *s.client
+	s.remote = dereference.New(dereference.Config{
+		Store:     store,
+		Client:    client,
+		Signer:    s.instanceSigner,
+		Federates: s.federates,
+		Insecure:  cfg.InsecureDev,
+		Logger:    s.log,
+		Now:       s.now,
+	})
+	deliveryClient := *client
 	deliveryClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	s.deliveries = delivery.New(store, delivery.Config{
 		Workers: cfg.Workers,

@@ -3,7 +3,9 @@ package storage
 import (
 	"database/sql"
 	"errors"
-	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 var (
@@ -14,16 +16,21 @@ var (
 )
 
 // translate turns driver errors into the package's errors, so callers never
-// need to know which SQLite driver is underneath.
+// need to know which SQLite driver is underneath. Conflicts are told by
+// SQLite's extended result code, which, unlike the message, is a contract.
 func translate(err error) error {
+	var driverErr *sqlite.Error
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, sql.ErrNoRows):
 		return ErrNotFound
-	case strings.Contains(err.Error(), "UNIQUE constraint failed"),
-		strings.Contains(err.Error(), "PRIMARY KEY constraint failed"):
+	case errors.As(err, &driverErr) && isConflict(driverErr.Code()):
 		return errors.Join(ErrConflict, err)
 	}
 	return err
+}
+
+func isConflict(code int) bool {
+	return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }

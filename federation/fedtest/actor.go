@@ -45,7 +45,7 @@ type Actor struct {
 func (i *Instance) NewActor(username string) *Actor {
 	tb := i.network.tb
 	tb.Helper()
-	key, err := nextKey()
+	key, err := Key()
 	if err != nil {
 		tb.Fatalf("fedtest: %v", err)
 	}
@@ -247,9 +247,9 @@ var keyPool struct {
 	next atomic.Uint32
 }
 
-// nextKey hands out the pre-generated keys in turn: making RSA keys during
+// Key hands out the pre-generated keys in turn: making RSA keys during
 // tests would cost a noticeable fraction of a second each.
-func nextKey() (*rsa.PrivateKey, error) {
+func Key() (*rsa.PrivateKey, error) {
 	keyPool.once.Do(func() {
 		names, err := fs.Glob(keyFiles, "testdata/keys/*.pem")
 		if err != nil {

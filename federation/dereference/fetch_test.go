@@ -1,20 +1,20 @@
-package federation
+package dereference
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/federation/fedtest"
+	"github.com/hearth-social/hearth/federation/signature"
+	"github.com/hearth-social/hearth/federation/transport"
 	"github.com/hearth-social/hearth/storage"
 )
 
@@ -50,11 +50,11 @@ func TestADocumentCannotSpeakForAnotherAddress(t *testing.T) {
 	})
 	network.Route("shared.test", mux)
 
-	s, store := newTestService(t, network)
-	if _, _, err := s.signerKey(ctx, keeperID+"#main-key", false); err != nil {
+	f, store := newTestFetcher(t, network)
+	if _, _, err := f.SignerKey(ctx, keeperID+"#main-key", false); err != nil {
 		t.Fatalf("the real key: %v", err)
 	}
-	if _, _, err := s.signerKey(ctx, "http://shared.test/files/upload.json#main-key", false); err == nil {
+	if _, _, err := f.SignerKey(ctx, "http://shared.test/files/upload.json#main-key", false); err == nil {
 		t.Fatal("a file claiming to be keeper was taken as keeper's key")
 	}
 	var cached storage.Actor
@@ -89,23 +89,29 @@ func TestRememberForgetsTheOldestFirst(t *testing.T) {
 	}
 }
 
-// newTestService is a service on the fake network that is not started: the
-// tests here call its fetching directly.
-func newTestService(t *testing.T, network *fedtest.Network) (*Service, *storage.Store) {
+// newTestFetcher is a fetcher on the fake network, signing as the instance
+// actor of hearth.test.
+func newTestFetcher(t *testing.T, network *fedtest.Network) (*Fetcher, *storage.Store) {
 	t.Helper()
-	ctx := context.Background()
-	store, err := storage.Open(ctx, filepath.Join(t.TempDir(), "hearth.db"))
+	store, err := storage.Open(context.Background(), filepath.Join(t.TempDir(), "hearth.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	base, _ := url.Parse("http://hearth.test")
-	s, err := New(ctx, Config{BaseURL: base, InsecureDev: true, Transport: network.Transport(),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, store)
+	key, err := fedtest.Key()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, store
+	f := New(Config{
+		Store:     store,
+		Client:    transport.NewClient(transport.Options{Insecure: true, Base: network.Transport()}),
+		Signer:    signature.NewSigner("http://hearth.test/actor#main-key", key),
+		Federates: func(string) bool { return true },
+		Insecure:  true,
+		Logger:    slog.New(slog.DiscardHandler),
+		Now:       time.Now,
+	})
+	return f, store
 }
 
 func TestAFetchIsAnsweredByTheServerItNames(t *testing.T) {
@@ -125,12 +131,12 @@ func TestAFetchIsAnsweredByTheServerItNames(t *testing.T) {
 		http.Redirect(w, r, "http://victim.test/notes/1", http.StatusFound)
 	})
 	network.Route("evil.test", evil)
-	s, _ := newTestService(t, network)
+	f, _ := newTestFetcher(t, network)
 	ctx := context.Background()
-	if _, err := s.fetchObject(ctx, "http://evil.test/notes/1", signed); err == nil {
+	if _, err := f.Object(ctx, "http://evil.test/notes/1", Signed); err == nil {
 		t.Error("a redirect to another server was taken as the first server's object")
 	}
-	if _, err := s.fetchObject(ctx, "http://victim.test/users/jürgen/notes/2", signed); err != nil {
+	if _, err := f.Object(ctx, "http://victim.test/users/jürgen/notes/2", Signed); err != nil {
 		t.Errorf("an id with a non-ASCII letter: %v", err)
 	}
 }
@@ -140,9 +146,9 @@ func TestAGoneDocumentStaysGoneWhenAskedAgain(t *testing.T) {
 	network.Route("remote.test", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "gone", http.StatusGone)
 	}))
-	s, _ := newTestService(t, network)
+	f, _ := newTestFetcher(t, network)
 	for attempt := range 2 {
-		if _, _, err := s.fetch(context.Background(), "http://remote.test/users/ghost", public); !errors.Is(err, ErrGone) || errors.Is(err, errUnavailable) {
+		if _, _, err := f.fetch(context.Background(), "http://remote.test/users/ghost", Public); !errors.Is(err, ErrGone) || errors.Is(err, ErrUnavailable) {
 			t.Errorf("attempt %d: got %v, want gone and not unavailable", attempt+1, err)
 		}
 	}
@@ -157,11 +163,11 @@ func TestAHandleResolvesOnlyToItsOwnServersAccount(t *testing.T) {
 			"links": []map[string]string{{"rel": "self", "type": activitypub.ContentType, "href": bob.ID}}})
 	})
 	network.Route("evil.test", evil)
-	s, _ := newTestService(t, network)
-	if a, err := s.ResolveAccount(context.Background(), "alice@evil.test"); err == nil {
+	f, _ := newTestFetcher(t, network)
+	if a, err := f.ResolveAccount(context.Background(), "alice@evil.test"); err == nil {
 		t.Errorf("alice@evil.test resolved to %s on another server", a.ID)
 	}
-	if a, err := s.ResolveAccount(context.Background(), "@bob@victim.test"); err != nil || a.ID != bob.ID {
+	if a, err := f.ResolveAccount(context.Background(), "@bob@victim.test"); err != nil || a.ID != bob.ID {
 		t.Errorf("bob's own handle: %v, %v", a.ID, err)
 	}
 }
