@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/storage"
 )
@@ -25,6 +27,8 @@ var ErrNameRetiring = errors.New("a group of that name was just deleted and its 
 
 // ErrNoSuchGroup is returned for a name no group has.
 var ErrNoSuchGroup = errors.New("no such group")
+
+var errNoSuchGroup = &Error{Status: http.StatusNotFound, Reason: "no such group"}
 
 // ValidateGroupName checks a group name before anything is stored.
 func ValidateGroupName(name string) error {
@@ -164,20 +168,6 @@ func (s *Service) UpdateGroup(ctx context.Context, name string, change func(*sto
 	return g, err
 }
 
-// aboutItself is an activity of kind typ by the group about its own actor,
-// addressed publicly and to its followers.
-func (s *Service) aboutItself(g storage.Group, typ string, object any) *activitypub.Activity {
-	return &activitypub.Activity{
-		Context: activitypub.ActivityStreamsContext,
-		ID:      s.newActivityID(g),
-		Type:    typ,
-		Actor:   s.iris.Group(g.Name),
-		To:      []string{activitypub.Public},
-		CC:      []string{s.iris.GroupFollowers(g.Name)},
-		Object:  object,
-	}
-}
-
 // DeleteGroup deletes the group called name with its members and posts. Its
 // members' servers are sent a Delete of the group, so that it leaves their
 // follows; the group's key is kept until that has gone out.
@@ -203,4 +193,70 @@ func (s *Service) DeleteGroup(ctx context.Context, name string) error {
 		s.deliveries.Wake()
 	}
 	return err
+}
+
+// inGroup runs fn in a write transaction with the group called name, and
+// wakes the delivery workers for whatever fn queued.
+func (s *Service) inGroup(ctx context.Context, name string, fn func(*storage.Tx, storage.Group) error) error {
+	err := s.store.Update(ctx, func(tx *storage.Tx) error {
+		g, err := namedGroup(tx, name)
+		if err != nil {
+			return err
+		}
+		return fn(tx, g)
+	})
+	if err == nil {
+		s.deliveries.Wake()
+	}
+	return err
+}
+
+// namedGroup loads a group for an administrator's command.
+func namedGroup(tx *storage.Tx, name string) (storage.Group, error) {
+	g, err := tx.GroupByName(name)
+	if errors.Is(err, storage.ErrNotFound) {
+		return g, fmt.Errorf("%q: %w", name, ErrNoSuchGroup)
+	}
+	return g, err
+}
+
+// findGroup returns the group called name, or a 404 error when there is none.
+func findGroup(tx *storage.Tx, name string) (storage.Group, error) {
+	g, err := tx.GroupByName(name)
+	if errors.Is(err, storage.ErrNotFound) {
+		return g, errNoSuchGroup
+	}
+	return g, err
+}
+
+// groupOf loads the group named in the request's URL and, when more is set,
+// runs it in the same read transaction. A name that could never be a group's
+// is 404 without a query.
+func (s *Service) groupOf(r *http.Request, more func(*storage.Tx, storage.Group) error) (storage.Group, error) {
+	name := chi.URLParam(r, "name")
+	if ValidateGroupName(name) != nil {
+		return storage.Group{}, errNoSuchGroup
+	}
+	var g storage.Group
+	err := s.store.View(r.Context(), func(tx *storage.Tx) error {
+		var err error
+		if g, err = findGroup(tx, name); err != nil || more == nil {
+			return err
+		}
+		return more(tx, g)
+	})
+	return g, err
+}
+
+// groupByIRI finds the local group an IRI names (its id or followers).
+func (s *Service) groupByIRI(tx *storage.Tx, iri string) (storage.Group, bool, error) {
+	name, ok := s.iris.GroupName(iri)
+	if !ok || ValidateGroupName(name) != nil {
+		return storage.Group{}, false, nil
+	}
+	g, err := tx.GroupByName(name)
+	if errors.Is(err, storage.ErrNotFound) {
+		return g, false, nil
+	}
+	return g, err == nil, err
 }

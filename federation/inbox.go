@@ -3,15 +3,12 @@ package federation
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/hearth-social/hearth/activitypub"
-	"github.com/hearth-social/hearth/federation/dereference"
-	"github.com/hearth-social/hearth/federation/signature"
 	"github.com/hearth-social/hearth/storage"
 )
 
@@ -70,94 +67,6 @@ func (s *Service) inbox(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// verify authenticates a POST: the signature over the request, the digest of
-// the body, the date, and that the signer is the activity's actor.
-func (s *Service) verify(r *http.Request, body []byte) (inbound, error) {
-	keyID, err := signature.KeyID(r)
-	if err != nil {
-		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: err.Error(), Err: err}
-	}
-	keyHost, err := activitypub.Host(keyID)
-	if err != nil {
-		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: "keyId is not an http(s) IRI"}
-	}
-	if !s.federates(keyHost) {
-		return inbound{}, &Error{Status: http.StatusForbidden, Reason: errDomainRefused.Error(), Err: fmt.Errorf("signer host %s", keyHost)}
-	}
-	// Everything that needs no key comes before the key is fetched, so a
-	// replayed or tampered request costs no request to another server.
-	if err := signature.Precheck(r, body, s.now()); err != nil {
-		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: err.Error(), Err: err}
-	}
-	activity, err := activitypub.Decode(body)
-	if err != nil {
-		return inbound{}, &Error{Status: http.StatusBadRequest, Reason: "malformed activity", Err: err}
-	}
-	if activity.ID == "" || activity.Actor == "" {
-		return inbound{}, &Error{Status: http.StatusBadRequest, Reason: "activity needs an id and an actor"}
-	}
-	if actorHost, err := activitypub.Host(activity.Actor); err != nil || actorHost != keyHost {
-		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: "the signer is not the activity's actor",
-			Err: fmt.Errorf("key %s, actor %s", keyID, activity.Actor)}
-	}
-	if !activitypub.SameOrigin(activity.ID, activity.Actor) {
-		// Ids are deduplicated across everyone: an id from another server
-		// could be used to make that server's real activity look repeated.
-		return inbound{}, &Error{Status: http.StatusBadRequest, Reason: "the activity's id is not on its actor's server"}
-	}
-	ctx := r.Context()
-	actor, key, err := s.remote.SignerKey(ctx, keyID, false)
-	if err != nil {
-		switch {
-		case errors.Is(err, dereference.ErrGone) && activity.Type == "Delete" && activity.ObjectID() == activity.Actor:
-			// A deleted account's key is gone with it. The copy we kept,
-			// however old, still proves the Delete; without one there is
-			// nothing of ours to change: drop it quietly rather than let its
-			// server retry for days.
-			if cached, ok := s.cachedSigner(ctx, r, body, keyID); ok && cached.ID == activity.Actor {
-				return inbound{activity: activity, actor: cached}, nil
-			}
-			return inbound{}, fmt.Errorf("%w: delete of %s, whose key is gone", errDropped, activity.Actor)
-		case errors.Is(err, dereference.ErrUnavailable):
-			return inbound{}, &Error{Status: http.StatusServiceUnavailable, Reason: "could not fetch the signing key; try again later", Err: err}
-		}
-		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: "could not fetch the signing key", Err: err}
-	}
-	err = signature.Verify(r, body, key, s.now())
-	if errors.Is(err, signature.ErrInvalidSignature) {
-		// The actor may have rotated its key since we cached it.
-		if fresh, freshKey, refetchErr := s.remote.SignerKey(ctx, keyID, true); refetchErr == nil {
-			actor, err = fresh, signature.Verify(r, body, freshKey, s.now())
-		}
-	}
-	if err != nil {
-		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: err.Error(), Err: err}
-	}
-	if activity.Actor != actor.ID {
-		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: "the signer is not the activity's actor",
-			Err: fmt.Errorf("signed by %s, actor %s", actor.ID, activity.Actor)}
-	}
-	return inbound{activity: activity, actor: actor}, nil
-}
-
-// cachedSigner verifies the request with the key cached for keyID, however
-// old, and returns its actor when it verifies.
-func (s *Service) cachedSigner(ctx context.Context, r *http.Request, body []byte, keyID string) (storage.Actor, bool) {
-	var a storage.Actor
-	err := s.store.View(ctx, func(tx *storage.Tx) (err error) {
-		a, err = tx.ActorByKeyID(keyID)
-		return err
-	})
-	if err != nil || a.PublicKeyPEM == "" {
-		return storage.Actor{}, false
-	}
-	key, err := activitypub.ParsePublicKey(a.PublicKeyPEM)
-	if err != nil || signature.Verify(r, body, key, s.now()) != nil {
-		return storage.Actor{}, false
-	}
-	return a, true
-}
-
 // dispatch hands the activity to the handler of its type. Unknown types are
 // accepted and ignored, as the protocol asks.
 func (s *Service) dispatch(ctx context.Context, in inbound) error {
@@ -191,39 +100,4 @@ func (s *Service) commit(ctx context.Context, activityID string, fn func(*storag
 		}
 		return fn(tx)
 	})
-}
-
-// send stores an activity the group sends and queues it for inboxes, inside
-// the caller's transaction. Inboxes on servers the instance does not
-// federate with (blocked since their members joined) are left out.
-func (s *Service) send(tx *storage.Tx, g storage.Group, a *activitypub.Activity, postID int64, inOutbox bool, inboxes []string) error {
-	body, err := activitypub.Marshal(a)
-	if err != nil {
-		return err
-	}
-	allowed := inboxes[:0:0]
-	for _, inbox := range inboxes {
-		if host, err := activitypub.Host(inbox); err == nil && s.federates(host) {
-			allowed = append(allowed, inbox)
-		}
-	}
-	return tx.Enqueue(storage.Activity{ID: a.ID, GroupID: g.ID, PostID: postID, Type: a.Type, InOutbox: inOutbox, Body: body}, allowed)
-}
-
-// newActivityID mints the id of an activity group g sends.
-func (s *Service) newActivityID(g storage.Group) string {
-	return s.iris.GroupActivity(g.Name, activitypub.NewToken())
-}
-
-// groupByIRI finds the local group an IRI names (its id or followers).
-func (s *Service) groupByIRI(tx *storage.Tx, iri string) (storage.Group, bool, error) {
-	name, ok := s.iris.GroupName(iri)
-	if !ok || ValidateGroupName(name) != nil {
-		return storage.Group{}, false, nil
-	}
-	g, err := tx.GroupByName(name)
-	if errors.Is(err, storage.ErrNotFound) {
-		return g, false, nil
-	}
-	return g, err == nil, err
 }

@@ -6,13 +6,17 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/hearth-social/hearth/activitypub"
-	"github.com/hearth-social/hearth/federation/signature"
 	"github.com/hearth-social/hearth/storage"
+)
+
+var (
+	errMembersOnly = &Error{Status: http.StatusForbidden, Reason: "this is for the group's members"}
+	errNoSuchNote  = &Error{Status: http.StatusNotFound, Reason: "no such note"}
+	errNoteGone    = &Error{Status: http.StatusGone, Reason: "this note was deleted"}
 )
 
 // objectRoutes serves the notes the groups author and the activities they
@@ -21,12 +25,6 @@ func (s *Service) objectRoutes(r chi.Router) {
 	getAndHead(r, "/g/{name}/notes/{token}", s.handle(s.groupNoteDocument))
 	getAndHead(r, "/g/{name}/activities/{token}", s.handle(s.groupActivityDocument))
 }
-
-var (
-	errMembersOnly = &Error{Status: http.StatusForbidden, Reason: "this is for the group's members"}
-	errNoSuchNote  = &Error{Status: http.StatusNotFound, Reason: "no such note"}
-	errNoteGone    = &Error{Status: http.StatusGone, Reason: "this note was deleted"}
-)
 
 // groupNoteDocument serves one of the group's notes: a copy of a post once
 // published, or a direct message it sent. Only a public note is served to
@@ -122,130 +120,4 @@ func (s *Service) groupActivityDocument(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	return writeActivity(w, json.RawMessage(sent.Body))
-}
-
-// membersOnly reports whether an activity the group sent is addressed to
-// its members and not to everyone.
-func membersOnly(body []byte, followers string) bool {
-	var audience struct {
-		To []string `json:"to"`
-		CC []string `json:"cc"`
-	}
-	if json.Unmarshal(body, &audience) != nil {
-		return true
-	}
-	all := append(audience.To, audience.CC...)
-	return slices.Contains(all, followers) && !slices.Contains(all, activitypub.Public)
-}
-
-// authorizeRead lets anyone read what is addressed to the public, and
-// anything else only to a signed fetch by a reader that mayRead admits.
-func (s *Service) authorizeRead(r *http.Request, g storage.Group, audience []string) error {
-	if slices.Contains(audience, activitypub.Public) {
-		return nil
-	}
-	reader, err := s.reader(r)
-	if err != nil {
-		return err
-	}
-	return s.store.View(r.Context(), func(tx *storage.Tx) error {
-		allowed, err := s.mayRead(tx, g, reader, audience)
-		if err == nil && !allowed {
-			return errMembersOnly
-		}
-		return err
-	})
-}
-
-// mayRead decides whether reader may see what group g addressed to
-// audience. A person must be one it was addressed to: a member or
-// moderator, for what went to the followers collection, or the addressee
-// of a direct message. A whole server may read only through its instance
-// actor (an Application or Service, which Mastodon signs with when it
-// fetches for all its users), and only what went to one of its people:
-// another person on the same server is not let in.
-func (s *Service) mayRead(tx *storage.Tx, g storage.Group, reader storage.Actor, audience []string) (bool, error) {
-	followers := s.iris.GroupFollowers(g.Name)
-	server := serverActor(reader)
-	for _, iri := range audience {
-		switch {
-		case iri == reader.ID:
-			return true, nil
-		case iri == followers:
-			admitted, err := admittedByMembership(tx, g, reader, server)
-			if err != nil || admitted {
-				return admitted, err
-			}
-		case server:
-			if host, err := activitypub.Host(iri); err == nil && host == reader.Host {
-				return true, nil
-			}
-		}
-	}
-	return false, nil
-}
-
-// serverActor reports whether a fetches for its whole server rather than
-// for one person. Mastodon's instance actor is an Application. Bots are
-// Services, so a Service counts only when it is named as servers name
-// their own actor: after the host (GoToSocial) or instance.actor (Misskey).
-func serverActor(a storage.Actor) bool {
-	switch a.Type {
-	case "Application":
-		return true
-	case "Service":
-		host, _, _ := strings.Cut(a.Host, ":")
-		return strings.EqualFold(a.Username, host) || a.Username == "instance.actor"
-	}
-	return false
-}
-
-// admittedByMembership reports whether reader is a member or moderator of
-// g, or, when it acts for its whole server, the server of a member.
-func admittedByMembership(tx *storage.Tx, g storage.Group, reader storage.Actor, server bool) (bool, error) {
-	m, err := tx.Membership(g.ID, reader.ID)
-	switch {
-	case err == nil && m.State == storage.Member:
-		return true, nil
-	case err != nil && !errors.Is(err, storage.ErrNotFound):
-		return false, err
-	}
-	if moderator, err := tx.IsModerator(g.ID, reader.ID); err != nil || moderator {
-		return moderator, err
-	}
-	if !server {
-		return false, nil
-	}
-	return tx.HostHasMember(g.ID, reader.Host)
-}
-
-// reader authenticates a signed GET and returns the actor whose key signed
-// it. Unsigned requests and bad signatures get 401.
-func (s *Service) reader(r *http.Request) (storage.Actor, error) {
-	keyID, err := signature.KeyID(r)
-	if err != nil {
-		return storage.Actor{}, &Error{Status: http.StatusUnauthorized, Reason: "only members may read this: sign the request", Err: err}
-	}
-	keyHost, err := activitypub.Host(keyID)
-	if err != nil {
-		return storage.Actor{}, &Error{Status: http.StatusUnauthorized, Reason: "keyId is not an http(s) IRI"}
-	}
-	if !s.federates(keyHost) {
-		return storage.Actor{}, &Error{Status: http.StatusForbidden, Reason: errDomainRefused.Error()}
-	}
-	ctx := r.Context()
-	actor, key, err := s.remote.SignerKey(ctx, keyID, false)
-	if err != nil {
-		return storage.Actor{}, &Error{Status: http.StatusUnauthorized, Reason: "could not fetch the signing key", Err: err}
-	}
-	err = signature.Verify(r, nil, key, s.now())
-	if errors.Is(err, signature.ErrInvalidSignature) {
-		if fresh, freshKey, refetchErr := s.remote.SignerKey(ctx, keyID, true); refetchErr == nil {
-			actor, err = fresh, signature.Verify(r, nil, freshKey, s.now())
-		}
-	}
-	if err != nil {
-		return storage.Actor{}, &Error{Status: http.StatusUnauthorized, Reason: err.Error(), Err: err}
-	}
-	return actor, nil
 }

@@ -3,7 +3,6 @@ package federation
 import (
 	"encoding/json"
 	"errors"
-	"net/http"
 	"strings"
 	"time"
 
@@ -44,36 +43,6 @@ func (s *Service) relayPrivate(tx *storage.Tx, g storage.Group, in inbound, obj 
 	s.log.Info("published the group's copy of a post", "group", g.Name, "object", obj.ID, "copy", note.ID,
 		"author", in.actor.ID, "inboxes", inboxes)
 	return nil
-}
-
-// meantForMembers reports whether a member's message to a private group is
-// a post for all of its members: addressed beyond the people it names (to
-// the public, to the members, or to a collection of the author's own such
-// as their followers), or a direct message to the group alone. A direct
-// message to others as well was written for those people; republishing it
-// would show it, under its author's name, to people it was not meant for.
-func (s *Service) meantForMembers(tx *storage.Tx, g storage.Group, author storage.Actor, obj *activitypub.Object) (bool, error) {
-	group := s.iris.Group(g.Name)
-	if obj.IsPublic() || addressedToAlone(obj, group) {
-		return true, nil
-	}
-	for _, iri := range obj.Audiences() {
-		switch {
-		case iri == s.iris.GroupFollowers(g.Name):
-			return true, nil
-		case iri == group, iri == author.ID, obj.Mentions(iri), !activitypub.SameOrigin(iri, author.ID):
-			continue
-		}
-		// Servers name followers collections as they like: an address on
-		// the author's server that is no one they mention and no actor
-		// we know is taken for one.
-		if _, err := tx.Actor(iri); errors.Is(err, storage.ErrNotFound) {
-			return true, nil
-		} else if err != nil {
-			return false, err
-		}
-	}
-	return false, nil
 }
 
 // memberCopy is the group's note for a member's post: the member credited
@@ -201,17 +170,6 @@ func noteOf(body []byte) (*activitypub.Note, error) {
 	return activity.Object, nil
 }
 
-// publish sends an activity about the group's note to every member's
-// server and lists it in the outbox, which only members may page through
-// when the group is private. It returns how many inboxes it goes to.
-func (s *Service) publish(tx *storage.Tx, g storage.Group, postID int64, a *activitypub.Activity) (int, error) {
-	inboxes, err := tx.MemberInboxes(g.ID)
-	if err != nil {
-		return 0, err
-	}
-	return len(inboxes), s.send(tx, g, a, postID, a.Type != "Delete", inboxes)
-}
-
 // updateCopy carries an author's edit over to the group's copy.
 func (s *Service) updateCopy(tx *storage.Tx, p storage.Post, obj *activitypub.Object, author storage.Actor) error {
 	if p.Anonymous {
@@ -257,28 +215,6 @@ func (s *Service) deleteCopy(tx *storage.Tx, p storage.Post) error {
 	}
 	_, err = s.publish(tx, g, p.ID, activitypub.NewDelete(s.newActivityID(g), note))
 	return err
-}
-
-// privateOutbox loads a page of a private group's outbox for a member, a
-// moderator or a server where a member lives, proven by a signed GET.
-func (s *Service) privateOutbox(r *http.Request, g storage.Group, before time.Time) ([]storage.Activity, error) {
-	reader, err := s.reader(r)
-	if err != nil {
-		return nil, err
-	}
-	var items []storage.Activity
-	err = s.store.View(r.Context(), func(tx *storage.Tx) error {
-		allowed, err := s.mayRead(tx, g, reader, []string{s.iris.GroupFollowers(g.Name)})
-		if err != nil {
-			return err
-		}
-		if !allowed {
-			return errMembersOnly
-		}
-		items, err = tx.Outbox(g.ID, before, outboxPageSize+1)
-		return err
-	})
-	return items, err
 }
 
 // groupOfNote finds the local group that authored a note: one of its

@@ -21,15 +21,15 @@ import (
 	"github.com/hearth-social/hearth/storage"
 )
 
-// Mode says which remote servers an instance federates with.
-type Mode string
-
 const (
 	// ModeOpen federates with every server that is not blocked.
 	ModeOpen Mode = "open"
 	// ModeAllowlist federates only with the listed servers.
 	ModeAllowlist Mode = "allowlist"
 )
+
+// Mode says which remote servers an instance federates with.
+type Mode string
 
 // Config is what the composition root hands the service; no package here
 // reads configuration itself.
@@ -134,6 +134,9 @@ func (s *Service) UserAgent() string {
 	return "Hearth/" + version + " (+" + s.iris.Base() + "/)"
 }
 
+// IRIs is the builder of every identifier the instance mints.
+func (s *Service) IRIs() activitypub.IRIs { return s.iris }
+
 // Start runs the delivery workers until Stop.
 func (s *Service) Start(ctx context.Context) error {
 	if err := s.deliveries.Start(ctx); err != nil {
@@ -211,9 +214,6 @@ func (s *Service) groupSigner(ctx context.Context, groupID int64) (*signature.Si
 	}
 	return signature.NewSigner(s.iris.GroupKey(g.Name), key), nil
 }
-
-// IRIs is the builder of every identifier the instance mints.
-func (s *Service) IRIs() activitypub.IRIs { return s.iris }
 
 func (s *Service) loadInstanceKey(ctx context.Context) error {
 	var stored storage.InstanceKey

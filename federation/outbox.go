@@ -1,0 +1,150 @@
+package federation
+
+import (
+	"encoding/json"
+
+	"github.com/hearth-social/hearth/activitypub"
+	"github.com/hearth-social/hearth/storage"
+)
+
+// send stores an activity the group sends and queues it for inboxes, inside
+// the caller's transaction. Inboxes on servers the instance does not
+// federate with (blocked since their members joined) are left out.
+func (s *Service) send(tx *storage.Tx, g storage.Group, a *activitypub.Activity, postID int64, inOutbox bool, inboxes []string) error {
+	body, err := activitypub.Marshal(a)
+	if err != nil {
+		return err
+	}
+	allowed := inboxes[:0:0]
+	for _, inbox := range inboxes {
+		if host, err := activitypub.Host(inbox); err == nil && s.federates(host) {
+			allowed = append(allowed, inbox)
+		}
+	}
+	return tx.Enqueue(storage.Activity{ID: a.ID, GroupID: g.ID, PostID: postID, Type: a.Type, InOutbox: inOutbox, Body: body}, allowed)
+}
+
+// newActivityID mints the id of an activity group g sends.
+func (s *Service) newActivityID(g storage.Group) string {
+	return s.iris.GroupActivity(g.Name, activitypub.NewToken())
+}
+
+// Servers that show a relayed post only as a boost of the note: they get
+// the boost alone, which halves the signing work for them. (They would
+// fetch the wrapped Create's id and find another server's activity.)
+var boostOnly = map[string]bool{
+	"mastodon": true, "hometown": true, "glitch-soc": true, "fedibird": true,
+	"misskey": true, "sharkey": true, "iceshrimp": true, "firefish": true, "catodon": true,
+	"pleroma": true, "akkoma": true, "gotosocial": true,
+}
+
+// Group-aware servers read the FEP-1b12 Announce of the activity and
+// refuse or ignore the bare boost: they get the wrapped form alone.
+var wrappedOnly = map[string]bool{
+	"lemmy": true, "mbin": true, "kbin": true, "piefed": true, "lotide": true,
+}
+
+// announceAudiences splits the delivery inboxes of g's members by the form
+// of Announce their servers read. A server whose software is unknown gets
+// both forms.
+func announceAudiences(tx *storage.Tx, g storage.Group) (wrapped, boost []string, err error) {
+	inboxes, err := tx.MemberInboxes(g.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	software, err := tx.SoftwareByInbox(inboxes)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, inbox := range inboxes {
+		name := software[inbox]
+		if !boostOnly[name] {
+			wrapped = append(wrapped, inbox)
+		}
+		if !wrappedOnly[name] {
+			boost = append(boost, inbox)
+		}
+	}
+	return wrapped, boost, nil
+}
+
+// announceToMembers sends the FEP-1b12 Announce of a received activity to
+// the members of the post's group. The activity goes out exactly as
+// received, so one that names blind recipients (bto, bcc) is not passed on
+// at all: it would show everyone whom its author copied blind.
+func (s *Service) announceToMembers(tx *storage.Tx, p storage.Post, activity *activitypub.Object, author string, inOutbox bool) error {
+	if blindCopies(activity) {
+		return nil
+	}
+	g, err := tx.GroupByID(p.GroupID)
+	if err != nil {
+		return err
+	}
+	wrappedTo, _, err := announceAudiences(tx, g)
+	if err != nil {
+		return err
+	}
+	a := activitypub.NewAnnounce(s.newActivityID(g), s.iris.Group(g.Name), s.iris.GroupFollowers(g.Name), tx.Now(),
+		json.RawMessage(activity.Raw), author)
+	return s.send(tx, g, a, p.ID, inOutbox, wrappedTo)
+}
+
+// publish sends an activity about the group's note to every member's
+// server and lists it in the outbox, which only members may page through
+// when the group is private. It returns how many inboxes it goes to.
+func (s *Service) publish(tx *storage.Tx, g storage.Group, postID int64, a *activitypub.Activity) (int, error) {
+	inboxes, err := tx.MemberInboxes(g.ID)
+	if err != nil {
+		return 0, err
+	}
+	return len(inboxes), s.send(tx, g, a, postID, a.Type != "Delete", inboxes)
+}
+
+// tell sends one person a direct message from the group: a note addressed
+// to them alone that mentions them, after which body (HTML) follows. A
+// message about a post is recorded as a notice, so that a reply to it can
+// act on the post. Someone without a known inbox, such as an account that
+// was deleted, is not told. It returns the note's id, or "" when nothing
+// was sent.
+func (s *Service) tell(tx *storage.Tx, g storage.Group, person storage.Actor, body, inReplyTo string, postID int64) (string, error) {
+	if person.Inbox == "" {
+		s.log.Debug("cannot message someone without a known inbox", "group", g.Name, "person", person.ID)
+		return "", nil
+	}
+	who := accountHandle(person)
+	note := activitypub.NewNote(s.iris.GroupNote(g.Name, activitypub.NewToken()), s.iris.Group(g.Name), tx.Now())
+	note.To = []string{person.ID}
+	note.InReplyTo = inReplyTo
+	note.Content = "<p>" + activitypub.MentionLink(person.ID, who) + "</p>" + body
+	note.Tag = []activitypub.NoteTag{activitypub.Mention(person.ID, who)}
+	create := activitypub.NewCreate(s.newActivityID(g), note)
+	if err := s.send(tx, g, create, postID, false, []string{person.DeliveryInbox()}); err != nil {
+		return "", err
+	}
+	if postID == 0 {
+		return note.ID, nil
+	}
+	return note.ID, tx.AddNotice(storage.Notice{NoteID: note.ID, GroupID: g.ID, PostID: postID,
+		Recipient: person.ID, ActivityID: create.ID})
+}
+
+// aboutItself is an activity of kind typ by the group about its own actor,
+// addressed publicly and to its followers.
+func (s *Service) aboutItself(g storage.Group, typ string, object any) *activitypub.Activity {
+	return &activitypub.Activity{
+		Context: activitypub.ActivityStreamsContext,
+		ID:      s.newActivityID(g),
+		Type:    typ,
+		Actor:   s.iris.Group(g.Name),
+		To:      []string{activitypub.Public},
+		CC:      []string{s.iris.GroupFollowers(g.Name)},
+		Object:  object,
+	}
+}
+
+// answerFollow queues an Accept or Reject of a Follow to the follower alone.
+// Roster changes go to nobody else.
+func (s *Service) answerFollow(tx *storage.Tx, g storage.Group, follower storage.Actor, followID, answer string) error {
+	a := activitypub.NewFollowAnswer(answer, s.newActivityID(g), s.iris.Group(g.Name), follower.ID, followID)
+	return s.send(tx, g, a, 0, false, []string{follower.Inbox})
+}
