@@ -63,6 +63,9 @@ func (i IRIs) InstanceActor() string { return i.base + "/actor" }
 // InstanceKey is the keyId of the instance actor's key.
 func (i IRIs) InstanceKey() string { return i.InstanceActor() + "#main-key" }
 
+// NodeInfo is where the instance's NodeInfo document of a schema version lives.
+func (i IRIs) NodeInfo(version string) string { return i.base + "/nodeinfo/" + version }
+
 // Acct is the WebFinger subject of the group called name.
 func (i IRIs) Acct(name string) string { return "acct:" + name + "@" + i.host }
 

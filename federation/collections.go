@@ -15,10 +15,10 @@ import (
 // outboxPageSize is how many activities one outbox page holds.
 const outboxPageSize = 20
 
-// outbox serves the group's outbox: a count, and pages of what the group
+// OutboxCollection serves the group's outbox: a count, and pages of what the group
 // sent, newest first. A private group shows its pages only to a signed
 // fetch by a member or a member's server.
-func (s *Service) outbox(w http.ResponseWriter, r *http.Request) error {
+func (s *Service) OutboxCollection(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	wantPage := q.Has("page") || q.Has("before")
 	var before time.Time
@@ -151,11 +151,11 @@ func membersOnly(body []byte, followers string) bool {
 	return slices.Contains(all, followers) && !slices.Contains(all, activitypub.Public)
 }
 
-// followers serves the member count and never the members; with the
+// FollowersCollection serves the member count and never the members; with the
 // group's member count hidden, not even that. A private group shows its
 // count only to a signed fetch by a member, a moderator or a member's
 // server, as its web page shows it to nobody.
-func (s *Service) followers(w http.ResponseWriter, r *http.Request) error {
+func (s *Service) FollowersCollection(w http.ResponseWriter, r *http.Request) error {
 	var members int
 	g, err := s.groupOf(r, func(tx *storage.Tx, g storage.Group) error {
 		if g.HideMemberCount {
@@ -180,8 +180,8 @@ func (s *Service) followers(w http.ResponseWriter, r *http.Request) error {
 	return writeActivity(w, activitypub.NewHiddenCollection(s.iris.GroupFollowers(g.Name), members, showCount))
 }
 
-// featured serves the group's pinned posts; none are pinned yet.
-func (s *Service) featured(w http.ResponseWriter, r *http.Request) error {
+// FeaturedCollection serves the group's pinned posts; none are pinned yet.
+func (s *Service) FeaturedCollection(w http.ResponseWriter, r *http.Request) error {
 	g, err := s.groupOf(r, nil)
 	if err != nil {
 		return err
@@ -189,11 +189,11 @@ func (s *Service) featured(w http.ResponseWriter, r *http.Request) error {
 	return writeActivity(w, activitypub.NewOrderedCollection(s.iris.GroupFeatured(g.Name), []string{}))
 }
 
-// moderators serves the actor ids of the group's moderators; Lemmy reads it
+// ModeratorsCollection serves the actor ids of the group's moderators; Lemmy reads it
 // through the actor's attributedTo to know who may moderate. The moderators
 // of a private group are people in it, so they are named only to those who
 // may read its posts.
-func (s *Service) moderators(w http.ResponseWriter, r *http.Request) error {
+func (s *Service) ModeratorsCollection(w http.ResponseWriter, r *http.Request) error {
 	var mods []string
 	g, err := s.groupOf(r, func(tx *storage.Tx, g storage.Group) error {
 		var err error

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/storage"
 )
@@ -15,10 +14,10 @@ import (
 // Mastodon accepts it with or without the charset; others want it named.
 const activityContentType = activitypub.ContentType + "; charset=utf-8"
 
-// webFinger answers /.well-known/webfinger for the groups and the instance
+// WebFinger answers /.well-known/webfinger for the groups and the instance
 // actor. A missing or malformed resource is 400; a well-formed one we have
 // nothing for (another host, an unknown name) is 404.
-func (s *Service) webFinger(w http.ResponseWriter, r *http.Request) error {
+func (s *Service) WebFinger(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	username, err := activitypub.LocalUsername(s.iris, q.Get("resource"))
 	switch {
@@ -50,8 +49,8 @@ func (s *Service) webFinger(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, activitypub.JRDContentType+"; charset=utf-8", jrd.FilterRels(q["rel"]))
 }
 
-// hostMeta serves the XML host-meta document, which points at WebFinger.
-func (s *Service) hostMeta(w http.ResponseWriter, r *http.Request) error {
+// HostMeta serves the XML host-meta document, which points at WebFinger.
+func (s *Service) HostMeta(w http.ResponseWriter, r *http.Request) error {
 	body, err := xml.Marshal(activitypub.NewHostMeta(s.iris))
 	if err != nil {
 		return err
@@ -62,25 +61,22 @@ func (s *Service) hostMeta(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// hostMetaJSON serves the JSON form of host-meta.
-func (s *Service) hostMetaJSON(w http.ResponseWriter, r *http.Request) error {
+// HostMetaJSON serves the JSON form of host-meta.
+func (s *Service) HostMetaJSON(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, activitypub.JRDContentType+"; charset=utf-8", activitypub.NewHostMetaLinks(s.iris))
 }
 
-// nodeInfoPath is where the NodeInfo document of a schema version lives.
-func nodeInfoPath(version string) string { return "/nodeinfo/" + version }
-
-// nodeInfoDiscovery serves /.well-known/nodeinfo.
-func (s *Service) nodeInfoDiscovery(w http.ResponseWriter, r *http.Request) error {
+// NodeInfoDiscovery serves /.well-known/nodeinfo.
+func (s *Service) NodeInfoDiscovery(w http.ResponseWriter, r *http.Request) error {
 	doc := activitypub.NodeInfoDiscovery{Links: []activitypub.NodeInfoLink{
-		{Rel: activitypub.NodeInfoSchema21, Href: s.iris.Base() + nodeInfoPath("2.1")},
-		{Rel: activitypub.NodeInfoSchema20, Href: s.iris.Base() + nodeInfoPath("2.0")},
+		{Rel: activitypub.NodeInfoSchema21, Href: s.iris.NodeInfo("2.1")},
+		{Rel: activitypub.NodeInfoSchema20, Href: s.iris.NodeInfo("2.0")},
 	}}
 	return writeJSON(w, "application/json; charset=utf-8", doc)
 }
 
-// nodeInfo serves the NodeInfo document of one schema version.
-func (s *Service) nodeInfo(version string) handlerFunc {
+// NodeInfo serves the NodeInfo document of one schema version.
+func (s *Service) NodeInfo(version string) HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var stats activitypub.NodeStats
 		err := s.store.View(r.Context(), func(tx *storage.Tx) error {
@@ -100,37 +96,19 @@ func (s *Service) nodeInfo(version string) handlerFunc {
 	}
 }
 
-// instanceActor serves the Application actor that signs the instance's own
+// InstanceActor serves the Application actor that signs the instance's own
 // fetches; peers fetch it to check those signatures.
-func (s *Service) instanceActor(w http.ResponseWriter, r *http.Request) error {
+func (s *Service) InstanceActor(w http.ResponseWriter, r *http.Request) error {
 	return writeActivity(w, activitypub.NewServiceActor(s.iris, s.instancePub))
 }
 
-func (s *Service) groupActor(w http.ResponseWriter, r *http.Request) error {
+// GroupActor serves the Group actor that peers follow and read the key of.
+func (s *Service) GroupActor(w http.ResponseWriter, r *http.Request) error {
 	g, err := s.groupOf(r, nil)
 	if err != nil {
 		return err
 	}
 	return writeActivity(w, s.groupActorDocument(g))
-}
-
-// groupActorOrPage serves the group's id: the actor to a peer, the web page
-// to a browser. Without a page handler everyone gets the actor. A name no
-// group could have is refused here, so neither side looks it up.
-func (s *Service) groupActorOrPage(page http.Handler) http.HandlerFunc {
-	actor := s.handle(s.groupActor)
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Add("Vary", "Accept")
-		if ValidateGroupName(chi.URLParam(r, "name")) != nil {
-			writeError(w, r, s.log, errNoSuchGroup)
-			return
-		}
-		if page != nil && !activitypub.AcceptsActivityPub(r.Header.Get("Accept")) {
-			page.ServeHTTP(w, r)
-			return
-		}
-		actor(w, r)
-	}
 }
 
 // writeActivity sends v as an ActivityPub document. Peers must not reuse a

@@ -28,11 +28,13 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// handlerFunc is an HTTP handler that leaves error responses to writeError.
-type handlerFunc func(http.ResponseWriter, *http.Request) error
+// HandlerFunc is an HTTP handler that leaves error responses to Handle.
+// Every handler the Service exports for the route table is one.
+type HandlerFunc func(http.ResponseWriter, *http.Request) error
 
-// handle adapts h to net/http, answering with writeError when h fails.
-func (s *Service) handle(h handlerFunc) http.HandlerFunc {
+// Handle adapts h to net/http, answering with the error's status and reason
+// when h fails.
+func (s *Service) Handle(h HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			writeError(w, r, s.log, err)

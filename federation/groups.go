@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"regexp"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/storage"
 )
@@ -233,7 +232,7 @@ func findGroup(tx *storage.Tx, name string) (storage.Group, error) {
 // runs it in the same read transaction. A name that could never be a group's
 // is 404 without a query.
 func (s *Service) groupOf(r *http.Request, more func(*storage.Tx, storage.Group) error) (storage.Group, error) {
-	name := chi.URLParam(r, "name")
+	name := r.PathValue("name")
 	if ValidateGroupName(name) != nil {
 		return storage.Group{}, errNoSuchGroup
 	}

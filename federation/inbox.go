@@ -6,19 +6,9 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/storage"
 )
-
-// inboxRoutes mounts the shared inbox and every group's inbox. Both run the
-// same pipeline: what an activity means is decided by its content, not by
-// the door it came through.
-func (s *Service) inboxRoutes(r chi.Router) {
-	r.Post("/inbox", s.handle(s.inbox))
-	r.Post("/g/{name}/inbox", s.handle(s.inbox))
-}
 
 // errDropped marks an activity answered 202 and ignored without verifying.
 var errDropped = errors.New("dropped")
@@ -29,12 +19,12 @@ type inbound struct {
 	actor    storage.Actor
 }
 
-// inbox runs the pipeline: cheap checks first, then the signature, then the
+// Inbox runs the pipeline: cheap checks first, then the signature, then the
 // meaning. Nothing is stored before the signature, digest and date check
 // pass, and the answer is 202 only once the effects are committed: a sender
 // retries only on an error, so a 202 for something not kept would lose it.
-func (s *Service) inbox(w http.ResponseWriter, r *http.Request) error {
-	if name := chi.URLParam(r, "name"); name != "" {
+func (s *Service) Inbox(w http.ResponseWriter, r *http.Request) error {
+	if name := r.PathValue("name"); name != "" {
 		if _, err := s.Group(r.Context(), name); err != nil {
 			return &Error{Status: http.StatusNotFound, Reason: "no such group", Err: err}
 		}

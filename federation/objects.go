@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/storage"
 )
@@ -19,21 +17,14 @@ var (
 	errNoteGone    = &Error{Status: http.StatusGone, Reason: "this note was deleted"}
 )
 
-// objectRoutes serves the notes the groups author and the activities they
-// send, so that peers can fetch what they were sent or what a reply names.
-func (s *Service) objectRoutes(r chi.Router) {
-	getAndHead(r, "/g/{name}/notes/{token}", s.handle(s.groupNoteDocument))
-	getAndHead(r, "/g/{name}/activities/{token}", s.handle(s.groupActivityDocument))
-}
-
-// groupNoteDocument serves one of the group's notes: a copy of a post once
+// NoteDocument serves one of the group's notes: a copy of a post once
 // published, or a direct message it sent. Only a public note is served to
 // anyone; the others go to a signed fetch by someone they were sent to.
-func (s *Service) groupNoteDocument(w http.ResponseWriter, r *http.Request) error {
+func (s *Service) NoteDocument(w http.ResponseWriter, r *http.Request) error {
 	var note *activitypub.Note
 	g, err := s.groupOf(r, func(tx *storage.Tx, g storage.Group) error {
 		var err error
-		note, err = s.storedNote(tx, g, s.iris.GroupNote(g.Name, chi.URLParam(r, "token")))
+		note, err = s.storedNote(tx, g, s.iris.GroupNote(g.Name, r.PathValue("token")))
 		return err
 	})
 	if err != nil {
@@ -87,13 +78,13 @@ func erased(p storage.Post) bool {
 	return p.State == storage.Removed || p.State == storage.Declined
 }
 
-// groupActivityDocument serves an activity the group sent, to those it was
+// ActivityDocument serves an activity the group sent, to those it was
 // addressed to. The activities about a deleted post are gone with it.
-func (s *Service) groupActivityDocument(w http.ResponseWriter, r *http.Request) error {
+func (s *Service) ActivityDocument(w http.ResponseWriter, r *http.Request) error {
 	var sent storage.Activity
 	g, err := s.groupOf(r, func(tx *storage.Tx, g storage.Group) error {
 		var err error
-		sent, err = tx.ActivityByID(s.iris.GroupActivity(g.Name, chi.URLParam(r, "token")))
+		sent, err = tx.ActivityByID(s.iris.GroupActivity(g.Name, r.PathValue("token")))
 		if errors.Is(err, storage.ErrNotFound) || err == nil && sent.GroupID != g.ID {
 			return &Error{Status: http.StatusNotFound, Reason: "no such activity"}
 		}

@@ -13,7 +13,7 @@ import (
 // A private group cannot boost its members' posts: Mastodon shows a boost
 // only of a public or unlisted post, and the posts of a private group are
 // neither. So the group writes its own copy of each post, addressed to its
-// followers collection alone, which Mastodon shows its members as a
+// Followers collection alone, which Mastodon shows its members as a
 // followers-only post of the group. The member's own post stays where it
 // was; only storage links the two.
 

@@ -295,7 +295,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	m.HTTPServer = &http.Server{
-		Handler:           m.routes(pages),
+		Handler:           routes(m.Service, pages, m.Store, m.Logger),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

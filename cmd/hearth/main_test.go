@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hearth-social/hearth/federation"
 	"github.com/hearth-social/hearth/storage"
+	"github.com/hearth-social/hearth/templates"
 )
 
 // testConfig is the default configuration with the database in a fresh
@@ -462,4 +464,15 @@ func TestCLIErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testRoutes is the instance's route table around svc, as serve mounts it,
+// for tests that assemble the service themselves.
+func testRoutes(tb testing.TB, svc *federation.Service, store *storage.Store) http.Handler {
+	tb.Helper()
+	pages, err := templates.New(store, svc.IRIs(), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return routes(svc, pages, store, slog.New(slog.DiscardHandler))
 }

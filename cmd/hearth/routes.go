@@ -9,41 +9,93 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/federation"
 	"github.com/hearth-social/hearth/storage"
 	"github.com/hearth-social/hearth/templates"
 )
 
-// routes is the instance's whole HTTP surface in one table.
-func (m *Main) routes(pages *templates.Pages) http.Handler {
+// routes is the instance's whole HTTP surface: every path and method it
+// answers is registered here and nowhere else. HEAD is answered wherever
+// GET is, once, by middleware.GetHead: uptime checkers and peers probe
+// with it before fetching.
+func routes(fed *federation.Service, pages *templates.Pages, store *storage.Store, logger *slog.Logger) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID)
-	r.Use(accessLog(m.Logger))
+	r.Use(accessLog(logger))
 	// Recoverer sits inside the access log so that a panic is logged as the
 	// 500 it turns into.
 	r.Use(middleware.Recoverer)
-	// Uptime checkers probe with HEAD; answer it wherever GET is routed.
 	r.Use(middleware.GetHead)
 
-	r.Get("/healthz", m.healthz)
+	// The web.
 	r.Get("/", pages.Home)
-	m.Service.Routes(r, federation.Pages{Group: http.HandlerFunc(pages.Group)})
+	r.Get("/healthz", healthz(store, logger))
+
+	// Discovery. Browser-based tools read these from other origins, as they
+	// do from Mastodon's, so any origin may.
+	h := fed.Handle
+	r.Get("/.well-known/webfinger", anyOrigin(h(fed.WebFinger)))
+	r.Get("/.well-known/host-meta", anyOrigin(h(fed.HostMeta)))
+	r.Get("/.well-known/host-meta.json", anyOrigin(h(fed.HostMetaJSON)))
+	r.Get("/.well-known/nodeinfo", anyOrigin(h(fed.NodeInfoDiscovery)))
+	r.Get("/nodeinfo/2.1", anyOrigin(h(fed.NodeInfo("2.1"))))
+	r.Get("/nodeinfo/2.0", anyOrigin(h(fed.NodeInfo("2.0"))))
+
+	// Actors, their collections, and what the groups author and send.
+	r.Get("/actor", h(fed.InstanceActor))
+	r.Get("/g/{name}", negotiate(h(fed.GroupActor), pages.Group))
+	r.Get("/g/{name}/outbox", h(fed.OutboxCollection))
+	r.Get("/g/{name}/followers", h(fed.FollowersCollection))
+	r.Get("/g/{name}/featured", h(fed.FeaturedCollection))
+	r.Get("/g/{name}/moderators", h(fed.ModeratorsCollection))
+	r.Get("/g/{name}/notes/{token}", h(fed.NoteDocument))
+	r.Get("/g/{name}/activities/{token}", h(fed.ActivityDocument))
+
+	// Inboxes. The shared one and each group's run the same pipeline: what
+	// an activity means is decided by its content, not by the door it came
+	// through.
+	r.Post("/inbox", h(fed.Inbox))
+	r.Post("/g/{name}/inbox", h(fed.Inbox))
 	return r
 }
 
-// healthz answers "ok" only when the database answers a query.
-func (m *Main) healthz(w http.ResponseWriter, r *http.Request) {
-	err := m.Store.View(r.Context(), func(tx *storage.Tx) error {
-		_, err := tx.InstanceKey()
-		return err
-	})
-	if err != nil {
-		m.Logger.Error("health check failed", "err", err)
-		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
-		return
+// negotiate serves one URL to two audiences: the ActivityPub document to a
+// server that asks for one, the web page to everyone else.
+func negotiate(document, page http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Accept")
+		if activitypub.AcceptsActivityPub(r.Header.Get("Accept")) {
+			document(w, r)
+			return
+		}
+		page(w, r)
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	io.WriteString(w, "ok")
+}
+
+// anyOrigin lets scripts on any web origin read the response.
+func anyOrigin(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		h(w, r)
+	}
+}
+
+// healthz answers "ok" only when the database answers a query.
+func healthz(store *storage.Store, logger *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		err := store.View(r.Context(), func(tx *storage.Tx) error {
+			_, err := tx.InstanceKey()
+			return err
+		})
+		if err != nil {
+			logger.Error("health check failed", "err", err)
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok")
+	}
 }
 
 // accessLog logs one line per request. The query string is left out: it is

@@ -1,4 +1,4 @@
-package delivery_test
+package main
 
 import (
 	"bufio"
@@ -33,7 +33,6 @@ import (
 const (
 	fediverseEnv    = "HEARTH_FANOUT_FEDIVERSE"
 	controlHost     = "control.fedtest"
-	hearthHost      = "hearth.test"
 	listeningPrefix = "fake fediverse listening on "
 )
 

@@ -1,4 +1,4 @@
-package federation_test
+package main
 
 import (
 	"bytes"
@@ -19,8 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/federation"
 	"github.com/hearth-social/hearth/storage"
@@ -33,7 +31,6 @@ const (
 	acceptMastodon = "application/activity+json, application/ld+json"
 	acceptBrowser  = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 	wantActivityCT = "application/activity+json; charset=utf-8"
-	groupPageHTML  = "<!doctype html><title>group page</title>"
 )
 
 // instance is a Hearth server on a real listener, with its store and log.
@@ -58,9 +55,8 @@ func newInstance(t *testing.T) *instance {
 	}
 	t.Cleanup(func() { store.Close() })
 
-	router := chi.NewRouter()
-	router.Use(middleware.RequestID)
-	srv := httptest.NewServer(router)
+	var router http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { router.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
 	base, err := url.Parse(srv.URL)
 	if err != nil {
@@ -75,11 +71,7 @@ func newInstance(t *testing.T) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		io.WriteString(w, groupPageHTML)
-	})
-	svc.Routes(router, federation.Pages{Group: page})
+	router = testRoutes(t, svc, store)
 	return &instance{t: t, base: base, svc: svc, store: store, clock: clock, log: logs}
 }
 
@@ -217,8 +209,8 @@ func TestGroupActorContentNegotiation(t *testing.T) {
 				t.Errorf("Vary = %q, want it to contain %q", got, "Accept")
 			}
 			if !tt.wantActor {
-				if got := string(res.body); got != groupPageHTML {
-					t.Errorf("body = %q, want the group page %q", got, groupPageHTML)
+				if got := string(res.body); !strings.HasPrefix(got, "<!doctype html>") || !strings.Contains(got, "@grief@") {
+					t.Errorf("body = %q, want the group page", got)
 				}
 				return
 			}
@@ -886,7 +878,6 @@ func TestMissingGroups(t *testing.T) {
 		{"/g/Bad%21Name", acceptActivity, "application/json; charset=utf-8", `{"error":"no such group"}`},
 		{"/g/" + strings.Repeat("a", 65) + "/followers", acceptActivity, "application/json; charset=utf-8", `{"error":"no such group"}`},
 		{"/g/nobody/followers", "", "text/plain; charset=utf-8", "no such group\n"},
-		{"/g/Bad%21Name", acceptBrowser, "text/plain; charset=utf-8", "no such group\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path+" "+tt.accept, func(t *testing.T) {
@@ -901,6 +892,14 @@ func TestMissingGroups(t *testing.T) {
 				t.Errorf("body = %q, want %q", got, tt.wantBody)
 			}
 		})
+	}
+
+	// A person following a bad link gets the web's not-found page.
+	res := in.fetch(http.MethodGet, "/g/Bad%21Name", acceptBrowser)
+	if res.status != http.StatusNotFound || res.header.Get("Content-Type") != "text/html; charset=utf-8" ||
+		!strings.Contains(string(res.body), "There is no group called Bad!Name here.") {
+		t.Errorf("a browser asking for an impossible name: status %d, %q, %q; want the HTML not-found page",
+			res.status, res.header.Get("Content-Type"), res.body)
 	}
 
 	// Each refusal is logged with what an operator needs to find it.

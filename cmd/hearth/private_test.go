@@ -1,4 +1,4 @@
-package federation_test
+package main
 
 import (
 	"bytes"
@@ -27,7 +27,7 @@ func privateGroup(warning string) func(*storage.Group) {
 
 // joinPrivate asks to join and has the request approved, as a moderator of
 // a private group does, then waits for the Accept.
-func joinPrivate(t *testing.T, h *hearth, actor *fedtest.Actor, inst *fedtest.Instance, group string) {
+func joinPrivate(t *testing.T, h *runningHearth, actor *fedtest.Actor, inst *fedtest.Instance, group string) {
 	t.Helper()
 	follow := actor.Follow(group)
 	mustPost(t, actor, group+"/inbox", follow)
@@ -126,7 +126,7 @@ func mentions(note map[string]any, href string) bool {
 }
 
 // get fetches url, signed by actor unless actor is nil.
-func get(t *testing.T, h *hearth, actor *fedtest.Actor, url string) (int, []byte) {
+func get(t *testing.T, h *runningHearth, actor *fedtest.Actor, url string) (int, []byte) {
 	t.Helper()
 	var resp *http.Response
 	var err error
@@ -407,7 +407,7 @@ func TestEditsAndDeletesReachTheGroupsCopy(t *testing.T) {
 }
 
 // outboxSize counts what the group has published to its members.
-func outboxSize(t *testing.T, h *hearth, name string) int {
+func outboxSize(t *testing.T, h *runningHearth, name string) int {
 	t.Helper()
 	var n int
 	if err := h.store.View(context.Background(), func(tx *storage.Tx) error {

@@ -1,4 +1,4 @@
-package federation_test
+package main
 
 import (
 	"bytes"
@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/federation"
 	"github.com/hearth-social/hearth/federation/fedtest"
@@ -28,15 +26,15 @@ const (
 	wait       = 10 * time.Second
 )
 
-// hearth is one Hearth instance on a fake network, as a test sees it.
-type hearth struct {
+// runningHearth is one Hearth instance on a fake network, as a test sees it.
+type runningHearth struct {
 	t       *testing.T
 	svc     *federation.Service
 	store   *storage.Store
 	network *fedtest.Network
 }
 
-func startHearth(t *testing.T, configure func(*federation.Config)) *hearth {
+func startHearth(t *testing.T, configure func(*federation.Config)) *runningHearth {
 	t.Helper()
 	ctx := context.Background()
 	network := fedtest.NewNetwork(t)
@@ -60,9 +58,7 @@ func startHearth(t *testing.T, configure func(*federation.Config)) *hearth {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := chi.NewRouter()
-	svc.Routes(r, federation.Pages{Group: http.NotFoundHandler()})
-	network.Route(hearthHost, r)
+	network.Route(hearthHost, testRoutes(t, svc, store))
 	if err := svc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -71,10 +67,10 @@ func startHearth(t *testing.T, configure func(*federation.Config)) *hearth {
 		defer cancel()
 		svc.Stop(stopCtx)
 	})
-	return &hearth{t: t, svc: svc, store: store, network: network}
+	return &runningHearth{t: t, svc: svc, store: store, network: network}
 }
 
-func (h *hearth) createGroup(name string, change func(*storage.Group)) string {
+func (h *runningHearth) createGroup(name string, change func(*storage.Group)) string {
 	h.t.Helper()
 	g := &storage.Group{Name: name, DisplayName: strings.ToUpper(name)}
 	if change != nil {
@@ -115,7 +111,7 @@ func join(t *testing.T, actor *fedtest.Actor, inst *fedtest.Instance, group stri
 }
 
 // twoMastodonMembers has alice and bob, on one Mastodon server, join group.
-func twoMastodonMembers(t *testing.T, h *hearth, group string) (masto *fedtest.Instance, alice, bob *fedtest.Actor) {
+func twoMastodonMembers(t *testing.T, h *runningHearth, group string) (masto *fedtest.Instance, alice, bob *fedtest.Actor) {
 	t.Helper()
 	masto = h.network.NewInstance("mastodon.test")
 	alice, bob = masto.NewActor("alice"), masto.NewActor("bob")
@@ -126,7 +122,7 @@ func twoMastodonMembers(t *testing.T, h *hearth, group string) (masto *fedtest.I
 
 // mastodonAndLemmyMembers has alice, on a Mastodon server, and carol, on a
 // Lemmy server, join group.
-func mastodonAndLemmyMembers(t *testing.T, h *hearth, group string) (masto, lemmy *fedtest.Instance, alice, carol *fedtest.Actor) {
+func mastodonAndLemmyMembers(t *testing.T, h *runningHearth, group string) (masto, lemmy *fedtest.Instance, alice, carol *fedtest.Actor) {
 	t.Helper()
 	masto, lemmy = h.network.NewInstance("mastodon.test"), h.network.NewInstance("lemmy.test")
 	lemmy.SetSoftware("lemmy")
@@ -346,7 +342,7 @@ func TestPrivateAddressingIsNeverRelayedByAPublicGroup(t *testing.T) {
 
 // assertNothingRelayed checks that no post was stored and nothing was sent
 // on behalf of the group "grief" but answers to follows.
-func assertNothingRelayed(t *testing.T, h *hearth) {
+func assertNothingRelayed(t *testing.T, h *runningHearth) {
 	t.Helper()
 	var posts, announced int
 	if err := h.store.View(context.Background(), func(tx *storage.Tx) (err error) {
@@ -422,7 +418,7 @@ func TestBannedActorsAndBlockedDomainsAreRejected(t *testing.T) {
 }
 
 // rawPost sends body with the signature prepared by sign, for tampering.
-func rawPost(t *testing.T, h *hearth, inbox string, body []byte, prepare func(*http.Request)) int {
+func rawPost(t *testing.T, h *runningHearth, inbox string, body []byte, prepare func(*http.Request)) int {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, inbox, bytes.NewReader(body))
 	if err != nil {

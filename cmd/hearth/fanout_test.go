@@ -1,4 +1,4 @@
-package delivery_test
+package main
 
 import (
 	"bufio"
@@ -22,8 +22,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/go-chi/chi/v5"
 
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/federation"
@@ -116,9 +114,7 @@ func newFanout(b *testing.B, followers, servers int) *fanout {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := chi.NewRouter()
-	f.svc.Routes(r, federation.Pages{Group: http.NotFoundHandler()})
-	server := &http.Server{Handler: r}
+	server := &http.Server{Handler: testRoutes(b, f.svc, store)}
 	go server.Serve(listener)
 	b.Cleanup(func() { server.Close() })
 	group := storage.Group{Name: benchGroup}

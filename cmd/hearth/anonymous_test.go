@@ -1,4 +1,4 @@
-package federation_test
+package main
 
 import (
 	"bytes"
@@ -230,7 +230,7 @@ func TestAnonymousPostsAreForModeratorsToDecide(t *testing.T) {
 
 // anonymousCircle is a private group that takes anonymous posts, with bob
 // and river as members and keeper as its moderator.
-func anonymousCircle(t *testing.T, h *hearth) (group string, masto, riverside, mods *fedtest.Instance, bob, river, keeper *fedtest.Actor) {
+func anonymousCircle(t *testing.T, h *runningHearth) (group string, masto, riverside, mods *fedtest.Instance, bob, river, keeper *fedtest.Actor) {
 	t.Helper()
 	group = h.createGroup("circle", func(g *storage.Group) {
 		privateGroup("")(g)
@@ -283,7 +283,7 @@ func TestHeldPostOfADeletedAccountIsStillDecided(t *testing.T) {
 }
 
 // noticeActivity is the stored Create that carried the group's notice.
-func noticeActivity(t *testing.T, h *hearth, noteID string) storage.Activity {
+func noticeActivity(t *testing.T, h *runningHearth, noteID string) storage.Activity {
 	t.Helper()
 	var a storage.Activity
 	if err := h.store.View(context.Background(), func(tx *storage.Tx) error {
@@ -300,7 +300,7 @@ func noticeActivity(t *testing.T, h *hearth, noteID string) storage.Activity {
 }
 
 // storedPost is the group's record of the post whose copy is url.
-func storedPost(t *testing.T, h *hearth, url string) storage.Post {
+func storedPost(t *testing.T, h *runningHearth, url string) storage.Post {
 	t.Helper()
 	var p storage.Post
 	if err := h.store.View(context.Background(), func(tx *storage.Tx) (err error) {
