@@ -125,38 +125,80 @@ func refusePrivate(_, address string, _ syscall.RawConn) error {
 	return nil
 }
 
-// IsPublic reports whether ip is a globally routable unicast address.
+// IsPublic reports whether ip is a globally reachable unicast address, one
+// that a server on the fediverse may have. An address that only leads to
+// another one (IPv4-mapped, NAT64, 6to4) is judged by the IPv4 address it
+// carries.
 func IsPublic(ip netip.Addr) bool {
 	ip = ip.Unmap()
+	if ip.Is4() {
+		return !within(ip, special4)
+	}
 	switch {
-	case !ip.IsValid(), ip.IsLoopback(), ip.IsPrivate(), ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast(),
-		ip.IsMulticast(), ip.IsUnspecified(), ip.IsInterfaceLocalMulticast():
-		return false
+	case nat64.Contains(ip):
+		a := ip.As16()
+		return IsPublic(netip.AddrFrom4([4]byte(a[12:16])))
+	case sixToFour.Contains(ip):
+		a := ip.As16()
+		return IsPublic(netip.AddrFrom4([4]byte(a[2:6])))
 	}
-	for _, p := range reserved {
-		if p.Contains(ip) {
-			return false
-		}
-	}
-	return true
+	// A zoned address is contained in no prefix, so it is refused here.
+	return globalUnicast6.Contains(ip) && !within(ip, special6)
 }
 
-// reserved are ranges that IsPrivate and friends do not cover but that never
-// hold a fediverse server: carrier-grade NAT, benchmarking, documentation,
-// and the IPv6 ranges that tunnel or translate IPv4 (Teredo, 6to4, NAT64),
-// through which a private IPv4 address could be reached.
-var reserved = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),
-	netip.MustParsePrefix("100.64.0.0/10"),
-	netip.MustParsePrefix("192.0.0.0/24"),
-	netip.MustParsePrefix("192.0.2.0/24"),
-	netip.MustParsePrefix("198.18.0.0/15"),
-	netip.MustParsePrefix("198.51.100.0/24"),
-	netip.MustParsePrefix("203.0.113.0/24"),
-	netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("64:ff9b::/96"),
-	netip.MustParsePrefix("2001::/32"),
-	netip.MustParsePrefix("2001:db8::/32"),
-	netip.MustParsePrefix("2002::/16"),
-	netip.MustParsePrefix("fec0::/10"),
+func within(ip netip.Addr, prefixes []netip.Prefix) bool {
+	for _, p := range prefixes {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// special4 are the IPv4 ranges of the IANA special-purpose address registry
+// that are not globally reachable, with multicast and the limited broadcast
+// address. 192.0.0.0/24 is refused whole although two anycast addresses in
+// it (PCP and TURN) are global: neither is a web server. The AS112 ranges
+// are global and left alone.
+var special4 = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),       // this network
+	netip.MustParsePrefix("10.0.0.0/8"),      // private
+	netip.MustParsePrefix("100.64.0.0/10"),   // carrier-grade NAT
+	netip.MustParsePrefix("127.0.0.0/8"),     // loopback
+	netip.MustParsePrefix("169.254.0.0/16"),  // link-local, cloud metadata
+	netip.MustParsePrefix("172.16.0.0/12"),   // private
+	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
+	netip.MustParsePrefix("192.0.2.0/24"),    // documentation
+	netip.MustParsePrefix("192.88.99.0/24"),  // deprecated 6to4 relay anycast: whichever relay is nearest
+	netip.MustParsePrefix("192.168.0.0/16"),  // private
+	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
+	netip.MustParsePrefix("198.51.100.0/24"), // documentation
+	netip.MustParsePrefix("203.0.113.0/24"),  // documentation
+	netip.MustParsePrefix("224.0.0.0/4"),     // multicast
+	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and 255.255.255.255 broadcast
+}
+
+// globalUnicast6 is the only IPv6 space IANA hands out for global unicast:
+// everything outside it is loopback, unspecified, IPv4-compatible or
+// -translated, discard, unique-local, link- or site-local, multicast, SRv6,
+// or not allocated at all, and is refused without listing each.
+var globalUnicast6 = netip.MustParsePrefix("2000::/3")
+
+// nat64 is the well-known NAT64 prefix, which reaches the IPv4 address in
+// its last 32 bits. The local-use prefix 64:ff9b:1::/48 leads into the
+// operator's own network and lies outside globalUnicast6.
+var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+
+// sixToFour is 6to4, which reaches the IPv4 address in bits 16 to 47.
+var sixToFour = netip.MustParsePrefix("2002::/16")
+
+// special6 are the ranges inside globalUnicast6 that the IANA registry marks
+// as special. 2001::/23 is refused whole: Teredo (2001::/32) reaches a
+// client through whichever relay is nearest, at an address hidden in its
+// last bits, and the global entries of the block (AMT, AS112, ORCHID) are
+// not web servers.
+var special6 = []netip.Prefix{
+	netip.MustParsePrefix("2001::/23"),     // IETF protocol assignments, Teredo, benchmarking
+	netip.MustParsePrefix("2001:db8::/32"), // documentation
+	netip.MustParsePrefix("3fff::/20"),     // documentation
 }
