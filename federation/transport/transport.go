@@ -31,12 +31,21 @@ type Options struct {
 	Timeout time.Duration
 }
 
+// ErrRefused is matched by every refusal of the guard: a forbidden address,
+// an insecure scheme, too many redirects, whether for the URL asked for or
+// one it redirects to. errors.Is finds it through the *url.Error that
+// http.Client returns. A refusal is permanent, unlike a network failure:
+// the same URL will be refused again, so a caller should give up rather
+// than retry.
+var ErrRefused = errors.New("refused")
+
 // ErrForbiddenAddress is returned for a request to a private, loopback or
-// otherwise internal address.
-var ErrForbiddenAddress = errors.New("address is not on the public internet")
+// otherwise internal address. It matches ErrRefused.
+var ErrForbiddenAddress = fmt.Errorf("%w: address is not on the public internet", ErrRefused)
 
 // ErrInsecureScheme is returned for a non-https URL when http is not allowed.
-var ErrInsecureScheme = errors.New("only https URLs may be fetched")
+// It matches ErrRefused.
+var ErrInsecureScheme = fmt.Errorf("%w: only https URLs may be fetched", ErrRefused)
 
 // maxRedirects bounds how far a fetch may be sent elsewhere.
 const maxRedirects = 3
@@ -70,7 +79,7 @@ func NewClient(opts Options) *http.Client {
 		Transport: &guard{next: base, userAgent: opts.UserAgent, insecure: opts.Insecure},
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= maxRedirects {
-				return fmt.Errorf("stopped after %d redirects", maxRedirects)
+				return fmt.Errorf("%w: stopped after %d redirects", ErrRefused, maxRedirects)
 			}
 			return checkScheme(req, opts.Insecure)
 		},
@@ -109,18 +118,15 @@ func checkScheme(req *http.Request, insecure bool) error {
 }
 
 // refusePrivate runs after DNS resolution, on the address actually dialled,
-// so a name that resolves to an internal address is refused too.
+// so a name that resolves to an internal address is refused too. The
+// net.OpError around the refusal names the address.
 func refusePrivate(_, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
+	addr, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return err
 	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return err
-	}
-	if !IsPublic(ip) {
-		return fmt.Errorf("%s: %w", ip, ErrForbiddenAddress)
+	if !IsPublic(addr.Addr()) {
+		return ErrForbiddenAddress
 	}
 	return nil
 }

@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hearth-social/hearth/federation/transport"
@@ -21,12 +23,12 @@ func TestRefusesLoopbackUnlessInsecure(t *testing.T) {
 
 	strict := transport.NewClient(transport.Options{UserAgent: "Hearth/test"})
 	_, err := strict.Get(srv.URL)
-	if !errors.Is(err, transport.ErrInsecureScheme) {
+	if !errors.Is(err, transport.ErrInsecureScheme) || !errors.Is(err, transport.ErrRefused) {
 		t.Errorf("plain http: got %v, want ErrInsecureScheme", err)
 	}
 	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, strings.Replace(srv.URL, "http:", "https:", 1), nil)
 	_, err = strict.Do(req)
-	if !errors.Is(err, transport.ErrForbiddenAddress) {
+	if !errors.Is(err, transport.ErrForbiddenAddress) || !errors.Is(err, transport.ErrRefused) {
 		t.Errorf("https to loopback: got %v, want ErrForbiddenAddress", err)
 	}
 
@@ -50,8 +52,26 @@ func TestRedirectToPlainHTTPIsRefused(t *testing.T) {
 	defer redirector.Close()
 	client := transport.NewClient(transport.Options{Base: redirector.Client().Transport})
 	_, err := client.Get(redirector.URL)
-	if !errors.Is(err, transport.ErrInsecureScheme) {
+	if !errors.Is(err, transport.ErrInsecureScheme) || !errors.Is(err, transport.ErrRefused) {
 		t.Errorf("redirect to http: got %v, want ErrInsecureScheme", err)
+	}
+}
+
+func TestEndlessRedirectsAreRefused(t *testing.T) {
+	var hits atomic.Int32
+	loop := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Redirect(w, r, "/again", http.StatusFound)
+	}))
+	defer loop.Close()
+	client := transport.NewClient(transport.Options{Base: loop.Client().Transport})
+	_, err := client.Get(loop.URL)
+	var urlErr *url.Error
+	if !errors.As(err, &urlErr) || !errors.Is(err, transport.ErrRefused) {
+		t.Errorf("endless redirects: got %v, want a *url.Error matching ErrRefused", err)
+	}
+	if n := hits.Load(); n != 3 {
+		t.Errorf("%d requests, want 3", n)
 	}
 }
 
