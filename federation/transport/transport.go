@@ -5,11 +5,13 @@
 package transport
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -52,18 +54,35 @@ const maxRedirects = 3
 
 // NewClient returns a client with the guards described by opts.
 func NewClient(opts Options) *http.Client {
+	return newClient(opts, seams{})
+}
+
+// seams let this package's tests run the real guarded dialer against fake
+// DNS and local TLS servers: a resolver, the roots that trust those servers,
+// and the exact loopback address and port of each server that is to stand
+// in for a public one. They are kept out of Options on purpose: permitted
+// addresses would be a hole in the guard, and nothing else needs another
+// resolver, so only test files of this package can set them.
+type seams struct {
+	resolver  *net.Resolver
+	tlsConfig *tls.Config
+	permitted []netip.AddrPort
+}
+
+func newClient(opts Options, s seams) *http.Client {
 	if opts.Timeout == 0 {
 		opts.Timeout = 30 * time.Second
 	}
 	base := opts.Base
 	if base == nil {
-		dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+		dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Resolver: s.resolver}
 		if !opts.Insecure {
-			dialer.Control = refusePrivate
+			dialer.Control = s.refusePrivate
 		}
 		base = &http.Transport{
 			Proxy:                 nil,
 			DialContext:           dialer.DialContext,
+			TLSClientConfig:       s.tlsConfig,
 			ForceAttemptHTTP2:     true,
 			MaxIdleConns:          1024,
 			MaxIdleConnsPerHost:   8,
@@ -117,15 +136,17 @@ func checkScheme(req *http.Request, insecure bool) error {
 	return fmt.Errorf("%s: %w", req.URL.Redacted(), ErrInsecureScheme)
 }
 
-// refusePrivate runs after DNS resolution, on the address actually dialled,
-// so a name that resolves to an internal address is refused too. The
-// net.OpError around the refusal names the address.
-func refusePrivate(_, address string, _ syscall.RawConn) error {
+// refusePrivate runs after DNS resolution, on the address about to be
+// connected, for every connection: a name that resolves to an internal
+// address is refused too, and so is one that resolved to a public address
+// when it was checked and is rebound to an internal one by the time it is
+// used. The net.OpError around the refusal names the address.
+func (s seams) refusePrivate(_, address string, _ syscall.RawConn) error {
 	addr, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return err
 	}
-	if !IsPublic(addr.Addr()) {
+	if !IsPublic(addr.Addr()) && !slices.Contains(s.permitted, addr) {
 		return ErrForbiddenAddress
 	}
 	return nil
