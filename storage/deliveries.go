@@ -129,8 +129,9 @@ const (
 	// GiveUp means the delivery failed for good; the row stays with its
 	// reason and the failure counts against the host.
 	GiveUp
-	// Refused means the inbox answered and declined for good (a 4xx): the
-	// row stays with its reason, and the host, which answered, is healthy.
+	// Refused means the inbox answered and declined for good (most 4xx,
+	// and 501): the row stays with its reason, and the host, which
+	// answered, is healthy.
 	Refused
 )
 

@@ -320,7 +320,7 @@ func (e *Engine) deliver(ctx context.Context, job storage.Job) (outcome storage.
 		e.hostRecovered(job.Host)
 		e.log.Debug("delivered", "activity", job.ActivityID, "inbox", job.Inbox, "status", status)
 		return outcome, true
-	case err == nil && status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests:
+	case err == nil && final(status):
 		// The server understood and refused; asking again will not change
 		// its mind. The host itself is healthy.
 		outcome.Verdict = storage.Refused
@@ -356,6 +356,20 @@ func (e *Engine) deliver(ctx context.Context, job storage.Job) (outcome storage.
 	e.log.Info("delivery failed", "activity", job.ActivityID, "inbox", job.Inbox, "attempt", failures,
 		"err", outcome.Error, "verdict", verdictName(outcome.Verdict))
 	return outcome, true
+}
+
+// final reports whether an answer refuses the delivery for good, as
+// Mastodon judges it. A 401 may pass: Mastodon answers it when it cannot
+// fetch the group's key for a moment (our restart, a proxy's hiccup). A 501
+// will not: the server does not take such requests at all.
+func final(status int) bool {
+	switch status {
+	case http.StatusUnauthorized, http.StatusRequestTimeout, http.StatusTooManyRequests:
+		return false
+	case http.StatusNotImplemented:
+		return true
+	}
+	return status >= 400 && status < 500
 }
 
 func verdictName(v storage.Verdict) string {

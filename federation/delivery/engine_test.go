@@ -325,6 +325,63 @@ func TestServerErrorsAreRetriedOnTheBackoffSchedule(t *testing.T) {
 	}
 }
 
+// The statuses are judged as Mastodon judges them: a 401 often means the
+// server could not fetch the group's key just then, and 501 means it never
+// takes such requests.
+func TestUnauthorizedTimeoutsAndServerErrorsAreRetriedOtherRefusalsAndNotImplementedAreFinal(t *testing.T) {
+	r := newRig(t)
+	retried := map[int]*fedtest.Instance{}
+	final := map[int]*fedtest.Instance{}
+	var inboxes []string
+	statusAt := map[string]int{}
+	for _, status := range []int{401, 408, 429, 500, 502, 503, 400, 403, 404, 422, 501} {
+		inst := r.network.NewInstance(fmt.Sprintf("s%d.test", status))
+		inst.SetFailure(fedtest.Failure{Status: status, Times: 1})
+		inboxes = append(inboxes, inst.SharedInbox())
+		statusAt[inst.SharedInbox()] = status
+		if status == 501 || status < 500 && status != 401 && status != 408 && status != 429 {
+			final[status] = inst
+		} else {
+			retried[status] = inst
+		}
+	}
+	e := r.start(r.config(delivery.Schedule{}))
+	start := r.clock.Now()
+	id := r.enqueue(inboxes...)
+	r.eventually(func() (bool, string) {
+		s, f, next := r.stats(), r.failures(), r.nextDue()
+		return s.Queued == len(retried) && len(f) == len(final) && next.Equal(start.Add(30*time.Second)),
+			fmt.Sprintf("queue %+v, next due %v, failures %+v", s, next, f)
+	})
+	for _, f := range r.failures() {
+		status := statusAt[f.Inbox]
+		if final[status] == nil || f.LastError != fmt.Sprintf("refused with HTTP %d", status) {
+			t.Errorf("%s given up as %q, want only final refusals given up, with their status", f.Inbox, f.LastError)
+		}
+	}
+
+	r.clock.advance(30 * time.Second)
+	e.Wake()
+	for status, inst := range retried {
+		got := inst.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool { return d.Status == http.StatusAccepted })
+		if got.Activity["id"] != id || !got.Verified {
+			t.Errorf("retry after %d: %v", status, got)
+		}
+	}
+	r.eventually(func() (bool, string) {
+		s := r.stats()
+		return s.Queued == 0 && s.Failed == len(final), fmt.Sprintf("%+v", s)
+	})
+	for status, inst := range final {
+		if n := len(inst.Deliveries()); n != 1 {
+			t.Errorf("the server that answered %d received %d requests, want 1", status, n)
+		}
+	}
+	if h := r.failingHosts(); len(h) != 0 {
+		t.Errorf("failing hosts %+v, want none: every server answered, then took the retries", h)
+	}
+}
+
 func TestRetryAfterInSecondsIsHonoured(t *testing.T) {
 	r := newRig(t)
 	limited := r.network.NewInstance("limited.test")
