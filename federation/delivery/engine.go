@@ -312,13 +312,15 @@ func (e *Engine) deliver(ctx context.Context, job storage.Job) (outcome storage.
 	if ctx.Err() != nil {
 		return outcome, false
 	}
+	// An inbox can name a person, an anonymous author for one: it is logged
+	// at debug only, and the records above debug name the host instead.
+	e.log.Debug("delivery attempt", "activity", job.ActivityID, "inbox", job.Inbox, "status", status, "err", err)
 	now := e.cfg.Now()
 	outcome = storage.Outcome{JobID: job.ID, Host: job.Host}
 	switch {
 	case err == nil && status >= 200 && status < 300:
 		outcome.Verdict = storage.Delivered
 		e.hostRecovered(job.Host)
-		e.log.Debug("delivered", "activity", job.ActivityID, "inbox", job.Inbox, "status", status)
 		return outcome, true
 	case err == nil && final(status):
 		// The server understood and refused; asking again will not change
@@ -326,7 +328,7 @@ func (e *Engine) deliver(ctx context.Context, job storage.Job) (outcome storage.
 		outcome.Verdict = storage.Refused
 		outcome.Error = fmt.Sprintf("refused with HTTP %d", status)
 		e.hostRecovered(job.Host)
-		e.log.Info("delivery refused", "activity", job.ActivityID, "inbox", job.Inbox, "status", status)
+		e.log.Info("delivery refused", "activity", job.ActivityID, "host", job.Host, "status", status)
 		return outcome, true
 	case err != nil:
 		outcome.Error = err.Error()
@@ -353,7 +355,7 @@ func (e *Engine) deliver(ctx context.Context, job storage.Job) (outcome storage.
 	if rest := e.cfg.Schedule.HostRest(e.hostFailed(job)); rest > 0 {
 		outcome.HostRetryAt = now.Add(rest)
 	}
-	e.log.Info("delivery failed", "activity", job.ActivityID, "inbox", job.Inbox, "attempt", failures,
+	e.log.Info("delivery failed", "activity", job.ActivityID, "host", job.Host, "attempt", failures,
 		"err", outcome.Error, "verdict", verdictName(outcome.Verdict))
 	return outcome, true
 }

@@ -1,9 +1,11 @@
 package delivery_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -616,5 +618,60 @@ func TestAbandonedClaimsAreDeliveredAfterARestart(t *testing.T) {
 		if n := len(inst.Deliveries()); n != 4 {
 			t.Errorf("%s received %d requests, want 4: nothing was in flight, so nothing twice", inst.Host, n)
 		}
+	}
+}
+
+// logBuffer collects what the engine logs; workers write to it concurrently
+// with the test reading it.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// logger logs at level and above into a buffer the test can read.
+func logger(level slog.Level) (*slog.Logger, *logBuffer) {
+	b := &logBuffer{}
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: level})), b
+}
+
+// A personal inbox names its account, and an anonymous author's must not
+// end up in logs kept at the usual level.
+func TestInfoLogsNameTheHostOfAFailedDeliveryButNotItsInbox(t *testing.T) {
+	r := newRig(t)
+	busy := r.network.NewInstance("busy.test")
+	busy.SetFailure(fedtest.Failure{Status: http.StatusServiceUnavailable})
+	strict := r.network.NewInstance("strict.test")
+	strict.SetFailure(fedtest.Failure{Status: http.StatusForbidden})
+	authors := []*fedtest.Actor{busy.NewActor("author"), strict.NewActor("author")}
+	cfg := r.config(delivery.Schedule{})
+	var logs *logBuffer
+	cfg.Logger, logs = logger(slog.LevelInfo)
+	r.start(cfg)
+	start := r.clock.Now()
+	r.enqueue(authors[0].Inbox, authors[1].Inbox)
+	r.eventually(func() (bool, string) {
+		f, next := r.failures(), r.nextDue()
+		return len(f) == 1 && next.Equal(start.Add(30*time.Second)), fmt.Sprintf("failures %+v, next due %v", f, next)
+	})
+	got := logs.String()
+	for _, host := range []string{"busy.test", "strict.test"} {
+		if !strings.Contains(got, "host="+host) {
+			t.Errorf("the logs do not name %s:\n%s", host, got)
+		}
+	}
+	if strings.Contains(got, "/users/author") {
+		t.Errorf("the logs name the author:\n%s", got)
 	}
 }
