@@ -185,6 +185,32 @@ func (tx *Tx) RecordOutcomes(outcomes []Outcome) error {
 	return nil
 }
 
+// InboxGone acts on a 410 Gone from inbox; call it in the transaction that
+// records the refusal. When inbox is an account's own, the account is gone:
+// its memberships end as when it deletes itself, bans excepted, and what
+// is still queued for that inbox is dropped rather than refused one by one.
+// An inbox that any actor names as its shared inbox is a server's endpoint,
+// not an account, and its 410 ends nobody's membership. It returns how many
+// memberships ended.
+func (tx *Tx) InboxGone(inbox string) (int64, error) {
+	inboxArg := sql.Named("inbox", inbox)
+	var personal bool
+	err := tx.queryRow(`SELECT EXISTS (SELECT 1 FROM actors WHERE inbox = :inbox)
+		AND NOT EXISTS (SELECT 1 FROM actors WHERE shared_inbox = :inbox)`, inboxArg).Scan(&personal)
+	if err != nil || !personal {
+		return 0, translate(err)
+	}
+	if _, err := tx.exec(`DELETE FROM deliveries WHERE inbox = :inbox AND state = 'queued'`, inboxArg); err != nil {
+		return 0, err
+	}
+	res, err := tx.exec(`DELETE FROM memberships WHERE state != 'banned'
+		AND actor_id IN (SELECT id FROM actors WHERE inbox = :inbox)`, inboxArg)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
 // hostAnswered revives a host: it answered, so it is reachable.
 func (tx *Tx) hostAnswered(host string, now int64) error {
 	_, err := tx.exec(`INSERT INTO hosts (host, last_success_at) VALUES (?, ?)

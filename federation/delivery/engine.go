@@ -3,8 +3,9 @@
 // POSTs it, and records the outcome, retrying what may still succeed.
 //
 // The queue lives in the database, so nothing is lost to a crash or a
-// restart: a delivery leaves the queue only when its inbox took it or when
-// it has been given up with its reason kept.
+// restart: a delivery leaves the queue only when its inbox took it, when
+// it has been given up with its reason kept, or when the account it was for
+// is gone.
 package delivery
 
 import (
@@ -60,7 +61,7 @@ type Engine struct {
 	wake     chan struct{}
 	jobs     chan storage.Job
 	finished chan struct{}
-	outcomes chan storage.Outcome
+	outcomes chan result
 
 	signersMu sync.Mutex
 	signers   map[int64]*signature.Signer
@@ -124,7 +125,7 @@ func New(store *storage.Store, cfg Config) *Engine {
 		wake:         make(chan struct{}, 1),
 		jobs:         make(chan storage.Job),
 		finished:     make(chan struct{}, cfg.Workers),
-		outcomes:     make(chan storage.Outcome, cfg.Workers),
+		outcomes:     make(chan result, cfg.Workers),
 		signers:      map[int64]*signature.Signer{},
 		hostFailures: map[string]int{},
 		recorded:     make(chan struct{}),
@@ -168,7 +169,7 @@ func (e *Engine) Start(ctx context.Context) error {
 }
 
 // Stop stops claiming, lets requests in flight finish until ctx ends,
-// cancels the rest (they stay queued) and writes every outcome.
+// cancels the rest (they stay queued) and writes every r.
 func (e *Engine) Stop(ctx context.Context) error {
 	e.stop()
 	e.dispatched.Wait()
@@ -297,43 +298,54 @@ func (e *Engine) idleWait(ctx context.Context) time.Duration {
 func (e *Engine) work(ctx context.Context) {
 	defer e.inFlight.Done()
 	for job := range e.jobs {
-		if outcome, ok := e.deliver(ctx, job); ok {
-			e.outcomes <- outcome
+		if r, ok := e.deliver(ctx, job); ok {
+			e.outcomes <- r
 		}
 		e.finished <- struct{}{}
 	}
 }
 
+// result is what an attempt leaves to record.
+type result struct {
+	storage.Outcome
+	// goneInbox is the job's inbox when it answered 410 Gone: if that is an
+	// account's own inbox, the account is gone.
+	goneInbox string
+}
+
 // deliver makes one attempt and decides what it means. ok is false when the
 // attempt was cut short by shutdown: it does not count, and the job goes
 // back to the queue as it was.
-func (e *Engine) deliver(ctx context.Context, job storage.Job) (outcome storage.Outcome, ok bool) {
+func (e *Engine) deliver(ctx context.Context, job storage.Job) (r result, ok bool) {
 	status, header, err := e.post(ctx, job)
 	if ctx.Err() != nil {
-		return outcome, false
+		return r, false
 	}
 	// An inbox can name a person, an anonymous author for one: it is logged
 	// at debug only, and the records above debug name the host instead.
 	e.log.Debug("delivery attempt", "activity", job.ActivityID, "inbox", job.Inbox, "status", status, "err", err)
 	now := e.cfg.Now()
-	outcome = storage.Outcome{JobID: job.ID, Host: job.Host}
+	r.Outcome = storage.Outcome{JobID: job.ID, Host: job.Host}
 	switch {
 	case err == nil && status >= 200 && status < 300:
-		outcome.Verdict = storage.Delivered
+		r.Verdict = storage.Delivered
 		e.hostRecovered(job.Host)
-		return outcome, true
+		return r, true
 	case err == nil && final(status):
 		// The server understood and refused; asking again will not change
 		// its mind. The host itself is healthy.
-		outcome.Verdict = storage.Refused
-		outcome.Error = fmt.Sprintf("refused with HTTP %d", status)
+		r.Verdict = storage.Refused
+		r.Error = fmt.Sprintf("refused with HTTP %d", status)
+		if status == http.StatusGone {
+			r.goneInbox = job.Inbox
+		}
 		e.hostRecovered(job.Host)
 		e.log.Info("delivery refused", "activity", job.ActivityID, "host", job.Host, "status", status)
-		return outcome, true
+		return r, true
 	case err != nil:
-		outcome.Error = err.Error()
+		r.Error = err.Error()
 	default:
-		outcome.Error = fmt.Sprintf("HTTP %d", status)
+		r.Error = fmt.Sprintf("HTTP %d", status)
 	}
 	failures := job.Attempts + 1
 	wait := e.cfg.Schedule.Backoff(failures, e.cfg.Random())
@@ -343,21 +355,21 @@ func (e *Engine) deliver(ctx context.Context, job storage.Job) (outcome storage.
 	deadline := job.CreatedAt.Add(e.cfg.Schedule.GiveUpAfter)
 	switch {
 	case !now.Before(deadline):
-		outcome.Verdict = storage.GiveUp
-		outcome.Error = "gave up after retrying: " + outcome.Error
+		r.Verdict = storage.GiveUp
+		r.Error = "gave up after retrying: " + r.Error
 	default:
-		outcome.Verdict = storage.RetryLater
-		outcome.NextAttempt = now.Add(wait)
-		if outcome.NextAttempt.After(deadline) {
-			outcome.NextAttempt = deadline
+		r.Verdict = storage.RetryLater
+		r.NextAttempt = now.Add(wait)
+		if r.NextAttempt.After(deadline) {
+			r.NextAttempt = deadline
 		}
 	}
 	if rest := e.cfg.Schedule.HostRest(e.hostFailed(job)); rest > 0 {
-		outcome.HostRetryAt = now.Add(rest)
+		r.HostRetryAt = now.Add(rest)
 	}
 	e.log.Info("delivery failed", "activity", job.ActivityID, "host", job.Host, "attempt", failures,
-		"err", outcome.Error, "verdict", verdictName(outcome.Verdict))
-	return outcome, true
+		"err", r.Error, "verdict", verdictName(r.Verdict))
+	return r, true
 }
 
 // final reports whether an answer refuses the delivery for good, as
@@ -458,28 +470,31 @@ func (e *Engine) hostRecovered(host string) {
 func (e *Engine) record() {
 	defer close(e.recorded)
 	var batch []storage.Outcome
+	var gone []result
 	ticker := time.NewTicker(flushEvery)
 	defer ticker.Stop()
 	flush := func() {
 		if len(batch) == 0 {
 			return
 		}
-		err := e.store.Update(context.Background(), func(tx *storage.Tx) error { return tx.RecordOutcomes(batch) })
-		if err != nil {
+		if err := e.save(batch, gone); err != nil {
 			e.log.Error("recording delivery outcomes", "count", len(batch), "err", err)
 			return
 		}
-		batch = batch[:0]
+		batch, gone = batch[:0], gone[:0]
 		e.Wake()
 	}
 	for {
 		select {
-		case o, ok := <-e.outcomes:
+		case r, ok := <-e.outcomes:
 			if !ok {
 				flush()
 				return
 			}
-			batch = append(batch, o)
+			batch = append(batch, r.Outcome)
+			if r.goneInbox != "" {
+				gone = append(gone, r)
+			}
 			if len(batch) >= flushBatch {
 				flush()
 			}
@@ -487,4 +502,33 @@ func (e *Engine) record() {
 			flush()
 		}
 	}
+}
+
+// save writes outcomes in one transaction, together with what the 410s
+// among them mean for the accounts whose inboxes answered them.
+func (e *Engine) save(outcomes []storage.Outcome, gone []result) error {
+	ended := make([]int64, len(gone))
+	err := e.store.Update(context.Background(), func(tx *storage.Tx) error {
+		if err := tx.RecordOutcomes(outcomes); err != nil {
+			return err
+		}
+		for i, r := range gone {
+			n, err := tx.InboxGone(r.goneInbox)
+			if err != nil {
+				return err
+			}
+			ended[i] = n
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, r := range gone {
+		if ended[i] > 0 {
+			e.log.Info("an account is gone from its server: its memberships ended", "host", r.Host, "memberships", ended[i])
+			e.log.Debug("account gone", "inbox", r.goneInbox)
+		}
+	}
+	return nil
 }

@@ -675,3 +675,121 @@ func TestInfoLogsNameTheHostOfAFailedDeliveryButNotItsInbox(t *testing.T) {
 		t.Errorf("the logs name the author:\n%s", got)
 	}
 }
+
+// inboxServer answers deliveries with status by path (202 for the rest) and
+// counts them.
+type inboxServer struct {
+	status map[string]int
+	mu     sync.Mutex
+	posts  map[string]int
+}
+
+func (s *inboxServer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	s.mu.Lock()
+	s.posts[req.URL.Path]++
+	s.mu.Unlock()
+	if status, ok := s.status[req.URL.Path]; ok {
+		w.WriteHeader(status)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (s *inboxServer) received(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.posts[path]
+}
+
+func TestAGoneMemberInboxEndsItsMembershipsButAGoneSharedInboxEndsNone(t *testing.T) {
+	r := newRig(t)
+	social := &inboxServer{status: map[string]int{"/users/gone/inbox": http.StatusGone}, posts: map[string]int{}}
+	r.network.Route("social.test", social)
+	big := &inboxServer{status: map[string]int{"/inbox": http.StatusGone}, posts: map[string]int{}}
+	r.network.Route("big.test", big)
+	gone := storage.Actor{ID: "http://social.test/users/gone", Host: "social.test",
+		Inbox: "http://social.test/users/gone/inbox", SharedInbox: "http://social.test/inbox"}
+	neighbour := storage.Actor{ID: "http://social.test/users/stays", Host: "social.test",
+		Inbox: "http://social.test/users/stays/inbox", SharedInbox: "http://social.test/inbox"}
+	elsewhere := storage.Actor{ID: "http://big.test/users/stays", Host: "big.test",
+		Inbox: "http://big.test/users/stays/inbox", SharedInbox: "http://big.test/inbox"}
+	var groups []int64
+	err := r.store.Update(context.Background(), func(tx *storage.Tx) error {
+		for _, name := range []string{"knitting", "rowing", "chess"} {
+			g := &storage.Group{Name: name, Visibility: storage.Public, Join: storage.JoinOpen, Posting: storage.PostingMembers}
+			if err := tx.CreateGroup(g); err != nil {
+				return err
+			}
+			groups = append(groups, g.ID)
+		}
+		for _, a := range []storage.Actor{gone, neighbour, elsewhere} {
+			if err := tx.PutActor(a); err != nil {
+				return err
+			}
+		}
+		for _, m := range []struct {
+			group int64
+			actor string
+			state storage.MemberState
+		}{
+			{groups[0], gone.ID, storage.Member},
+			{groups[1], gone.ID, storage.Pending},
+			{groups[2], gone.ID, storage.Banned},
+			{groups[0], neighbour.ID, storage.Member},
+			{groups[0], elsewhere.ID, storage.Member},
+		} {
+			if err := tx.SetMembership(m.group, m.actor, m.state, ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := r.config(delivery.Schedule{})
+	var logs *logBuffer
+	cfg.Logger, logs = logger(slog.LevelInfo)
+	r.start(cfg)
+
+	// A server not proven yet gets one request at a time, so the first
+	// 410 is recorded before the next delivery to that inbox could go.
+	r.enqueue(gone.Inbox, elsewhere.SharedInbox)
+	r.enqueue(gone.Inbox)
+	r.enqueue(gone.Inbox)
+	r.eventually(func() (bool, string) {
+		s := r.stats()
+		return s.Queued == 0 && strings.Contains(logs.String(), "memberships=2"), fmt.Sprintf("queue %+v, logs:\n%s", s, logs)
+	})
+	if n := social.received("/users/gone/inbox"); n != 1 {
+		t.Errorf("the gone inbox received %d requests, want 1: what was queued for it is dropped", n)
+	}
+	if f := r.failures(); len(f) != 2 {
+		t.Errorf("given up %+v, want the two refusals", f)
+	}
+	r.view(func(tx *storage.Tx) error {
+		for _, want := range []struct {
+			group int64
+			actor string
+			state storage.MemberState // "" when it has none
+		}{
+			{groups[0], gone.ID, ""},
+			{groups[1], gone.ID, ""},
+			{groups[2], gone.ID, storage.Banned},
+			{groups[0], neighbour.ID, storage.Member},
+			{groups[0], elsewhere.ID, storage.Member},
+		} {
+			m, err := tx.Membership(want.group, want.actor)
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return err
+			}
+			if m.State != want.state {
+				t.Errorf("%s in group %d is %q, want %q", want.actor, want.group, m.State, want.state)
+			}
+		}
+		return nil
+	})
+	if got := logs.String(); !strings.Contains(got, "host=social.test") || strings.Contains(got, "/users/") {
+		t.Errorf("the logs should name the host and not the account:\n%s", got)
+	}
+}
