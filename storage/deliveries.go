@@ -146,10 +146,15 @@ type Outcome struct {
 	// HostRetryAt, when set on a failure, keeps every job of the host
 	// waiting until then: the host is unreachable.
 	HostRetryAt time.Time
+	// Local marks a failure on this side, before anything was sent (the
+	// group's key could not be used): the host was not asked, so the
+	// failure does not count against it.
+	Local bool
 }
 
 // RecordOutcomes saves a batch of attempt results and the host health they
-// imply: a success revives its host, a failure counts against it.
+// imply: a success revives its host, a failure other than a local one
+// counts against it.
 func (tx *Tx) RecordOutcomes(outcomes []Outcome) error {
 	now := millis(tx.now)
 	for _, o := range outcomes {
@@ -174,7 +179,7 @@ func (tx *Tx) RecordOutcomes(outcomes []Outcome) error {
 			_, err = tx.exec(`UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?,
 				claimed_until = 0, last_error = ?, updated_at = ? WHERE id = ?`,
 				state, millis(o.NextAttempt), o.Error, now, o.JobID)
-			if err == nil {
+			if err == nil && !o.Local {
 				err = tx.hostFailed(o, now)
 			}
 		}

@@ -326,6 +326,7 @@ func (e *Engine) deliver(ctx context.Context, job storage.Job) (r result, ok boo
 	e.log.Debug("delivery attempt", "activity", job.ActivityID, "inbox", job.Inbox, "status", status, "err", err)
 	now := e.cfg.Now()
 	r.Outcome = storage.Outcome{JobID: job.ID, Host: job.Host}
+	var unsigned signingError
 	switch {
 	case err == nil && status >= 200 && status < 300:
 		r.Verdict = storage.Delivered
@@ -342,6 +343,9 @@ func (e *Engine) deliver(ctx context.Context, job storage.Job) (r result, ok boo
 		e.hostRecovered(job.Host)
 		e.log.Info("delivery refused", "activity", job.ActivityID, "host", job.Host, "status", status)
 		return r, true
+	case errors.As(err, &unsigned):
+		r.Local = true
+		r.Error = err.Error()
 	case err != nil:
 		r.Error = err.Error()
 	default:
@@ -363,6 +367,13 @@ func (e *Engine) deliver(ctx context.Context, job storage.Job) (r result, ok boo
 		if r.NextAttempt.After(deadline) {
 			r.NextAttempt = deadline
 		}
+	}
+	if r.Local {
+		// The fault is ours and needs an admin; the host was not asked,
+		// and its health stays as it was.
+		e.log.Error("delivery not signed", "activity", job.ActivityID, "group", job.GroupID, "attempt", failures,
+			"err", r.Error, "verdict", verdictName(r.Verdict))
+		return r, true
 	}
 	if rest := e.cfg.Schedule.HostRest(e.hostFailed(job)); rest > 0 {
 		r.HostRetryAt = now.Add(rest)
@@ -400,7 +411,7 @@ const responseLimit = 64 << 10
 func (e *Engine) post(ctx context.Context, job storage.Job) (int, http.Header, error) {
 	signer, err := e.signer(ctx, job.GroupID)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, signingError{err}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, job.Inbox, bytes.NewReader(job.Body))
 	if err != nil {
@@ -409,7 +420,7 @@ func (e *Engine) post(ctx context.Context, job storage.Job) (int, http.Header, e
 	req.Header.Set("Content-Type", activitypub.ContentType)
 	req.Header.Set("Accept", activitypub.ContentType)
 	if err := signer.SignPost(req, job.Body); err != nil {
-		return 0, nil, err
+		return 0, nil, signingError{fmt.Errorf("signing: %w", err)}
 	}
 	resp, err := e.cfg.Client.Do(req)
 	if err != nil {
@@ -419,6 +430,12 @@ func (e *Engine) post(ctx context.Context, job storage.Job) (int, http.Header, e
 	io.Copy(io.Discard, io.LimitReader(resp.Body, responseLimit))
 	return resp.StatusCode, resp.Header, nil
 }
+
+// signingError is a failure to sign on this side, before anything was sent:
+// the group's key could not be loaded or used.
+type signingError struct{ err error }
+
+func (e signingError) Error() string { return e.err.Error() }
 
 // cleanError drops the method and URL that net/http puts in front of every
 // error; the inbox is recorded beside it already.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -791,5 +792,42 @@ func TestAGoneMemberInboxEndsItsMembershipsButAGoneSharedInboxEndsNone(t *testin
 	})
 	if got := logs.String(); !strings.Contains(got, "host=social.test") || strings.Contains(got, "/users/") {
 		t.Errorf("the logs should name the host and not the account:\n%s", got)
+	}
+}
+
+func TestAKeyThatCannotBeLoadedIsRetriedWithoutBlamingTheHost(t *testing.T) {
+	r := newRig(t)
+	healthy := r.network.NewInstance("healthy.test")
+	schedule := delivery.DefaultSchedule
+	schedule.HostThreshold = 1
+	cfg := r.config(schedule)
+	var broken atomic.Bool
+	broken.Store(true)
+	sign := cfg.Signer
+	cfg.Signer = func(ctx context.Context, groupID int64) (*signature.Signer, error) {
+		if broken.Load() {
+			return nil, errors.New("database is locked")
+		}
+		return sign(ctx, groupID)
+	}
+	var logs *logBuffer
+	cfg.Logger, logs = logger(slog.LevelInfo)
+	e := r.start(cfg)
+	start := r.clock.Now()
+	id := r.enqueue(healthy.SharedInbox())
+	r.settled(start.Add(30 * time.Second))
+	if h := r.failingHosts(); len(h) != 0 {
+		t.Errorf("failing hosts %+v, want none: nothing reached the host", h)
+	}
+	if got := logs.String(); !strings.Contains(got, "level=ERROR") || !strings.Contains(got, "database is locked") {
+		t.Errorf("the signing failure is not logged as an error:\n%s", got)
+	}
+
+	broken.Store(false)
+	r.clock.advance(30 * time.Second)
+	e.Wake()
+	got := healthy.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool { return d.Activity["id"] == id })
+	if !got.Verified || len(healthy.Deliveries()) != 1 {
+		t.Errorf("after the key came back the host received %v", healthy.Deliveries())
 	}
 }
