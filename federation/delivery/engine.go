@@ -27,8 +27,9 @@ import (
 )
 
 // SignerFunc returns the signer of a group's activities (groupID 0 is the
-// instance actor). The engine asks once per group and keeps the answer, so
-// each group's key is parsed once.
+// instance actor). The engine keeps the first answer for each group, so a
+// group's key is parsed about once: first uses of one group at the same
+// moment may each ask. It is called concurrently for different groups.
 type SignerFunc func(ctx context.Context, groupID int64) (*signature.Signer, error)
 
 // Config tunes an Engine. Zero values take the defaults.
@@ -447,15 +448,25 @@ func cleanError(err error) error {
 	return errors.New(msg)
 }
 
+// signer loads a group's signer on its first use and keeps it. The load
+// reads the database, so no lock is held meanwhile: groups loading at once
+// must not wait on each other. Two first uses of one group may both load
+// it; the first kept serves from then on.
 func (e *Engine) signer(ctx context.Context, groupID int64) (*signature.Signer, error) {
 	e.signersMu.Lock()
-	defer e.signersMu.Unlock()
-	if s, ok := e.signers[groupID]; ok {
+	s, ok := e.signers[groupID]
+	e.signersMu.Unlock()
+	if ok {
 		return s, nil
 	}
 	s, err := e.cfg.Signer(ctx, groupID)
 	if err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	e.signersMu.Lock()
+	defer e.signersMu.Unlock()
+	if kept, ok := e.signers[groupID]; ok {
+		return kept, nil
 	}
 	e.signers[groupID] = s
 	return s, nil

@@ -831,3 +831,51 @@ func TestAKeyThatCannotBeLoadedIsRetriedWithoutBlamingTheHost(t *testing.T) {
 		t.Errorf("after the key came back the host received %v", healthy.Deliveries())
 	}
 }
+
+// Loading a key reads the database; one group's slow read must not hold up
+// another group's deliveries.
+func TestGroupsLoadTheirKeysWithoutWaitingForEachOther(t *testing.T) {
+	r := newRig(t)
+	first, second := r.network.NewInstance("first.test"), r.network.NewInstance("second.test")
+	var groups []int64
+	err := r.store.Update(context.Background(), func(tx *storage.Tx) error {
+		for _, name := range []string{"knitting", "rowing"} {
+			g := &storage.Group{Name: name, Visibility: storage.Public, Join: storage.JoinOpen, Posting: storage.PostingMembers}
+			if err := tx.CreateGroup(g); err != nil {
+				return err
+			}
+			groups = append(groups, g.ID)
+		}
+		for i, inbox := range []string{first.SharedInbox(), second.SharedInbox()} {
+			id := fmt.Sprintf("http://hearth.test/activities/g%d", i)
+			body := fmt.Sprintf(`{"id":%q,"type":"Announce","actor":%q,"object":"http://hearth.test/notes/1"}`, id, r.sender.ID)
+			err := tx.Enqueue(storage.Activity{ID: id, GroupID: groups[i], Type: "Announce", Body: []byte(body)}, []string{inbox})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := r.config(delivery.Schedule{})
+	sign := cfg.Signer
+	secondLoading := make(chan struct{})
+	cfg.Signer = func(ctx context.Context, groupID int64) (*signature.Signer, error) {
+		if groupID == groups[1] {
+			close(secondLoading)
+			return sign(ctx, groupID)
+		}
+		select {
+		case <-secondLoading:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return sign(ctx, groupID)
+	}
+	r.start(cfg)
+	for _, inst := range []*fedtest.Instance{first, second} {
+		inst.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool { return d.Verified })
+	}
+}
