@@ -93,6 +93,12 @@ const flushEvery = 20 * time.Millisecond
 
 const flushBatch = 256
 
+// writeTimeout bounds each write of outcomes, and the release of claims on
+// Stop, so that a database that stops answering cannot hold up shutdown for
+// ever. Outcomes that failed to be written are tried again with the next
+// batch.
+const writeTimeout = 30 * time.Second
+
 // New returns an engine over store; call Start to run it.
 func New(store *storage.Store, cfg Config) *Engine {
 	if cfg.Workers <= 0 {
@@ -170,7 +176,7 @@ func (e *Engine) Start(ctx context.Context) error {
 }
 
 // Stop stops claiming, lets requests in flight finish until ctx ends,
-// cancels the rest (they stay queued) and writes every r.
+// cancels the rest (they stay queued) and writes every outcome.
 func (e *Engine) Stop(ctx context.Context) error {
 	e.stop()
 	e.dispatched.Wait()
@@ -188,7 +194,9 @@ func (e *Engine) Stop(ctx context.Context) error {
 	e.requestStop()
 	close(e.outcomes)
 	<-e.recorded
-	releaseErr := e.store.Update(context.WithoutCancel(ctx), func(tx *storage.Tx) error {
+	releaseCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
+	releaseErr := e.store.Update(releaseCtx, func(tx *storage.Tx) error {
 		_, err := tx.ReleaseClaims()
 		return err
 	})
@@ -535,8 +543,10 @@ func (e *Engine) record() {
 // save writes outcomes in one transaction, together with what the 410s
 // among them mean for the accounts whose inboxes answered them.
 func (e *Engine) save(outcomes []storage.Outcome, gone []result) error {
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
 	ended := make([]int64, len(gone))
-	err := e.store.Update(context.Background(), func(tx *storage.Tx) error {
+	err := e.store.Update(ctx, func(tx *storage.Tx) error {
 		if err := tx.RecordOutcomes(outcomes); err != nil {
 			return err
 		}
