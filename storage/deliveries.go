@@ -249,16 +249,6 @@ type Host struct {
 	Queued           int
 }
 
-// HostFailures returns the consecutive failure count of host (0 if unknown).
-func (tx *Tx) HostFailures(host string) (int, error) {
-	var n int
-	err := tx.queryRow(`SELECT failures FROM hosts WHERE host = ?`, host).Scan(&n)
-	if err == sql.ErrNoRows {
-		return 0, nil
-	}
-	return n, translate(err)
-}
-
 // FailingHosts lists hosts with failures since their last success, worst first.
 func (tx *Tx) FailingHosts() ([]Host, error) {
 	rows, err := tx.query(`SELECT h.host, h.failures, h.unreachable_since, h.retry_at, h.last_error, h.last_success_at,
