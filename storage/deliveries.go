@@ -129,8 +129,9 @@ const (
 	// GiveUp means the delivery failed for good; the row stays with its
 	// reason and the failure counts against the host.
 	GiveUp
-	// Refused means the inbox answered and declined for good (a 4xx): the
-	// row stays with its reason, and the host, which answered, is healthy.
+	// Refused means the inbox answered and declined for good (most 4xx,
+	// and 501): the row stays with its reason, and the host, which
+	// answered, is healthy.
 	Refused
 )
 
@@ -145,10 +146,15 @@ type Outcome struct {
 	// HostRetryAt, when set on a failure, keeps every job of the host
 	// waiting until then: the host is unreachable.
 	HostRetryAt time.Time
+	// Local marks a failure on this side, before anything was sent (the
+	// group's key could not be used): the host was not asked, so the
+	// failure does not count against it.
+	Local bool
 }
 
 // RecordOutcomes saves a batch of attempt results and the host health they
-// imply: a success revives its host, a failure counts against it.
+// imply: a success revives its host, a failure other than a local one
+// counts against it.
 func (tx *Tx) RecordOutcomes(outcomes []Outcome) error {
 	now := millis(tx.now)
 	for _, o := range outcomes {
@@ -173,7 +179,7 @@ func (tx *Tx) RecordOutcomes(outcomes []Outcome) error {
 			_, err = tx.exec(`UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?,
 				claimed_until = 0, last_error = ?, updated_at = ? WHERE id = ?`,
 				state, millis(o.NextAttempt), o.Error, now, o.JobID)
-			if err == nil {
+			if err == nil && !o.Local {
 				err = tx.hostFailed(o, now)
 			}
 		}
@@ -182,6 +188,32 @@ func (tx *Tx) RecordOutcomes(outcomes []Outcome) error {
 		}
 	}
 	return nil
+}
+
+// InboxGone acts on a 410 Gone from inbox; call it in the transaction that
+// records the refusal. When inbox is an account's own, the account is gone:
+// its memberships end as when it deletes itself, bans excepted, and what
+// is still queued for that inbox is dropped rather than refused one by one.
+// An inbox that any actor names as its shared inbox is a server's endpoint,
+// not an account, and its 410 ends nobody's membership. It returns how many
+// memberships ended.
+func (tx *Tx) InboxGone(inbox string) (int64, error) {
+	inboxArg := sql.Named("inbox", inbox)
+	var personal bool
+	err := tx.queryRow(`SELECT EXISTS (SELECT 1 FROM actors WHERE inbox = :inbox)
+		AND NOT EXISTS (SELECT 1 FROM actors WHERE shared_inbox = :inbox)`, inboxArg).Scan(&personal)
+	if err != nil || !personal {
+		return 0, translate(err)
+	}
+	if _, err := tx.exec(`DELETE FROM deliveries WHERE inbox = :inbox AND state = 'queued'`, inboxArg); err != nil {
+		return 0, err
+	}
+	res, err := tx.exec(`DELETE FROM memberships WHERE state != 'banned'
+		AND actor_id IN (SELECT id FROM actors WHERE inbox = :inbox)`, inboxArg)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // hostAnswered revives a host: it answered, so it is reachable.
@@ -215,16 +247,6 @@ type Host struct {
 	LastError        string
 	LastSuccessAt    time.Time
 	Queued           int
-}
-
-// HostFailures returns the consecutive failure count of host (0 if unknown).
-func (tx *Tx) HostFailures(host string) (int, error) {
-	var n int
-	err := tx.queryRow(`SELECT failures FROM hosts WHERE host = ?`, host).Scan(&n)
-	if err == sql.ErrNoRows {
-		return 0, nil
-	}
-	return n, translate(err)
 }
 
 // FailingHosts lists hosts with failures since their last success, worst first.

@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -139,5 +140,116 @@ func TestGivenUpDeliveriesAreForgottenAfterAMonth(t *testing.T) {
 	})
 	if failures() != 0 {
 		t.Error("a delivery given up a month ago is still listed")
+	}
+}
+
+func TestAGoneInboxEndsTheMembershipsOfItsAccountOnlyWhenItIsTheAccountsOwn(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
+	var groups []int64
+	for _, name := range []string{"knitting", "rowing", "chess"} {
+		g := &storage.Group{Name: name, Visibility: storage.Public, Join: storage.JoinOpen, Posting: storage.PostingMembers}
+		update(t, s, func(tx *storage.Tx) error { return tx.CreateGroup(g) })
+		groups = append(groups, g.ID)
+	}
+	const (
+		shared = "https://social.test/inbox"
+		gone   = "https://social.test/users/gone/inbox"
+		solo   = "https://solo.test/inbox" // a one-person server's inbox, shared in name
+	)
+	actors := []storage.Actor{
+		{ID: "https://social.test/users/gone", Host: "social.test", Inbox: gone, SharedInbox: shared},
+		{ID: "https://social.test/users/stays", Host: "social.test", Inbox: "https://social.test/users/stays/inbox", SharedInbox: shared},
+		{ID: "https://solo.test/me", Host: "solo.test", Inbox: solo, SharedInbox: solo},
+	}
+	update(t, s, func(tx *storage.Tx) error {
+		for _, a := range actors {
+			if err := tx.PutActor(a); err != nil {
+				return err
+			}
+		}
+		for _, m := range []struct {
+			group int64
+			actor string
+			state storage.MemberState
+		}{
+			{groups[0], actors[0].ID, storage.Member},
+			{groups[1], actors[0].ID, storage.Pending},
+			{groups[2], actors[0].ID, storage.Banned},
+			{groups[0], actors[1].ID, storage.Member},
+			{groups[0], actors[2].ID, storage.Member},
+		} {
+			if err := tx.SetMembership(m.group, m.actor, m.state, ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	enqueue(t, s, "https://hearth.test/a/1", gone)
+	refused := claim(t, s, 10, 4, c.t.Add(time.Minute))
+	enqueue(t, s, "https://hearth.test/a/2", gone, shared, solo)
+
+	gone410 := func(inbox string) (ended int64) {
+		update(t, s, func(tx *storage.Tx) (err error) {
+			if inbox == gone {
+				err = tx.RecordOutcomes([]storage.Outcome{{JobID: refused[0].ID, Host: "social.test", Verdict: storage.Refused,
+					Error: "refused with HTTP 410"}})
+			}
+			if err == nil {
+				ended, err = tx.InboxGone(inbox)
+			}
+			return err
+		})
+		return ended
+	}
+	if n := gone410(shared); n != 0 {
+		t.Errorf("a shared inbox's 410 ended %d memberships", n)
+	}
+	if n := gone410(solo); n != 0 {
+		t.Errorf("the 410 of an inbox its server names shared ended %d memberships", n)
+	}
+	if n := gone410(gone); n != 2 {
+		t.Errorf("the account's own inbox's 410 ended %d memberships, want its membership and its request", n)
+	}
+
+	err := s.View(context.Background(), func(tx *storage.Tx) error {
+		for _, want := range []struct {
+			group int64
+			actor string
+			state storage.MemberState // "" when it has none
+		}{
+			{groups[0], actors[0].ID, ""},
+			{groups[1], actors[0].ID, ""},
+			{groups[2], actors[0].ID, storage.Banned},
+			{groups[0], actors[1].ID, storage.Member},
+			{groups[0], actors[2].ID, storage.Member},
+		} {
+			m, err := tx.Membership(want.group, want.actor)
+			if errors.Is(err, storage.ErrNotFound) {
+				err = nil
+			}
+			if err != nil {
+				return err
+			}
+			if m.State != want.state {
+				t.Errorf("%s in group %d is %q, want %q", want.actor, want.group, m.State, want.state)
+			}
+		}
+		stats, err := tx.QueueStats()
+		if err != nil {
+			return err
+		}
+		failed, err := tx.RecentFailures(10)
+		if err != nil {
+			return err
+		}
+		if stats.Queued != 2 || len(failed) != 1 || failed[0].Inbox != gone || failed[0].LastError != "refused with HTTP 410" {
+			t.Errorf("queue %+v, failures %+v; want the shared inboxes' deliveries queued and only the refusal kept of the gone inbox's",
+				stats, failed)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -3,8 +3,9 @@
 // POSTs it, and records the outcome, retrying what may still succeed.
 //
 // The queue lives in the database, so nothing is lost to a crash or a
-// restart: a delivery leaves the queue only when its inbox took it or when
-// it has been given up with its reason kept.
+// restart: a delivery leaves the queue only when its inbox took it, when
+// it has been given up with its reason kept, or when the account it was for
+// is gone.
 package delivery
 
 import (
@@ -26,8 +27,9 @@ import (
 )
 
 // SignerFunc returns the signer of a group's activities (groupID 0 is the
-// instance actor). The engine asks once per group and keeps the answer, so
-// each group's key is parsed once.
+// instance actor). The engine keeps the first answer for each group, so a
+// group's key is parsed about once: first uses of one group at the same
+// moment may each ask. It is called concurrently for different groups.
 type SignerFunc func(ctx context.Context, groupID int64) (*signature.Signer, error)
 
 // Config tunes an Engine. Zero values take the defaults.
@@ -60,7 +62,7 @@ type Engine struct {
 	wake     chan struct{}
 	jobs     chan storage.Job
 	finished chan struct{}
-	outcomes chan storage.Outcome
+	outcomes chan result
 
 	signersMu sync.Mutex
 	signers   map[int64]*signature.Signer
@@ -90,6 +92,12 @@ const sweepEvery = time.Minute
 const flushEvery = 20 * time.Millisecond
 
 const flushBatch = 256
+
+// writeTimeout bounds each write of outcomes, and the release of claims on
+// Stop, so that a database that stops answering cannot hold up shutdown for
+// ever. Outcomes that failed to be written are tried again with the next
+// batch.
+const writeTimeout = 30 * time.Second
 
 // New returns an engine over store; call Start to run it.
 func New(store *storage.Store, cfg Config) *Engine {
@@ -124,7 +132,7 @@ func New(store *storage.Store, cfg Config) *Engine {
 		wake:         make(chan struct{}, 1),
 		jobs:         make(chan storage.Job),
 		finished:     make(chan struct{}, cfg.Workers),
-		outcomes:     make(chan storage.Outcome, cfg.Workers),
+		outcomes:     make(chan result, cfg.Workers),
 		signers:      map[int64]*signature.Signer{},
 		hostFailures: map[string]int{},
 		recorded:     make(chan struct{}),
@@ -186,7 +194,9 @@ func (e *Engine) Stop(ctx context.Context) error {
 	e.requestStop()
 	close(e.outcomes)
 	<-e.recorded
-	releaseErr := e.store.Update(context.WithoutCancel(ctx), func(tx *storage.Tx) error {
+	releaseCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
+	releaseErr := e.store.Update(releaseCtx, func(tx *storage.Tx) error {
 		_, err := tx.ReleaseClaims()
 		return err
 	})
@@ -297,41 +307,58 @@ func (e *Engine) idleWait(ctx context.Context) time.Duration {
 func (e *Engine) work(ctx context.Context) {
 	defer e.inFlight.Done()
 	for job := range e.jobs {
-		if outcome, ok := e.deliver(ctx, job); ok {
-			e.outcomes <- outcome
+		if r, ok := e.deliver(ctx, job); ok {
+			e.outcomes <- r
 		}
 		e.finished <- struct{}{}
 	}
 }
 
+// result is what an attempt leaves to record.
+type result struct {
+	storage.Outcome
+	// goneInbox is the job's inbox when it answered 410 Gone: if that is an
+	// account's own inbox, the account is gone.
+	goneInbox string
+}
+
 // deliver makes one attempt and decides what it means. ok is false when the
 // attempt was cut short by shutdown: it does not count, and the job goes
 // back to the queue as it was.
-func (e *Engine) deliver(ctx context.Context, job storage.Job) (outcome storage.Outcome, ok bool) {
+func (e *Engine) deliver(ctx context.Context, job storage.Job) (r result, ok bool) {
 	status, header, err := e.post(ctx, job)
 	if ctx.Err() != nil {
-		return outcome, false
+		return r, false
 	}
+	// An inbox can name a person, an anonymous author for one: it is logged
+	// at debug only, and the records above debug name the host instead.
+	e.log.Debug("delivery attempt", "activity", job.ActivityID, "inbox", job.Inbox, "status", status, "err", err)
 	now := e.cfg.Now()
-	outcome = storage.Outcome{JobID: job.ID, Host: job.Host}
+	r.Outcome = storage.Outcome{JobID: job.ID, Host: job.Host}
+	var unsigned signingError
 	switch {
 	case err == nil && status >= 200 && status < 300:
-		outcome.Verdict = storage.Delivered
+		r.Verdict = storage.Delivered
 		e.hostRecovered(job.Host)
-		e.log.Debug("delivered", "activity", job.ActivityID, "inbox", job.Inbox, "status", status)
-		return outcome, true
-	case err == nil && status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests:
+		return r, true
+	case err == nil && final(status):
 		// The server understood and refused; asking again will not change
 		// its mind. The host itself is healthy.
-		outcome.Verdict = storage.Refused
-		outcome.Error = fmt.Sprintf("refused with HTTP %d", status)
+		r.Verdict = storage.Refused
+		r.Error = fmt.Sprintf("refused with HTTP %d", status)
+		if status == http.StatusGone {
+			r.goneInbox = job.Inbox
+		}
 		e.hostRecovered(job.Host)
-		e.log.Info("delivery refused", "activity", job.ActivityID, "inbox", job.Inbox, "status", status)
-		return outcome, true
+		e.log.Info("delivery refused", "activity", job.ActivityID, "host", job.Host, "status", status)
+		return r, true
+	case errors.As(err, &unsigned):
+		r.Local = true
+		r.Error = err.Error()
 	case err != nil:
-		outcome.Error = err.Error()
+		r.Error = err.Error()
 	default:
-		outcome.Error = fmt.Sprintf("HTTP %d", status)
+		r.Error = fmt.Sprintf("HTTP %d", status)
 	}
 	failures := job.Attempts + 1
 	wait := e.cfg.Schedule.Backoff(failures, e.cfg.Random())
@@ -341,21 +368,42 @@ func (e *Engine) deliver(ctx context.Context, job storage.Job) (outcome storage.
 	deadline := job.CreatedAt.Add(e.cfg.Schedule.GiveUpAfter)
 	switch {
 	case !now.Before(deadline):
-		outcome.Verdict = storage.GiveUp
-		outcome.Error = "gave up after retrying: " + outcome.Error
+		r.Verdict = storage.GiveUp
+		r.Error = "gave up after retrying: " + r.Error
 	default:
-		outcome.Verdict = storage.RetryLater
-		outcome.NextAttempt = now.Add(wait)
-		if outcome.NextAttempt.After(deadline) {
-			outcome.NextAttempt = deadline
+		r.Verdict = storage.RetryLater
+		r.NextAttempt = now.Add(wait)
+		if r.NextAttempt.After(deadline) {
+			r.NextAttempt = deadline
 		}
 	}
-	if rest := e.cfg.Schedule.HostRest(e.hostFailed(job)); rest > 0 {
-		outcome.HostRetryAt = now.Add(rest)
+	if r.Local {
+		// The fault is ours and needs an admin; the host was not asked,
+		// and its health stays as it was.
+		e.log.Error("delivery not signed", "activity", job.ActivityID, "group", job.GroupID, "attempt", failures,
+			"err", r.Error, "verdict", verdictName(r.Verdict))
+		return r, true
 	}
-	e.log.Info("delivery failed", "activity", job.ActivityID, "inbox", job.Inbox, "attempt", failures,
-		"err", outcome.Error, "verdict", verdictName(outcome.Verdict))
-	return outcome, true
+	if rest := e.cfg.Schedule.HostRest(e.hostFailed(job)); rest > 0 {
+		r.HostRetryAt = now.Add(rest)
+	}
+	e.log.Info("delivery failed", "activity", job.ActivityID, "host", job.Host, "attempt", failures,
+		"err", r.Error, "verdict", verdictName(r.Verdict))
+	return r, true
+}
+
+// final reports whether an answer refuses the delivery for good, as
+// Mastodon judges it. A 401 may pass: Mastodon answers it when it cannot
+// fetch the group's key for a moment (our restart, a proxy's hiccup). A 501
+// will not: the server does not take such requests at all.
+func final(status int) bool {
+	switch status {
+	case http.StatusUnauthorized, http.StatusRequestTimeout, http.StatusTooManyRequests:
+		return false
+	case http.StatusNotImplemented:
+		return true
+	}
+	return status >= 400 && status < 500
 }
 
 func verdictName(v storage.Verdict) string {
@@ -372,7 +420,7 @@ const responseLimit = 64 << 10
 func (e *Engine) post(ctx context.Context, job storage.Job) (int, http.Header, error) {
 	signer, err := e.signer(ctx, job.GroupID)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, signingError{err}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, job.Inbox, bytes.NewReader(job.Body))
 	if err != nil {
@@ -381,7 +429,7 @@ func (e *Engine) post(ctx context.Context, job storage.Job) (int, http.Header, e
 	req.Header.Set("Content-Type", activitypub.ContentType)
 	req.Header.Set("Accept", activitypub.ContentType)
 	if err := signer.SignPost(req, job.Body); err != nil {
-		return 0, nil, err
+		return 0, nil, signingError{fmt.Errorf("signing: %w", err)}
 	}
 	resp, err := e.cfg.Client.Do(req)
 	if err != nil {
@@ -391,6 +439,12 @@ func (e *Engine) post(ctx context.Context, job storage.Job) (int, http.Header, e
 	io.Copy(io.Discard, io.LimitReader(resp.Body, responseLimit))
 	return resp.StatusCode, resp.Header, nil
 }
+
+// signingError is a failure to sign on this side, before anything was sent:
+// the group's key could not be loaded or used.
+type signingError struct{ err error }
+
+func (e signingError) Error() string { return e.err.Error() }
 
 // cleanError drops the method and URL that net/http puts in front of every
 // error; the inbox is recorded beside it already.
@@ -402,15 +456,25 @@ func cleanError(err error) error {
 	return errors.New(msg)
 }
 
+// signer loads a group's signer on its first use and keeps it. The load
+// reads the database, so no lock is held meanwhile: groups loading at once
+// must not wait on each other. Two first uses of one group may both load
+// it; the first kept serves from then on.
 func (e *Engine) signer(ctx context.Context, groupID int64) (*signature.Signer, error) {
 	e.signersMu.Lock()
-	defer e.signersMu.Unlock()
-	if s, ok := e.signers[groupID]; ok {
+	s, ok := e.signers[groupID]
+	e.signersMu.Unlock()
+	if ok {
 		return s, nil
 	}
 	s, err := e.cfg.Signer(ctx, groupID)
 	if err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	e.signersMu.Lock()
+	defer e.signersMu.Unlock()
+	if kept, ok := e.signers[groupID]; ok {
+		return kept, nil
 	}
 	e.signers[groupID] = s
 	return s, nil
@@ -442,28 +506,31 @@ func (e *Engine) hostRecovered(host string) {
 func (e *Engine) record() {
 	defer close(e.recorded)
 	var batch []storage.Outcome
+	var gone []result
 	ticker := time.NewTicker(flushEvery)
 	defer ticker.Stop()
 	flush := func() {
 		if len(batch) == 0 {
 			return
 		}
-		err := e.store.Update(context.Background(), func(tx *storage.Tx) error { return tx.RecordOutcomes(batch) })
-		if err != nil {
+		if err := e.save(batch, gone); err != nil {
 			e.log.Error("recording delivery outcomes", "count", len(batch), "err", err)
 			return
 		}
-		batch = batch[:0]
+		batch, gone = batch[:0], gone[:0]
 		e.Wake()
 	}
 	for {
 		select {
-		case o, ok := <-e.outcomes:
+		case r, ok := <-e.outcomes:
 			if !ok {
 				flush()
 				return
 			}
-			batch = append(batch, o)
+			batch = append(batch, r.Outcome)
+			if r.goneInbox != "" {
+				gone = append(gone, r)
+			}
 			if len(batch) >= flushBatch {
 				flush()
 			}
@@ -471,4 +538,35 @@ func (e *Engine) record() {
 			flush()
 		}
 	}
+}
+
+// save writes outcomes in one transaction, together with what the 410s
+// among them mean for the accounts whose inboxes answered them.
+func (e *Engine) save(outcomes []storage.Outcome, gone []result) error {
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	ended := make([]int64, len(gone))
+	err := e.store.Update(ctx, func(tx *storage.Tx) error {
+		if err := tx.RecordOutcomes(outcomes); err != nil {
+			return err
+		}
+		for i, r := range gone {
+			n, err := tx.InboxGone(r.goneInbox)
+			if err != nil {
+				return err
+			}
+			ended[i] = n
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, r := range gone {
+		if ended[i] > 0 {
+			e.log.Info("an account is gone from its server: its memberships ended", "host", r.Host, "memberships", ended[i])
+			e.log.Debug("account gone", "inbox", r.goneInbox)
+		}
+	}
+	return nil
 }

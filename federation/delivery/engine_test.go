@@ -1,13 +1,16 @@
 package delivery_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -325,6 +328,63 @@ func TestServerErrorsAreRetriedOnTheBackoffSchedule(t *testing.T) {
 	}
 }
 
+// The statuses are judged as Mastodon judges them: a 401 often means the
+// server could not fetch the group's key just then, and 501 means it never
+// takes such requests.
+func TestUnauthorizedTimeoutsAndServerErrorsAreRetriedOtherRefusalsAndNotImplementedAreFinal(t *testing.T) {
+	r := newRig(t)
+	retried := map[int]*fedtest.Instance{}
+	final := map[int]*fedtest.Instance{}
+	var inboxes []string
+	statusAt := map[string]int{}
+	for _, status := range []int{401, 408, 429, 500, 502, 503, 400, 403, 404, 422, 501} {
+		inst := r.network.NewInstance(fmt.Sprintf("s%d.test", status))
+		inst.SetFailure(fedtest.Failure{Status: status, Times: 1})
+		inboxes = append(inboxes, inst.SharedInbox())
+		statusAt[inst.SharedInbox()] = status
+		if status == 501 || status < 500 && status != 401 && status != 408 && status != 429 {
+			final[status] = inst
+		} else {
+			retried[status] = inst
+		}
+	}
+	e := r.start(r.config(delivery.Schedule{}))
+	start := r.clock.Now()
+	id := r.enqueue(inboxes...)
+	r.eventually(func() (bool, string) {
+		s, f, next := r.stats(), r.failures(), r.nextDue()
+		return s.Queued == len(retried) && len(f) == len(final) && next.Equal(start.Add(30*time.Second)),
+			fmt.Sprintf("queue %+v, next due %v, failures %+v", s, next, f)
+	})
+	for _, f := range r.failures() {
+		status := statusAt[f.Inbox]
+		if final[status] == nil || f.LastError != fmt.Sprintf("refused with HTTP %d", status) {
+			t.Errorf("%s given up as %q, want only final refusals given up, with their status", f.Inbox, f.LastError)
+		}
+	}
+
+	r.clock.advance(30 * time.Second)
+	e.Wake()
+	for status, inst := range retried {
+		got := inst.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool { return d.Status == http.StatusAccepted })
+		if got.Activity["id"] != id || !got.Verified {
+			t.Errorf("retry after %d: %v", status, got)
+		}
+	}
+	r.eventually(func() (bool, string) {
+		s := r.stats()
+		return s.Queued == 0 && s.Failed == len(final), fmt.Sprintf("%+v", s)
+	})
+	for status, inst := range final {
+		if n := len(inst.Deliveries()); n != 1 {
+			t.Errorf("the server that answered %d received %d requests, want 1", status, n)
+		}
+	}
+	if h := r.failingHosts(); len(h) != 0 {
+		t.Errorf("failing hosts %+v, want none: every server answered, then took the retries", h)
+	}
+}
+
 func TestRetryAfterInSecondsIsHonoured(t *testing.T) {
 	r := newRig(t)
 	limited := r.network.NewInstance("limited.test")
@@ -559,5 +619,263 @@ func TestAbandonedClaimsAreDeliveredAfterARestart(t *testing.T) {
 		if n := len(inst.Deliveries()); n != 4 {
 			t.Errorf("%s received %d requests, want 4: nothing was in flight, so nothing twice", inst.Host, n)
 		}
+	}
+}
+
+// logBuffer collects what the engine logs; workers write to it concurrently
+// with the test reading it.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// logger logs at level and above into a buffer the test can read.
+func logger(level slog.Level) (*slog.Logger, *logBuffer) {
+	b := &logBuffer{}
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: level})), b
+}
+
+// A personal inbox names its account, and an anonymous author's must not
+// end up in logs kept at the usual level.
+func TestInfoLogsNameTheHostOfAFailedDeliveryButNotItsInbox(t *testing.T) {
+	r := newRig(t)
+	busy := r.network.NewInstance("busy.test")
+	busy.SetFailure(fedtest.Failure{Status: http.StatusServiceUnavailable})
+	strict := r.network.NewInstance("strict.test")
+	strict.SetFailure(fedtest.Failure{Status: http.StatusForbidden})
+	authors := []*fedtest.Actor{busy.NewActor("author"), strict.NewActor("author")}
+	cfg := r.config(delivery.Schedule{})
+	var logs *logBuffer
+	cfg.Logger, logs = logger(slog.LevelInfo)
+	r.start(cfg)
+	start := r.clock.Now()
+	r.enqueue(authors[0].Inbox, authors[1].Inbox)
+	r.eventually(func() (bool, string) {
+		f, next := r.failures(), r.nextDue()
+		return len(f) == 1 && next.Equal(start.Add(30*time.Second)), fmt.Sprintf("failures %+v, next due %v", f, next)
+	})
+	got := logs.String()
+	for _, host := range []string{"busy.test", "strict.test"} {
+		if !strings.Contains(got, "host="+host) {
+			t.Errorf("the logs do not name %s:\n%s", host, got)
+		}
+	}
+	if strings.Contains(got, "/users/author") {
+		t.Errorf("the logs name the author:\n%s", got)
+	}
+}
+
+// inboxServer answers deliveries with status by path (202 for the rest) and
+// counts them.
+type inboxServer struct {
+	status map[string]int
+	mu     sync.Mutex
+	posts  map[string]int
+}
+
+func (s *inboxServer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	s.mu.Lock()
+	s.posts[req.URL.Path]++
+	s.mu.Unlock()
+	if status, ok := s.status[req.URL.Path]; ok {
+		w.WriteHeader(status)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (s *inboxServer) received(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.posts[path]
+}
+
+func TestAGoneMemberInboxEndsItsMembershipsButAGoneSharedInboxEndsNone(t *testing.T) {
+	r := newRig(t)
+	social := &inboxServer{status: map[string]int{"/users/gone/inbox": http.StatusGone}, posts: map[string]int{}}
+	r.network.Route("social.test", social)
+	big := &inboxServer{status: map[string]int{"/inbox": http.StatusGone}, posts: map[string]int{}}
+	r.network.Route("big.test", big)
+	gone := storage.Actor{ID: "http://social.test/users/gone", Host: "social.test",
+		Inbox: "http://social.test/users/gone/inbox", SharedInbox: "http://social.test/inbox"}
+	neighbour := storage.Actor{ID: "http://social.test/users/stays", Host: "social.test",
+		Inbox: "http://social.test/users/stays/inbox", SharedInbox: "http://social.test/inbox"}
+	elsewhere := storage.Actor{ID: "http://big.test/users/stays", Host: "big.test",
+		Inbox: "http://big.test/users/stays/inbox", SharedInbox: "http://big.test/inbox"}
+	var groups []int64
+	err := r.store.Update(context.Background(), func(tx *storage.Tx) error {
+		for _, name := range []string{"knitting", "rowing", "chess"} {
+			g := &storage.Group{Name: name, Visibility: storage.Public, Join: storage.JoinOpen, Posting: storage.PostingMembers}
+			if err := tx.CreateGroup(g); err != nil {
+				return err
+			}
+			groups = append(groups, g.ID)
+		}
+		for _, a := range []storage.Actor{gone, neighbour, elsewhere} {
+			if err := tx.PutActor(a); err != nil {
+				return err
+			}
+		}
+		for _, m := range []struct {
+			group int64
+			actor string
+			state storage.MemberState
+		}{
+			{groups[0], gone.ID, storage.Member},
+			{groups[1], gone.ID, storage.Pending},
+			{groups[2], gone.ID, storage.Banned},
+			{groups[0], neighbour.ID, storage.Member},
+			{groups[0], elsewhere.ID, storage.Member},
+		} {
+			if err := tx.SetMembership(m.group, m.actor, m.state, ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := r.config(delivery.Schedule{})
+	var logs *logBuffer
+	cfg.Logger, logs = logger(slog.LevelInfo)
+	r.start(cfg)
+
+	// A server not proven yet gets one request at a time, so the first
+	// 410 is recorded before the next delivery to that inbox could go.
+	r.enqueue(gone.Inbox, elsewhere.SharedInbox)
+	r.enqueue(gone.Inbox)
+	r.enqueue(gone.Inbox)
+	r.eventually(func() (bool, string) {
+		s := r.stats()
+		return s.Queued == 0 && strings.Contains(logs.String(), "memberships=2"), fmt.Sprintf("queue %+v, logs:\n%s", s, logs)
+	})
+	if n := social.received("/users/gone/inbox"); n != 1 {
+		t.Errorf("the gone inbox received %d requests, want 1: what was queued for it is dropped", n)
+	}
+	if f := r.failures(); len(f) != 2 {
+		t.Errorf("given up %+v, want the two refusals", f)
+	}
+	r.view(func(tx *storage.Tx) error {
+		for _, want := range []struct {
+			group int64
+			actor string
+			state storage.MemberState // "" when it has none
+		}{
+			{groups[0], gone.ID, ""},
+			{groups[1], gone.ID, ""},
+			{groups[2], gone.ID, storage.Banned},
+			{groups[0], neighbour.ID, storage.Member},
+			{groups[0], elsewhere.ID, storage.Member},
+		} {
+			m, err := tx.Membership(want.group, want.actor)
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return err
+			}
+			if m.State != want.state {
+				t.Errorf("%s in group %d is %q, want %q", want.actor, want.group, m.State, want.state)
+			}
+		}
+		return nil
+	})
+	if got := logs.String(); !strings.Contains(got, "host=social.test") || strings.Contains(got, "/users/") {
+		t.Errorf("the logs should name the host and not the account:\n%s", got)
+	}
+}
+
+func TestAKeyThatCannotBeLoadedIsRetriedWithoutBlamingTheHost(t *testing.T) {
+	r := newRig(t)
+	healthy := r.network.NewInstance("healthy.test")
+	schedule := delivery.DefaultSchedule
+	schedule.HostThreshold = 1
+	cfg := r.config(schedule)
+	var broken atomic.Bool
+	broken.Store(true)
+	sign := cfg.Signer
+	cfg.Signer = func(ctx context.Context, groupID int64) (*signature.Signer, error) {
+		if broken.Load() {
+			return nil, errors.New("database is locked")
+		}
+		return sign(ctx, groupID)
+	}
+	var logs *logBuffer
+	cfg.Logger, logs = logger(slog.LevelInfo)
+	e := r.start(cfg)
+	start := r.clock.Now()
+	id := r.enqueue(healthy.SharedInbox())
+	r.settled(start.Add(30 * time.Second))
+	if h := r.failingHosts(); len(h) != 0 {
+		t.Errorf("failing hosts %+v, want none: nothing reached the host", h)
+	}
+	if got := logs.String(); !strings.Contains(got, "level=ERROR") || !strings.Contains(got, "database is locked") {
+		t.Errorf("the signing failure is not logged as an error:\n%s", got)
+	}
+
+	broken.Store(false)
+	r.clock.advance(30 * time.Second)
+	e.Wake()
+	got := healthy.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool { return d.Activity["id"] == id })
+	if !got.Verified || len(healthy.Deliveries()) != 1 {
+		t.Errorf("after the key came back the host received %v", healthy.Deliveries())
+	}
+}
+
+// Loading a key reads the database; one group's slow read must not hold up
+// another group's deliveries.
+func TestGroupsLoadTheirKeysWithoutWaitingForEachOther(t *testing.T) {
+	r := newRig(t)
+	first, second := r.network.NewInstance("first.test"), r.network.NewInstance("second.test")
+	var groups []int64
+	err := r.store.Update(context.Background(), func(tx *storage.Tx) error {
+		for _, name := range []string{"knitting", "rowing"} {
+			g := &storage.Group{Name: name, Visibility: storage.Public, Join: storage.JoinOpen, Posting: storage.PostingMembers}
+			if err := tx.CreateGroup(g); err != nil {
+				return err
+			}
+			groups = append(groups, g.ID)
+		}
+		for i, inbox := range []string{first.SharedInbox(), second.SharedInbox()} {
+			id := fmt.Sprintf("http://hearth.test/activities/g%d", i)
+			body := fmt.Sprintf(`{"id":%q,"type":"Announce","actor":%q,"object":"http://hearth.test/notes/1"}`, id, r.sender.ID)
+			err := tx.Enqueue(storage.Activity{ID: id, GroupID: groups[i], Type: "Announce", Body: []byte(body)}, []string{inbox})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := r.config(delivery.Schedule{})
+	sign := cfg.Signer
+	secondLoading := make(chan struct{})
+	cfg.Signer = func(ctx context.Context, groupID int64) (*signature.Signer, error) {
+		if groupID == groups[1] {
+			close(secondLoading)
+			return sign(ctx, groupID)
+		}
+		select {
+		case <-secondLoading:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return sign(ctx, groupID)
+	}
+	r.start(cfg)
+	for _, inst := range []*fedtest.Instance{first, second} {
+		inst.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool { return d.Verified })
 	}
 }
