@@ -23,6 +23,7 @@ import (
 
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/federation/signature"
+	"github.com/hearth-social/hearth/federation/transport"
 	"github.com/hearth-social/hearth/storage"
 )
 
@@ -352,6 +353,13 @@ func (e *Engine) deliver(ctx context.Context, job storage.Job) (r result, ok boo
 		e.hostRecovered(job.Host)
 		e.log.Info("delivery refused", "activity", job.ActivityID, "host", job.Host, "status", status)
 		return r, true
+	case errors.Is(err, transport.ErrRefused):
+		// Our own guard refused the inbox's address or scheme: asking
+		// again cannot change that, and the host was never asked.
+		r.Verdict = storage.Refused
+		r.Error = err.Error()
+		e.log.Warn("delivery refused by the outgoing guard", "activity", job.ActivityID, "host", job.Host, "err", r.Error)
+		return r, true
 	case errors.As(err, &unsigned):
 		r.Local = true
 		r.Error = err.Error()
@@ -447,14 +455,24 @@ type signingError struct{ err error }
 func (e signingError) Error() string { return e.err.Error() }
 
 // cleanError drops the method and URL that net/http puts in front of every
-// error; the inbox is recorded beside it already.
+// error: the inbox is recorded beside it already, and it must not reach
+// the logs. The cause stays reachable for errors.Is.
 func cleanError(err error) error {
 	msg := err.Error()
 	if i := strings.LastIndex(msg, "\": "); i >= 0 {
 		msg = msg[i+3:]
 	}
-	return errors.New(msg)
+	return requestError{msg: msg, cause: err}
 }
+
+// requestError is a failed request, told without its URL.
+type requestError struct {
+	msg   string
+	cause error
+}
+
+func (e requestError) Error() string { return e.msg }
+func (e requestError) Unwrap() error { return e.cause }
 
 // signer loads a group's signer on its first use and keeps it. The load
 // reads the database, so no lock is held meanwhile: groups loading at once

@@ -17,6 +17,7 @@ import (
 	"github.com/hearth-social/hearth/federation/delivery"
 	"github.com/hearth-social/hearth/federation/fedtest"
 	"github.com/hearth-social/hearth/federation/signature"
+	"github.com/hearth-social/hearth/federation/transport"
 	"github.com/hearth-social/hearth/storage"
 )
 
@@ -877,5 +878,32 @@ func TestGroupsLoadTheirKeysWithoutWaitingForEachOther(t *testing.T) {
 	r.start(cfg)
 	for _, inst := range []*fedtest.Instance{first, second} {
 		inst.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool { return d.Verified })
+	}
+}
+
+// TestAnInboxTheGuardRefusesIsGivenUpAtOnce sends through the production
+// client, which refuses loopback addresses: an inbox on one can never be
+// delivered to, so it is given up at the first attempt without blaming its
+// host or naming the inbox in the logs.
+func TestAnInboxTheGuardRefusesIsGivenUpAtOnce(t *testing.T) {
+	r := newRig(t)
+	log, logs := logger(slog.LevelInfo)
+	cfg := r.config(delivery.Schedule{})
+	cfg.Client = transport.NewClient(transport.Options{})
+	cfg.Logger = log
+	r.start(cfg)
+	r.enqueue("https://127.0.0.1:9/users/someone/inbox")
+	r.eventually(func() (bool, string) {
+		f := r.failures()
+		return len(f) == 1, fmt.Sprintf("failures %+v", f)
+	})
+	if f := r.failures()[0]; f.Attempts != 1 || !strings.Contains(f.LastError, "refused") {
+		t.Errorf("given up as %+v, want one attempt refused by the guard", f)
+	}
+	if hosts := r.failingHosts(); len(hosts) != 0 {
+		t.Errorf("the refused host is listed as failing: %+v", hosts)
+	}
+	if strings.Contains(logs.String(), "/users/someone") {
+		t.Errorf("the logs name the inbox: %s", logs)
 	}
 }

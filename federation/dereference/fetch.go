@@ -18,6 +18,7 @@ import (
 
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/federation/signature"
+	"github.com/hearth-social/hearth/federation/transport"
 	"github.com/hearth-social/hearth/storage"
 )
 
@@ -158,6 +159,12 @@ func (f *Fetcher) get(ctx context.Context, iri string, mode Mode) ([]byte, strin
 		remember(f.signedHosts, host, struct{}{}, f.now(), signedHostMemory)
 		f.mu.Unlock()
 		resp, err = f.request(ctx, iri, true)
+	}
+	if errors.Is(err, transport.ErrRefused) {
+		// The guard's refusal of an address or scheme is final: retrying
+		// cannot help, and the sender must not be told to.
+		f.log.Warn("fetch refused by the outgoing guard", "host", host, "err", err)
+		return nil, "", fmt.Errorf("fetch %s: %w", iri, err)
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("fetch %s: %w: %w", iri, ErrUnavailable, err)

@@ -171,3 +171,15 @@ func TestAHandleResolvesOnlyToItsOwnServersAccount(t *testing.T) {
 		t.Errorf("bob's own handle: %v, %v", a.ID, err)
 	}
 }
+
+// TestAFetchTheGuardRefusesIsFinal fetches through the production client:
+// a document on a loopback address is refused, and the refusal is not one
+// that asks the sender to retry.
+func TestAFetchTheGuardRefusesIsFinal(t *testing.T) {
+	f, _ := newTestFetcher(t, fedtest.NewNetwork(t))
+	f.client = transport.NewClient(transport.Options{})
+	_, err := f.Object(context.Background(), "https://127.0.0.1:9/users/someone", Public)
+	if !errors.Is(err, transport.ErrRefused) || errors.Is(err, ErrUnavailable) {
+		t.Fatalf("fetch of a loopback address: %v, want a final refusal", err)
+	}
+}
