@@ -87,7 +87,7 @@ func (s *Service) tellModerators(tx *storage.Tx, g storage.Group, p storage.Post
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "<p>An anonymous post waits for a moderator in %s. It was written by %s; only the moderators are told.</p>",
-		html.EscapeString(g.Name), html.EscapeString(accountHandle(author)))
+		html.EscapeString(g.Name), html.EscapeString(author.Handle()))
 	if p.Summary != "" {
 		fmt.Fprintf(&b, "<p>Content warning: %s</p>", html.EscapeString(p.Summary))
 	}
@@ -276,11 +276,7 @@ type HeldPost struct {
 // HeldPosts lists the group's posts waiting for a moderator, newest first.
 func (s *Service) HeldPosts(ctx context.Context, group string) ([]HeldPost, error) {
 	var out []HeldPost
-	err := s.store.View(ctx, func(tx *storage.Tx) error {
-		g, err := namedGroup(tx, group)
-		if err != nil {
-			return err
-		}
+	_, err := s.viewGroup(ctx, group, func(tx *storage.Tx, g storage.Group) error {
 		posts, err := tx.Posts(g.ID, storage.Held, heldListLimit)
 		if err != nil {
 			return err

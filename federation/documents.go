@@ -32,15 +32,7 @@ func (s *Service) WebFinger(w http.ResponseWriter, r *http.Request) error {
 	if username == s.iris.Host() {
 		jrd = activitypub.NewServiceJRD(s.iris)
 	} else {
-		if ValidateGroupName(username) != nil {
-			return errNoSuchGroup
-		}
-		var g storage.Group
-		err := s.store.View(r.Context(), func(tx *storage.Tx) error {
-			var err error
-			g, err = findGroup(tx, username)
-			return err
-		})
+		g, err := s.Group(r.Context(), username)
 		if err != nil {
 			return err
 		}

@@ -43,12 +43,16 @@ func (s *Service) Handle(h HandlerFunc) http.HandlerFunc {
 }
 
 // writeError answers with err's status and reason and logs the request.
-// Errors that are not an *Error become 500 "internal error", so nothing
-// internal reaches the client by accident. A client that asked for any kind
+// ErrNoSuchGroup is 404; any other error that is not an *Error becomes 500
+// "internal error", so nothing internal reaches the client by accident. A client that asked for any kind
 // of JSON gets {"error": reason}; everyone else gets plain text.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	var e *Error
-	if !errors.As(err, &e) {
+	switch {
+	case errors.As(err, &e):
+	case errors.Is(err, ErrNoSuchGroup):
+		e = &Error{Status: http.StatusNotFound, Reason: "no such group", Err: err}
+	default:
 		e = &Error{Status: http.StatusInternalServerError, Reason: "internal error", Err: err}
 	}
 	attrs := []any{

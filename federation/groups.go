@@ -27,8 +27,6 @@ var ErrNameRetiring = errors.New("a group of that name was just deleted and its 
 // ErrNoSuchGroup is returned for a name no group has.
 var ErrNoSuchGroup = errors.New("no such group")
 
-var errNoSuchGroup = &Error{Status: http.StatusNotFound, Reason: "no such group"}
-
 // ValidateGroupName checks a group name before anything is stored.
 func ValidateGroupName(name string) error {
 	if !groupName.MatchString(name) {
@@ -73,16 +71,7 @@ func (s *Service) CreateGroup(ctx context.Context, g *storage.Group) error {
 
 // Group returns the group called name, or ErrNoSuchGroup.
 func (s *Service) Group(ctx context.Context, name string) (storage.Group, error) {
-	var g storage.Group
-	err := s.store.View(ctx, func(tx *storage.Tx) error {
-		var err error
-		g, err = tx.GroupByName(name)
-		return err
-	})
-	if errors.Is(err, storage.ErrNotFound) {
-		return g, fmt.Errorf("%q: %w", name, ErrNoSuchGroup)
-	}
-	return g, err
+	return s.viewGroup(ctx, name, nil)
 }
 
 // validateGroupSettings fills defaults and rejects values the schema would.
@@ -139,12 +128,8 @@ func (s *Service) groupActorDocument(g storage.Group) activitypub.GroupActor {
 // sends the new profile to the members' servers so that their copy of the
 // group (name, bio, avatar, locked or not) is refreshed.
 func (s *Service) UpdateGroup(ctx context.Context, name string, change func(*storage.Group)) (storage.Group, error) {
-	var g storage.Group
-	err := s.store.Update(ctx, func(tx *storage.Tx) error {
-		var err error
-		if g, err = tx.GroupByName(name); err != nil {
-			return err
-		}
+	var updated storage.Group
+	err := s.inGroup(ctx, name, func(tx *storage.Tx, g storage.Group) error {
 		change(&g)
 		if err := validateGroupSettings(&g); err != nil {
 			return err
@@ -152,30 +137,21 @@ func (s *Service) UpdateGroup(ctx context.Context, name string, change func(*sto
 		if err := tx.UpdateGroup(&g); err != nil {
 			return err
 		}
+		updated = g
 		inboxes, err := tx.MemberInboxes(g.ID)
 		if err != nil || len(inboxes) == 0 {
 			return err
 		}
 		return s.send(tx, g, s.aboutItself(g, "Update", s.groupActorDocument(g)), 0, false, inboxes)
 	})
-	if err == nil {
-		s.deliveries.Wake()
-	}
-	if errors.Is(err, storage.ErrNotFound) {
-		return g, fmt.Errorf("%q: %w", name, ErrNoSuchGroup)
-	}
-	return g, err
+	return updated, err
 }
 
 // DeleteGroup deletes the group called name with its members and posts. Its
 // members' servers are sent a Delete of the group, so that it leaves their
 // follows; the group's key is kept until that has gone out.
 func (s *Service) DeleteGroup(ctx context.Context, name string) error {
-	err := s.store.Update(ctx, func(tx *storage.Tx) error {
-		g, err := tx.GroupByName(name)
-		if err != nil {
-			return err
-		}
+	return s.inGroup(ctx, name, func(tx *storage.Tx, g storage.Group) error {
 		inboxes, err := tx.MemberInboxes(g.ID)
 		if err != nil {
 			return err
@@ -185,20 +161,41 @@ func (s *Service) DeleteGroup(ctx context.Context, name string) error {
 		}
 		return s.send(tx, g, s.aboutItself(g, "Delete", s.iris.Group(g.Name)), 0, false, inboxes)
 	})
+}
+
+// groupNamed returns the group called name, or ErrNoSuchGroup; a name no
+// group could have is not looked up. Every lookup by name goes through it,
+// so an unknown group is one error everywhere, and 404 on the web.
+func groupNamed(tx *storage.Tx, name string) (storage.Group, error) {
+	if ValidateGroupName(name) != nil {
+		return storage.Group{}, fmt.Errorf("%q: %w", name, ErrNoSuchGroup)
+	}
+	g, err := tx.GroupByName(name)
 	if errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("%q: %w", name, ErrNoSuchGroup)
+		return g, fmt.Errorf("%q: %w", name, ErrNoSuchGroup)
 	}
-	if err == nil {
-		s.deliveries.Wake()
-	}
-	return err
+	return g, err
+}
+
+// viewGroup loads the group called name and, when fn is set, runs it in the
+// same read transaction.
+func (s *Service) viewGroup(ctx context.Context, name string, fn func(*storage.Tx, storage.Group) error) (storage.Group, error) {
+	var g storage.Group
+	err := s.store.View(ctx, func(tx *storage.Tx) error {
+		var err error
+		if g, err = groupNamed(tx, name); err != nil || fn == nil {
+			return err
+		}
+		return fn(tx, g)
+	})
+	return g, err
 }
 
 // inGroup runs fn in a write transaction with the group called name, and
 // wakes the delivery workers for whatever fn queued.
 func (s *Service) inGroup(ctx context.Context, name string, fn func(*storage.Tx, storage.Group) error) error {
 	err := s.store.Update(ctx, func(tx *storage.Tx) error {
-		g, err := namedGroup(tx, name)
+		g, err := groupNamed(tx, name)
 		if err != nil {
 			return err
 		}
@@ -210,51 +207,20 @@ func (s *Service) inGroup(ctx context.Context, name string, fn func(*storage.Tx,
 	return err
 }
 
-// namedGroup loads a group for an administrator's command.
-func namedGroup(tx *storage.Tx, name string) (storage.Group, error) {
-	g, err := tx.GroupByName(name)
-	if errors.Is(err, storage.ErrNotFound) {
-		return g, fmt.Errorf("%q: %w", name, ErrNoSuchGroup)
-	}
-	return g, err
-}
-
-// findGroup returns the group called name, or a 404 error when there is none.
-func findGroup(tx *storage.Tx, name string) (storage.Group, error) {
-	g, err := tx.GroupByName(name)
-	if errors.Is(err, storage.ErrNotFound) {
-		return g, errNoSuchGroup
-	}
-	return g, err
-}
-
-// groupOf loads the group named in the request's URL and, when more is set,
-// runs it in the same read transaction. A name that could never be a group's
-// is 404 without a query.
-func (s *Service) groupOf(r *http.Request, more func(*storage.Tx, storage.Group) error) (storage.Group, error) {
-	name := r.PathValue("name")
-	if ValidateGroupName(name) != nil {
-		return storage.Group{}, errNoSuchGroup
-	}
-	var g storage.Group
-	err := s.store.View(r.Context(), func(tx *storage.Tx) error {
-		var err error
-		if g, err = findGroup(tx, name); err != nil || more == nil {
-			return err
-		}
-		return more(tx, g)
-	})
-	return g, err
+// groupOf loads the group named in the request's URL, and runs fn with it
+// in the same read transaction when fn is set.
+func (s *Service) groupOf(r *http.Request, fn func(*storage.Tx, storage.Group) error) (storage.Group, error) {
+	return s.viewGroup(r.Context(), r.PathValue("name"), fn)
 }
 
 // groupByIRI finds the local group an IRI names (its id or followers).
 func (s *Service) groupByIRI(tx *storage.Tx, iri string) (storage.Group, bool, error) {
 	name, ok := s.iris.GroupName(iri)
-	if !ok || ValidateGroupName(name) != nil {
+	if !ok {
 		return storage.Group{}, false, nil
 	}
-	g, err := tx.GroupByName(name)
-	if errors.Is(err, storage.ErrNotFound) {
+	g, err := groupNamed(tx, name)
+	if errors.Is(err, ErrNoSuchGroup) {
 		return g, false, nil
 	}
 	return g, err == nil, err

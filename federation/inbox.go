@@ -26,7 +26,7 @@ type inbound struct {
 func (s *Service) Inbox(w http.ResponseWriter, r *http.Request) error {
 	if name := r.PathValue("name"); name != "" {
 		if _, err := s.Group(r.Context(), name); err != nil {
-			return &Error{Status: http.StatusNotFound, Reason: "no such group", Err: err}
+			return err
 		}
 	}
 	if r.ContentLength > activitypub.MaxDocumentSize {

@@ -74,14 +74,7 @@ func (s *Service) decide(ctx context.Context, group, account string, fn membersh
 	if err != nil {
 		return a, err
 	}
-	err = s.store.Update(ctx, func(tx *storage.Tx) error {
-		g, err := tx.GroupByName(group)
-		if errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("%q: %w", group, ErrNoSuchGroup)
-		}
-		if err != nil {
-			return err
-		}
+	return a, s.inGroup(ctx, group, func(tx *storage.Tx, g storage.Group) error {
 		m, err := tx.Membership(g.ID, a.ID)
 		found := err == nil
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
@@ -89,10 +82,6 @@ func (s *Service) decide(ctx context.Context, group, account string, fn membersh
 		}
 		return fn(tx, g, a, m, found)
 	})
-	if err == nil {
-		s.deliveries.Wake()
-	}
-	return a, err
 }
 
 // MemberEntry is one row of a group's roster for its administrators.
@@ -107,14 +96,7 @@ type MemberEntry struct {
 // published.
 func (s *Service) Members(ctx context.Context, group string, state storage.MemberState) ([]MemberEntry, error) {
 	var out []MemberEntry
-	err := s.store.View(ctx, func(tx *storage.Tx) error {
-		g, err := tx.GroupByName(group)
-		if errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("%q: %w", group, ErrNoSuchGroup)
-		}
-		if err != nil {
-			return err
-		}
+	_, err := s.viewGroup(ctx, group, func(tx *storage.Tx, g storage.Group) error {
 		rows, err := tx.Memberships(g.ID, state)
 		if err != nil {
 			return err

@@ -34,7 +34,7 @@ func (s *Service) RemoveModerator(ctx context.Context, group, account string) (s
 	return a, s.inGroup(ctx, group, func(tx *storage.Tx, g storage.Group) error {
 		err := tx.RemoveModerator(g.ID, a.ID)
 		if errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("%s %w", accountHandle(a), ErrNotModerator)
+			return fmt.Errorf("%s %w", a.Handle(), ErrNotModerator)
 		}
 		return err
 	})
@@ -43,11 +43,7 @@ func (s *Service) RemoveModerator(ctx context.Context, group, account string) (s
 // Moderators lists the group's moderators with what is known of each.
 func (s *Service) Moderators(ctx context.Context, group string) ([]storage.Actor, error) {
 	var out []storage.Actor
-	err := s.store.View(ctx, func(tx *storage.Tx) error {
-		g, err := namedGroup(tx, group)
-		if err != nil {
-			return err
-		}
+	_, err := s.viewGroup(ctx, group, func(tx *storage.Tx, g storage.Group) error {
 		ids, err := tx.Moderators(g.ID)
 		if err != nil {
 			return err

@@ -111,7 +111,7 @@ func (s *Service) tell(tx *storage.Tx, g storage.Group, person storage.Actor, bo
 		s.log.Debug("cannot message someone without a known inbox", "group", g.Name, "person", person.ID)
 		return "", nil
 	}
-	who := accountHandle(person)
+	who := person.Handle()
 	note := activitypub.NewNote(s.iris.GroupNote(g.Name, activitypub.NewToken()), s.iris.Group(g.Name), tx.Now())
 	note.To = []string{person.ID}
 	note.InReplyTo = inReplyTo

@@ -53,7 +53,7 @@ func (s *Service) memberCopy(tx *storage.Tx, g storage.Group, p storage.Post, ob
 	if err != nil {
 		return nil, err
 	}
-	who := accountHandle(author)
+	who := author.Handle()
 	note.Content = "<p>" + activitypub.MentionLink(author.ID, who) + " wrote:</p>" + p.Content
 	note.Tag = append([]activitypub.NoteTag{activitypub.Mention(author.ID, who)}, note.Tag...)
 	note.Attachment = activitypub.AttachmentsByReference(obj.Attachment)
@@ -237,13 +237,4 @@ func (s *Service) groupOfNote(tx *storage.Tx, id string) (storage.Group, bool, e
 	}
 	g, err := tx.GroupByID(groupID)
 	return g, err == nil, err
-}
-
-// accountHandle is how people write an actor's address: user@host, or its
-// id when it publishes no username.
-func accountHandle(a storage.Actor) string {
-	if a.Username == "" || a.Host == "" {
-		return a.ID
-	}
-	return a.Username + "@" + a.Host
 }

@@ -17,6 +17,15 @@ type Actor struct {
 	FetchedAt    time.Time
 }
 
+// Handle is how people write the actor's address, @user@host, or its id
+// when it publishes no username.
+func (a Actor) Handle() string {
+	if a.Username == "" || a.Host == "" {
+		return a.ID
+	}
+	return "@" + a.Username + "@" + a.Host
+}
+
 // DeliveryInbox is where activities for this actor go: its server's shared
 // inbox when it has one, so a server with many members gets one request.
 func (a Actor) DeliveryInbox() string {

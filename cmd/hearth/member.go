@@ -52,17 +52,9 @@ func memberDecision(decide decision, done string) func(context.Context, *cli, []
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.stdout, "%s %s in %s.\n", handle(a), done, group)
+		fmt.Fprintf(c.stdout, "%s %s in %s.\n", a.Handle(), done, group)
 		return nil
 	}
-}
-
-// handle is how an admin recognises an account: @user@host when known.
-func handle(a storage.Actor) string {
-	if a.Username != "" && a.Host != "" {
-		return "@" + a.Username + "@" + a.Host
-	}
-	return a.ID
 }
 
 func memberList(ctx context.Context, c *cli, args []string) (err error) {
@@ -94,7 +86,7 @@ func memberList(ctx context.Context, c *cli, args []string) (err error) {
 			return err
 		}
 		for _, e := range entries {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", e.State, handle(e.Actor), e.Membership.UpdatedAt.Format("2006-01-02 15:04"))
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", e.State, e.Actor.Handle(), e.Membership.UpdatedAt.Format("2006-01-02 15:04"))
 			rows++
 		}
 	}

@@ -26,7 +26,7 @@ func postPending(ctx context.Context, c *cli, m *Main, group string) error {
 	}
 	for _, p := range held {
 		fmt.Fprintf(c.stdout, "%s\n  from:     %s (only moderators see this)\n  received: %s\n",
-			p.URL, handle(p.Author), p.Received.Format("2006-01-02 15:04"))
+			p.URL, p.Author.Handle(), p.Received.Format("2006-01-02 15:04"))
 		if p.Summary != "" {
 			fmt.Fprintf(c.stdout, "  warning:  %s\n", p.Summary)
 		}
