@@ -20,21 +20,10 @@ var deliveriesCommands = []command{
 // recentFailures is how many given-up deliveries the status lists.
 const recentFailures = 10
 
-// deliveries shows the state of the outgoing queue, or runs a subcommand.
+// deliveries shows the state of the outgoing queue.
 func deliveries(ctx context.Context, c *cli, args []string) (err error) {
-	fs := c.flags()
-	if err := fs.Parse(args); err != nil {
-		return c.flagError(fs, err)
-	}
-	if fs.NArg() > 0 {
-		name := fs.Arg(0)
-		for i := range c.current.sub {
-			if c.current.sub[i].name == name {
-				c.path = strings.TrimSpace(c.path + " " + name)
-				return c.dispatch(ctx, &c.current.sub[i], fs.Args()[1:])
-			}
-		}
-		return usagef("unknown command %q", name)
+	if err := c.noArgs(args); err != nil {
+		return err
 	}
 	m, err := c.open(ctx)
 	if err != nil {

@@ -94,10 +94,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 }
 
 // dispatch parses the flags in front of a subcommand name and hands the rest
-// of args to that subcommand, or runs cmd itself when it is a leaf.
+// of args to that subcommand. A leaf runs itself; a command with both
+// subcommands and a run of its own runs it when no subcommand is named.
 func (c *cli) dispatch(ctx context.Context, cmd *command, args []string) error {
 	c.current = cmd
-	if cmd.run != nil {
+	if cmd.sub == nil {
 		return cmd.run(ctx, c, args)
 	}
 	fs := c.flags()
@@ -105,6 +106,9 @@ func (c *cli) dispatch(ctx context.Context, cmd *command, args []string) error {
 		return c.flagError(fs, err)
 	}
 	if fs.NArg() == 0 {
+		if cmd.run != nil {
+			return cmd.run(ctx, c, nil)
+		}
 		return usagef("missing command")
 	}
 	name := fs.Arg(0)
@@ -155,6 +159,8 @@ func (c *cli) printUsage(w io.Writer, fs *flag.FlagSet) {
 	cmd := c.current
 	line := strings.TrimSpace("hearth " + c.path)
 	switch {
+	case cmd.sub != nil && cmd.run != nil:
+		line += " [COMMAND]"
 	case cmd.sub != nil:
 		line += " COMMAND"
 	case cmd.args != "":
