@@ -18,8 +18,19 @@ func GenerateKey() (*rsa.PrivateKey, error) {
 	return rsa.GenerateKey(rand.Reader, KeyBits)
 }
 
-// EncodePrivateKey returns the key as PKCS#8 PEM, the form kept in the database.
-func EncodePrivateKey(key *rsa.PrivateKey) (string, error) {
+// EncodeKeyPair returns both halves of key as they are stored: the private
+// key as PKCS#8 PEM, and the public key as the SPKI PEM actors publish.
+func EncodeKeyPair(key *rsa.PrivateKey) (privatePEM, publicPEM string, err error) {
+	if privatePEM, err = encodePrivateKey(key); err != nil {
+		return "", "", err
+	}
+	if publicPEM, err = EncodePublicKey(&key.PublicKey); err != nil {
+		return "", "", err
+	}
+	return privatePEM, publicPEM, nil
+}
+
+func encodePrivateKey(key *rsa.PrivateKey) (string, error) {
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return "", err

@@ -43,14 +43,8 @@ func (s *Service) CreateGroup(ctx context.Context, g *storage.Group) error {
 	if err := validateGroupSettings(g); err != nil {
 		return err
 	}
-	key, err := activitypub.GenerateKey()
-	if err != nil {
-		return err
-	}
-	if g.PrivateKeyPEM, err = activitypub.EncodePrivateKey(key); err != nil {
-		return err
-	}
-	if g.PublicKeyPEM, err = activitypub.EncodePublicKey(&key.PublicKey); err != nil {
+	var err error
+	if g.PrivateKeyPEM, g.PublicKeyPEM, err = s.newKeyPair(); err != nil {
 		return err
 	}
 	var retiring bool

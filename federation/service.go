@@ -49,6 +49,10 @@ type Config struct {
 	PerHost int
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// GenerateKey makes the RSA key of a new group or instance actor; nil
+	// means a fresh key of activitypub.KeyBits. Tests hand out pre-made
+	// keys, as making them is most of what their setup would cost.
+	GenerateKey func() (*rsa.PrivateKey, error)
 }
 
 // Service serves and sends everything federated for one instance.
@@ -80,6 +84,9 @@ func New(ctx context.Context, cfg Config, store *storage.Store) (*Service, error
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.GenerateKey == nil {
+		cfg.GenerateKey = activitypub.GenerateKey
+	}
 	if cfg.Mode == "" {
 		cfg.Mode = ModeOpen
 	}
@@ -100,8 +107,6 @@ func New(ctx context.Context, cfg Config, store *storage.Store) (*Service, error
 		Base:      cfg.Transport,
 		Timeout:   20 * time.Second,
 	})
-	// A delivery is never sent on to another address: a redirect would
-	// carry a signed request somewhere it was not meant for.
 	s.remote = dereference.New(dereference.Config{
 		Store:     store,
 		Client:    client,
@@ -111,6 +116,8 @@ func New(ctx context.Context, cfg Config, store *storage.Store) (*Service, error
 		Logger:    s.log,
 		Now:       s.now,
 	})
+	// A delivery is never sent on to another address: a redirect would
+	// carry a signed request somewhere it was not meant for.
 	deliveryClient := *client
 	deliveryClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	s.deliveries = delivery.New(store, delivery.Config{
@@ -215,6 +222,16 @@ func (s *Service) groupSigner(ctx context.Context, groupID int64) (*signature.Si
 	return signature.NewSigner(s.iris.GroupKey(g.Name), key), nil
 }
 
+// newKeyPair makes the key of a new group or of the instance actor,
+// encoded for storage.
+func (s *Service) newKeyPair() (privatePEM, publicPEM string, err error) {
+	key, err := s.cfg.GenerateKey()
+	if err != nil {
+		return "", "", err
+	}
+	return activitypub.EncodeKeyPair(key)
+}
+
 func (s *Service) loadInstanceKey(ctx context.Context) error {
 	var stored storage.InstanceKey
 	err := s.store.Update(ctx, func(tx *storage.Tx) error {
@@ -223,14 +240,7 @@ func (s *Service) loadInstanceKey(ctx context.Context) error {
 		if !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}
-		key, err := activitypub.GenerateKey()
-		if err != nil {
-			return err
-		}
-		if stored.PrivateKeyPEM, err = activitypub.EncodePrivateKey(key); err != nil {
-			return err
-		}
-		if stored.PublicKeyPEM, err = activitypub.EncodePublicKey(&key.PublicKey); err != nil {
+		if stored.PrivateKeyPEM, stored.PublicKeyPEM, err = s.newKeyPair(); err != nil {
 			return err
 		}
 		return tx.SetInstanceKey(stored)

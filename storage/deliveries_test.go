@@ -46,6 +46,7 @@ func BenchmarkClaimDeliveries(b *testing.B) {
 }
 
 func TestRestingHostsBacklogDoesNotHideOtherHosts(t *testing.T) {
+	t.Parallel()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
 	enqueue(t, s, "https://hearth.test/a/probe", "https://down.test/inbox")
@@ -88,6 +89,7 @@ func TestRestingHostsBacklogDoesNotHideOtherHosts(t *testing.T) {
 }
 
 func TestRefusalFailsTheDeliveryButNotTheHost(t *testing.T) {
+	t.Parallel()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
 	enqueue(t, s, "https://hearth.test/a/1", "https://picky.test/inbox")
@@ -115,6 +117,7 @@ func TestRefusalFailsTheDeliveryButNotTheHost(t *testing.T) {
 }
 
 func TestGivenUpDeliveriesAreForgottenAfterAMonth(t *testing.T) {
+	t.Parallel()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
 	enqueue(t, s, "https://hearth.test/a/1", "https://gone.test/inbox")
@@ -144,6 +147,7 @@ func TestGivenUpDeliveriesAreForgottenAfterAMonth(t *testing.T) {
 }
 
 func TestAGoneInboxEndsTheMembershipsOfItsAccountOnlyWhenItIsTheAccountsOwn(t *testing.T) {
+	t.Parallel()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
 	var groups []int64

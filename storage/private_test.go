@@ -12,6 +12,7 @@ import (
 )
 
 func TestErasePostKeepsOnlyTheShellOfWhatWasSent(t *testing.T) {
+	t.Parallel()
 	c := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
 	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
 	const secret = "river@riverside.test wrote: I relapsed"

@@ -35,6 +35,7 @@ func update(t testing.TB, s *storage.Store, fn func(*storage.Tx) error) {
 }
 
 func TestReopenKeepsGroupsAndRecordsMigrations(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "hearth.db")
 	c := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	s := mustOpen(t, path, c)
@@ -66,6 +67,7 @@ func TestReopenKeepsGroupsAndRecordsMigrations(t *testing.T) {
 }
 
 func TestReadOnlyViewRefusesWrites(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), &clock{t: time.Now()})
 	err := s.View(context.Background(), func(tx *storage.Tx) error {
 		return tx.CreateGroup(&storage.Group{Name: "x", Visibility: storage.Public, Join: storage.JoinOpen, Posting: storage.PostingMembers})
@@ -101,6 +103,7 @@ func countByHost(jobs []storage.Job) map[string]int {
 }
 
 func TestClaimSlowStartsNewHostsAndRespectsPerHostLimit(t *testing.T) {
+	t.Parallel()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
 	for i := range 5 {
@@ -139,6 +142,7 @@ func TestClaimSlowStartsNewHostsAndRespectsPerHostLimit(t *testing.T) {
 }
 
 func TestOutcomesMarkAndReviveHosts(t *testing.T) {
+	t.Parallel()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
 	enqueue(t, s, "https://hearth.test/a/1", "https://down.test/inbox")
@@ -187,6 +191,7 @@ func TestOutcomesMarkAndReviveHosts(t *testing.T) {
 }
 
 func TestGroupIDsAreNeverReused(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), &clock{t: time.Now()})
 	newGroup := func(name string) *storage.Group {
 		return &storage.Group{Name: name, Visibility: storage.Public, Join: storage.JoinOpen, Posting: storage.PostingMembers}
@@ -207,6 +212,7 @@ func TestGroupIDsAreNeverReused(t *testing.T) {
 }
 
 func TestSeenActivitiesAreForgottenAfterTheirTime(t *testing.T) {
+	t.Parallel()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
 	markSeen := func(id string) (fresh bool) {
@@ -230,6 +236,7 @@ func TestSeenActivitiesAreForgottenAfterTheirTime(t *testing.T) {
 }
 
 func TestRetiredGroupStaysForItsLastDeliveries(t *testing.T) {
+	t.Parallel()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
 	g := &storage.Group{Name: "grief", Visibility: storage.Public, Join: storage.JoinOpen, Posting: storage.PostingMembers}

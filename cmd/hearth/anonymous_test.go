@@ -67,6 +67,7 @@ func messageTo(t *testing.T, inst *fedtest.Instance, group string, person *fedte
 var releaseLine = regexp.MustCompile(`release (\S+?)</p>`)
 
 func TestAnonymousPostLeavesNoTraceOfItsAuthor(t *testing.T) {
+	t.Parallel()
 	logs := &logBuffer{}
 	h := startHearth(t, func(c *federation.Config) { c.Logger = slog.New(slog.NewTextHandler(logs, nil)) })
 	group := h.createGroup("circle", func(g *storage.Group) {
@@ -157,6 +158,7 @@ func TestAnonymousPostLeavesNoTraceOfItsAuthor(t *testing.T) {
 }
 
 func TestAnonymousPostsAreForModeratorsToDecide(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("circle", func(g *storage.Group) { g.AnonymousPosts = true })
 	plain := h.createGroup("plain", nil)
@@ -256,6 +258,7 @@ func heldURL(t *testing.T, mods *fedtest.Instance, group string, author, keeper 
 }
 
 func TestAnonymousPostMustBeForTheGroupAlone(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group, _, riverside, _, bob, river, _ := anonymousCircle(t, h)
 	groupLink, groupTag := mentionOf(group, "circle")
@@ -270,6 +273,7 @@ func TestAnonymousPostMustBeForTheGroupAlone(t *testing.T) {
 }
 
 func TestHeldPostOfADeletedAccountIsStillDecided(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group, masto, _, mods, _, river, keeper := anonymousCircle(t, h)
 	url, _ := heldURL(t, mods, group, river, keeper, "Nobody knows how hard this year was.")
@@ -313,6 +317,7 @@ func storedPost(t *testing.T, h *runningHearth, url string) storage.Post {
 }
 
 func TestRemovedAnonymousPostsAreErased(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group, masto, riverside, mods, bob, river, keeper := anonymousCircle(t, h)
 	snoop := mods.NewActor("snoop")
@@ -381,6 +386,7 @@ func TestRemovedAnonymousPostsAreErased(t *testing.T) {
 }
 
 func TestAnonymousReplyInAPublicGroupKeepsItsThread(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("circle", func(g *storage.Group) { g.AnonymousPosts = true })
 	masto, mods := h.network.NewInstance("mastodon.test"), h.network.NewInstance("mods.test")

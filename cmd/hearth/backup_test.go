@@ -8,6 +8,7 @@ import (
 )
 
 func TestBackupCopiesTheDatabaseWhileServing(t *testing.T) {
+	t.Parallel()
 	m := MustRunMain(t, nil)
 	getenv := env(m)
 	mustHearth(t, getenv, "group", "create", "grief")

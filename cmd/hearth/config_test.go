@@ -17,6 +17,7 @@ func envOf(vars map[string]string) func(string) string {
 }
 
 func TestDefaultsNeedNoFile(t *testing.T) {
+	t.Parallel()
 	cfg, err := LoadConfig("", envOf(nil))
 	if err != nil {
 		t.Fatalf("defaults do not validate: %v", err)
@@ -29,6 +30,7 @@ func TestDefaultsNeedNoFile(t *testing.T) {
 }
 
 func TestEnvironmentOverridesFile(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "hearth.yaml")
 	yaml := "server:\n  base_url: https://file.example\nstorage:\n  path: /var/lib/hearth/file.db\ndelivery:\n  workers: 8\n"
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
@@ -48,6 +50,7 @@ func TestEnvironmentOverridesFile(t *testing.T) {
 }
 
 func TestDomainListsFromFileAndEnvironment(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "hearth.yaml")
 	yaml := "federation:\n  mode: allowlist\n  allow:\n    - Friends.Example\n    - other.example:8443\n"
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
@@ -77,6 +80,7 @@ func TestDomainListsFromFileAndEnvironment(t *testing.T) {
 }
 
 func TestBaseURLRules(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		url      string
 		insecure bool
@@ -107,6 +111,7 @@ func TestBaseURLRules(t *testing.T) {
 }
 
 func TestBaseURLDropsTrailingSlash(t *testing.T) {
+	t.Parallel()
 	cfg, err := LoadConfig("", envOf(map[string]string{"HEARTH_SERVER_BASE_URL": "https://hearth.example/"}))
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +124,7 @@ func TestBaseURLDropsTrailingSlash(t *testing.T) {
 // The example file is the reference admins copy; it must name every key,
 // with its default, and nothing else.
 func TestExampleConfigShowsEveryKeyWithItsDefault(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join("..", "..", "config.example.yaml")
 	v := viper.New()
 	v.SetConfigFile(path)
@@ -149,6 +155,7 @@ func TestExampleConfigShowsEveryKeyWithItsDefault(t *testing.T) {
 }
 
 func TestReadmeTableNamesEveryKeyAndVariable(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)

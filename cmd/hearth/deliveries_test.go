@@ -61,6 +61,7 @@ func queueEnv(cfg Config) func(string) string {
 }
 
 func TestDeliveriesShowsQueueFailingHostsAndGivenUp(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	seedQueue(t, cfg)
 	out := mustHearth(t, queueEnv(cfg), "deliveries")
@@ -94,6 +95,7 @@ func TestDeliveriesShowsQueueFailingHostsAndGivenUp(t *testing.T) {
 }
 
 func TestDeliveriesRetryRequeuesAHostsDeliveries(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	seedQueue(t, cfg)
 	getenv := queueEnv(cfg)
@@ -113,6 +115,7 @@ func TestDeliveriesRetryRequeuesAHostsDeliveries(t *testing.T) {
 }
 
 func TestDeliveriesUsageErrors(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	getenv := queueEnv(cfg)
 	for _, tc := range []struct {

@@ -16,6 +16,7 @@ const module = "github.com/hearth-social/hearth"
 // TestImportDirection keeps imports pointing one way:
 // cmd → templates, federation → storage, activitypub.
 func TestImportDirection(t *testing.T) {
+	t.Parallel()
 	deps := moduleDeps(t)
 	ours := func(pkg string) []string {
 		var out []string

@@ -21,6 +21,7 @@ import (
 
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/federation"
+	"github.com/hearth-social/hearth/federation/fedtest"
 	"github.com/hearth-social/hearth/storage"
 )
 
@@ -64,9 +65,10 @@ func newInstance(t *testing.T) *instance {
 	}
 	logs := &lockedBuffer{}
 	svc, err := federation.New(ctx, federation.Config{
-		BaseURL: base,
-		Version: "1.2.3",
-		Logger:  slog.New(slog.NewJSONHandler(logs, nil)),
+		BaseURL:     base,
+		Version:     "1.2.3",
+		Logger:      slog.New(slog.NewJSONHandler(logs, nil)),
+		GenerateKey: fedtest.Key,
 	}, store)
 	if err != nil {
 		t.Fatal(err)
@@ -181,6 +183,7 @@ func assertAbsoluteOn(t *testing.T, base *url.URL, field, iri string) {
 }
 
 func TestGroupActorContentNegotiation(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t)
 	in.createGroup(storage.Group{Name: "grief"})
 	tests := []struct {
@@ -229,6 +232,7 @@ func TestGroupActorContentNegotiation(t *testing.T) {
 }
 
 func TestGroupActorHasWhatMastodonRequires(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t)
 	stored := in.createGroup(storage.Group{Name: "grief"})
 	actor, _ := in.get("/g/grief", acceptActivity)
@@ -284,6 +288,7 @@ func TestGroupActorHasWhatMastodonRequires(t *testing.T) {
 }
 
 func TestGroupActorReflectsSettings(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t)
 	in.createGroup(storage.Group{
 		Name:        "grief",
@@ -345,6 +350,7 @@ func TestGroupActorReflectsSettings(t *testing.T) {
 }
 
 func TestWebFingerRoundTrip(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t)
 	in.createGroup(storage.Group{Name: "grief"})
 	host := in.base.Host
@@ -402,6 +408,7 @@ func TestWebFingerRoundTrip(t *testing.T) {
 }
 
 func TestWebFingerResources(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t)
 	in.createGroup(storage.Group{Name: "grief"})
 	host, base := in.base.Host, in.base.String()
@@ -462,6 +469,7 @@ func TestWebFingerResources(t *testing.T) {
 }
 
 func TestWebFingerRelFilter(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t)
 	in.createGroup(storage.Group{Name: "grief", IconURL: "https://images.example/grief.png"})
 	tests := []struct {
@@ -491,6 +499,7 @@ func TestWebFingerRelFilter(t *testing.T) {
 }
 
 func TestHostMetaPointsAtWebFinger(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t)
 	in.createGroup(storage.Group{Name: "grief"})
 	wantTemplate := in.base.String() + "/.well-known/webfinger?resource={uri}"
@@ -544,6 +553,7 @@ func TestHostMetaPointsAtWebFinger(t *testing.T) {
 }
 
 func TestNodeInfo(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t)
 	grief := in.createGroup(storage.Group{Name: "grief"})
 	recovery := in.createGroup(storage.Group{Name: "recovery", Visibility: storage.Private})
@@ -625,6 +635,7 @@ func TestNodeInfo(t *testing.T) {
 }
 
 func TestFollowersNeverListMembers(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t)
 	g := in.createGroup(storage.Group{Name: "grief"})
 	members := []string{"https://a.example/users/alice", "https://b.example/users/bob", "https://c.example/users/carol"}
@@ -677,6 +688,7 @@ func TestFollowersNeverListMembers(t *testing.T) {
 }
 
 func TestOutboxPagesThroughEverySentActivity(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t)
 	g := in.createGroup(storage.Group{Name: "grief"})
 	outbox := in.base.String() + "/g/grief/outbox"
@@ -744,6 +756,7 @@ func TestOutboxPagesThroughEverySentActivity(t *testing.T) {
 }
 
 func TestPrivateGroupOutboxShowsNothingToStrangers(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t)
 	g := in.createGroup(storage.Group{Name: "recovery", Visibility: storage.Private})
 	in.update(func(tx *storage.Tx) error {
@@ -764,6 +777,7 @@ func TestPrivateGroupOutboxShowsNothingToStrangers(t *testing.T) {
 }
 
 func TestModeratorsAndFeatured(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t)
 	g := in.createGroup(storage.Group{Name: "grief"})
 	in.createGroup(storage.Group{Name: "quiet"})
@@ -810,6 +824,7 @@ func TestModeratorsAndFeatured(t *testing.T) {
 }
 
 func TestInstanceActor(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t)
 	actor, res := in.get("/actor", acceptActivity)
 	if got := res.header.Get("Content-Type"); got != wantActivityCT {
@@ -862,6 +877,7 @@ func TestInstanceActor(t *testing.T) {
 }
 
 func TestMissingGroups(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t)
 	in.createGroup(storage.Group{Name: "grief"})
 	tests := []struct {
@@ -924,6 +940,7 @@ func TestMissingGroups(t *testing.T) {
 }
 
 func TestHeadAnswersLikeGet(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t)
 	in.createGroup(storage.Group{Name: "grief"})
 	tests := []struct {

@@ -50,6 +50,7 @@ func startHearth(t *testing.T, configure func(*federation.Config)) *runningHeart
 		InsecureDev: true,
 		Transport:   network.Transport(),
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		GenerateKey: fedtest.Key,
 	}
 	if configure != nil {
 		configure(&cfg)
@@ -202,6 +203,7 @@ func countWhere(inst *fedtest.Instance, match func(fedtest.Delivery) bool) int {
 }
 
 func TestPublicGroupRelaysFollowPostEditDeleteUnfollow(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
 	followers := group + "/followers"
@@ -306,6 +308,7 @@ func withoutContext(m map[string]any) map[string]any {
 }
 
 func TestRepliesToRelayedPostsAreRelayed(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
 	masto, alice, bob := twoMastodonMembers(t, h, group)
@@ -322,6 +325,7 @@ func TestRepliesToRelayedPostsAreRelayed(t *testing.T) {
 }
 
 func TestPrivateAddressingIsNeverRelayedByAPublicGroup(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
 	masto, alice, _ := twoMastodonMembers(t, h, group)
@@ -364,6 +368,7 @@ func assertNothingRelayed(t *testing.T, h *runningHearth) {
 }
 
 func TestApprovalGroupHoldsFollowsForAModerator(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("recovery", func(g *storage.Group) { g.Join = storage.JoinApproval })
 	masto := h.network.NewInstance("mastodon.test")
@@ -393,6 +398,7 @@ func TestApprovalGroupHoldsFollowsForAModerator(t *testing.T) {
 }
 
 func TestBannedActorsAndBlockedDomainsAreRejected(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, func(c *federation.Config) { c.Block = []string{"spam.test"} })
 	group := h.createGroup("grief", nil)
 	masto := h.network.NewInstance("mastodon.test")
@@ -437,6 +443,7 @@ func rawPost(t *testing.T, h *runningHearth, inbox string, body []byte, prepare 
 }
 
 func TestInboxRefusesWhatItCannotVerify(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
 	inbox := group + "/inbox"
@@ -490,6 +497,7 @@ func TestInboxRefusesWhatItCannotVerify(t *testing.T) {
 }
 
 func TestPostsFromNonMembersAreNotRelayed(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
 	masto := h.network.NewInstance("mastodon.test")
@@ -505,6 +513,7 @@ func TestPostsFromNonMembersAreNotRelayed(t *testing.T) {
 }
 
 func TestRedeliveredActivityChangesNothing(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
 	masto, alice, _ := twoMastodonMembers(t, h, group)
@@ -523,6 +532,7 @@ func TestRedeliveredActivityChangesNothing(t *testing.T) {
 }
 
 func TestProfileChangesReachMembersServers(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
 	masto := h.network.NewInstance("mastodon.test")
@@ -539,6 +549,7 @@ func TestProfileChangesReachMembersServers(t *testing.T) {
 }
 
 func TestFetchesAreSignedForServersInSecureMode(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
 	secure := h.network.NewInstance("secure.test")
@@ -547,6 +558,7 @@ func TestFetchesAreSignedForServersInSecureMode(t *testing.T) {
 }
 
 func TestRotatedKeyIsFetchedAgain(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
 	masto, alice, bob := twoMastodonMembers(t, h, group)
@@ -557,6 +569,7 @@ func TestRotatedKeyIsFetchedAgain(t *testing.T) {
 }
 
 func TestDeleteOfAGoneAccountIsDroppedQuietly(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
 	masto := h.network.NewInstance("mastodon.test")
@@ -574,6 +587,7 @@ func TestDeleteOfAGoneAccountIsDroppedQuietly(t *testing.T) {
 }
 
 func TestInboxOfUnknownGroupIs404(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	alice := h.network.NewInstance("mastodon.test").NewActor("alice")
 	group := "http://" + hearthHost + "/g/nobody"
@@ -583,6 +597,7 @@ func TestInboxOfUnknownGroupIs404(t *testing.T) {
 }
 
 func TestLikesAndTheirUndoReachGroupAwareServers(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
 	_, lemmy, alice, carol := mastodonAndLemmyMembers(t, h, group)
@@ -601,6 +616,7 @@ func TestLikesAndTheirUndoReachGroupAwareServers(t *testing.T) {
 }
 
 func TestDeletedAccountLeavesEveryGroup(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	grief, recovery := h.createGroup("grief", nil), h.createGroup("recovery", nil)
 	masto := h.network.NewInstance("mastodon.test")
@@ -617,6 +633,7 @@ func TestDeletedAccountLeavesEveryGroup(t *testing.T) {
 }
 
 func TestMovedMemberKeepsMembershipAndBansFollow(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	grief, recovery := h.createGroup("grief", nil), h.createGroup("recovery", nil)
 	oldHome, newHome := h.network.NewInstance("old.test"), h.network.NewInstance("new.test")
@@ -649,6 +666,7 @@ func TestMovedMemberKeepsMembershipAndBansFollow(t *testing.T) {
 }
 
 func TestActivityIDOnAnotherServerIsRefused(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
 	masto := h.network.NewInstance("mastodon.test")
@@ -673,6 +691,7 @@ func TestActivityIDOnAnotherServerIsRefused(t *testing.T) {
 }
 
 func TestBanSurvivesDeletingTheAccount(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
 	masto := h.network.NewInstance("mastodon.test")
@@ -694,6 +713,7 @@ func TestBanSurvivesDeletingTheAccount(t *testing.T) {
 }
 
 func TestEditThatNarrowsTheAudienceWithdrawsTheRelay(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
 	masto, lemmy, alice, _ := mastodonAndLemmyMembers(t, h, group)
@@ -716,6 +736,7 @@ func TestEditThatNarrowsTheAudienceWithdrawsTheRelay(t *testing.T) {
 }
 
 func TestBlindCopiesAreNotPassedOnVerbatim(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
 	masto, lemmy, alice, _ := mastodonAndLemmyMembers(t, h, group)
@@ -744,6 +765,7 @@ func TestBlindCopiesAreNotPassedOnVerbatim(t *testing.T) {
 }
 
 func TestDeletedGroupSaysGoodbyeToItsMembersServers(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
 	masto := h.network.NewInstance("mastodon.test")
@@ -775,6 +797,7 @@ func TestDeletedGroupSaysGoodbyeToItsMembersServers(t *testing.T) {
 }
 
 func TestDeleteOfAnAccountIsVerifiedWithItsLastKnownKey(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("grief", nil)
 	key, err := activitypub.GenerateKey()

@@ -16,10 +16,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/federation"
 	"github.com/hearth-social/hearth/storage"
 	"github.com/hearth-social/hearth/templates"
 )
+
+// generateKey makes the keys of new groups and of the instance actor. Tests
+// replace it with pre-made keys, which saves most of their setup time.
+var generateKey = activitypub.GenerateKey
 
 // version is set at build time with -ldflags "-X main.version=1.2.3".
 var version = "dev"
@@ -281,6 +286,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Store = store
 	fc := m.Config.FederationConfig(m.Logger)
 	fc.Transport = m.Transport
+	fc.GenerateKey = generateKey
 	m.Service, err = federation.New(ctx, fc, store)
 	return err
 }

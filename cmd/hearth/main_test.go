@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hearth-social/hearth/federation"
+	"github.com/hearth-social/hearth/federation/fedtest"
 	"github.com/hearth-social/hearth/storage"
 	"github.com/hearth-social/hearth/templates"
 )
@@ -145,6 +146,7 @@ func fetchActor(t *testing.T, m *Main, name string) actor {
 }
 
 func TestServeAnswersHealthz(t *testing.T) {
+	t.Parallel()
 	m := MustRunMain(t, nil)
 	resp, body := fetch(t, m, "/healthz", "")
 	if resp.StatusCode != http.StatusOK || body != "ok" {
@@ -161,6 +163,7 @@ func TestServeAnswersHealthz(t *testing.T) {
 }
 
 func TestHomePageOnEmptyDatabaseSaysWhatToDo(t *testing.T) {
+	t.Parallel()
 	m := MustRunMain(t, nil)
 	resp, body := fetch(t, m, "/", "text/html")
 	if resp.StatusCode != http.StatusOK {
@@ -178,6 +181,7 @@ func TestHomePageOnEmptyDatabaseSaysWhatToDo(t *testing.T) {
 }
 
 func TestCreatedGroupIsServedAsPageAndActor(t *testing.T) {
+	t.Parallel()
 	m := MustRunMain(t, nil)
 	getenv := env(m)
 	out := mustHearth(t, getenv, "group", "create", "grief", "--display-name", "Grief support", "--summary", "Talk about loss.")
@@ -211,6 +215,7 @@ func TestCreatedGroupIsServedAsPageAndActor(t *testing.T) {
 }
 
 func TestRestartKeepsGroupsAndKeys(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	first := MustRunMain(t, &cfg)
 	mustHearth(t, env(first), "group", "create", "grief")
@@ -270,6 +275,7 @@ func (w *watchWriter) String() string {
 }
 
 func TestServeCommandAdvisesOnEmptyDatabaseAndStopsOnSignal(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	getenv := func(name string) string {
 		return map[string]string{
@@ -305,6 +311,7 @@ func TestServeCommandAdvisesOnEmptyDatabaseAndStopsOnSignal(t *testing.T) {
 }
 
 func TestGroupCommandsRoundTrip(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	getenv := func(name string) string {
 		return map[string]string{"HEARTH_STORAGE_PATH": cfg.Storage.Path}[name]
@@ -339,6 +346,7 @@ func TestGroupCommandsRoundTrip(t *testing.T) {
 }
 
 func TestConfigFlagBeforeOrAfterCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "hearth.yaml")
 	db := filepath.Join(dir, "from-file.db")
@@ -355,12 +363,14 @@ func TestConfigFlagBeforeOrAfterCommand(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	if out := mustHearth(t, func(string) string { return "" }, "version"); out != "hearth dev\n" {
 		t.Errorf("version printed %q", out)
 	}
 }
 
 func TestEveryCommandHasHelp(t *testing.T) {
+	t.Parallel()
 	var walk func(path []string, cmds []command)
 	walk = func(path []string, cmds []command) {
 		for _, cmd := range cmds {
@@ -377,6 +387,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 }
 
 func TestCLIErrors(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	badFile := filepath.Join(t.TempDir(), "bad.yaml")
 	if err := os.WriteFile(badFile, []byte("log:\n  level: loud\n"), 0o600); err != nil {
@@ -475,4 +486,9 @@ func testRoutes(tb testing.TB, svc *federation.Service, store *storage.Store) ht
 		tb.Fatal(err)
 	}
 	return routes(svc, pages, store, slog.New(slog.DiscardHandler))
+}
+
+func TestMain(m *testing.M) {
+	generateKey = fedtest.Key
+	os.Exit(m.Run())
 }

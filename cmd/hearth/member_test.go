@@ -14,6 +14,7 @@ import (
 // it on the same database, the CLI: the approval's Accept goes out from the
 // server without a restart.
 func TestApprovalFromTheCLIReachesTheRunningServer(t *testing.T) {
+	t.Parallel()
 	network := fedtest.NewNetwork(t)
 	m := MustRunMain(t, nil, func(m *Main) { m.Transport = network.Transport() })
 	network.Route("127.0.0.1", m.HTTPServer.Handler)

@@ -38,6 +38,7 @@ func anonymousMessage(group, text string) map[string]any {
 // TestModeratorsAndHeldPostsFromTheCLI names a moderator and decides held
 // anonymous posts from the command line while the server runs.
 func TestModeratorsAndHeldPostsFromTheCLI(t *testing.T) {
+	t.Parallel()
 	network := fedtest.NewNetwork(t)
 	m := MustRunMain(t, nil, func(m *Main) { m.Transport = network.Transport() })
 	network.Route("127.0.0.1", m.HTTPServer.Handler)

@@ -149,6 +149,7 @@ func get(t *testing.T, h *runningHearth, actor *fedtest.Actor, url string) (int,
 }
 
 func TestPrivateGroupPublishesItsOwnCopyToMembersOnly(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("circle", privateGroup("grief"))
 	followers := group + "/followers"
@@ -234,6 +235,7 @@ func equalStrings(v any, want ...string) bool {
 }
 
 func TestPrivateGroupShowsNothingToNonMembers(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("circle", privateGroup(""))
 	masto, elsewhere := h.network.NewInstance("mastodon.test"), h.network.NewInstance("elsewhere.test")
@@ -317,6 +319,7 @@ func TestPrivateGroupShowsNothingToNonMembers(t *testing.T) {
 }
 
 func TestPrivateThreadIsRepublishedAsAThread(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("circle", privateGroup("grief"))
 	masto := h.network.NewInstance("mastodon.test")
@@ -354,6 +357,7 @@ func TestPrivateThreadIsRepublishedAsAThread(t *testing.T) {
 }
 
 func TestEditsAndDeletesReachTheGroupsCopy(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("circle", privateGroup(""))
 	masto := h.network.NewInstance("mastodon.test")
@@ -424,6 +428,7 @@ func outboxSize(t *testing.T, h *runningHearth, name string) int {
 }
 
 func TestPrivateGroupRepublishesOnlyWhatWasMeantForItsMembers(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("circle", func(g *storage.Group) {
 		privateGroup("")(g)
@@ -485,6 +490,7 @@ func TestPrivateGroupRepublishesOnlyWhatWasMeantForItsMembers(t *testing.T) {
 }
 
 func TestPrivateGroupNamesModeratorsAndCountsMembersOnlyForMembers(t *testing.T) {
+	t.Parallel()
 	h := startHearth(t, nil)
 	group := h.createGroup("circle", privateGroup(""))
 	open := h.createGroup("open", nil)

@@ -199,6 +199,7 @@ func (r *rig) barrier(e *delivery.Engine, healthy *fedtest.Instance) {
 }
 
 func TestBackoffDoublesWithinJitterUpToTheLongestWait(t *testing.T) {
+	t.Parallel()
 	s := delivery.DefaultSchedule
 	for _, tc := range []struct {
 		failures int
@@ -227,6 +228,7 @@ func TestBackoffDoublesWithinJitterUpToTheLongestWait(t *testing.T) {
 }
 
 func TestDefaultScheduleRetriesForAboutThreeDays(t *testing.T) {
+	t.Parallel()
 	s := delivery.DefaultSchedule
 	var elapsed time.Duration
 	attempts := 1
@@ -240,6 +242,7 @@ func TestDefaultScheduleRetriesForAboutThreeDays(t *testing.T) {
 }
 
 func TestHostRestStartsAtTheThresholdAndDoubles(t *testing.T) {
+	t.Parallel()
 	s := delivery.DefaultSchedule
 	for failures, want := range map[int]time.Duration{
 		1: 0, 4: 0, 5: time.Minute, 6: 2 * time.Minute, 9: 16 * time.Minute, 30: 6 * time.Hour,
@@ -251,6 +254,7 @@ func TestHostRestStartsAtTheThresholdAndDoubles(t *testing.T) {
 }
 
 func TestDeliversOneSignedRequestPerInbox(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	var instances []*fedtest.Instance
 	var inboxes []string
@@ -279,6 +283,7 @@ func TestDeliversOneSignedRequestPerInbox(t *testing.T) {
 }
 
 func TestRefusalIsGivenUpWithItsReasonAndTheHostStaysHealthy(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	gone := r.network.NewInstance("gone.test")
 	gone.SetFailure(fedtest.Failure{Status: http.StatusGone})
@@ -301,6 +306,7 @@ func TestRefusalIsGivenUpWithItsReasonAndTheHostStaysHealthy(t *testing.T) {
 }
 
 func TestServerErrorsAreRetriedOnTheBackoffSchedule(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	busy := r.network.NewInstance("busy.test")
 	busy.SetFailure(fedtest.Failure{Status: http.StatusServiceUnavailable, Times: 2})
@@ -333,6 +339,7 @@ func TestServerErrorsAreRetriedOnTheBackoffSchedule(t *testing.T) {
 // server could not fetch the group's key just then, and 501 means it never
 // takes such requests.
 func TestUnauthorizedTimeoutsAndServerErrorsAreRetriedOtherRefusalsAndNotImplementedAreFinal(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	retried := map[int]*fedtest.Instance{}
 	final := map[int]*fedtest.Instance{}
@@ -387,6 +394,7 @@ func TestUnauthorizedTimeoutsAndServerErrorsAreRetriedOtherRefusalsAndNotImpleme
 }
 
 func TestRetryAfterInSecondsIsHonoured(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	limited := r.network.NewInstance("limited.test")
 	limited.SetFailure(fedtest.Failure{Status: http.StatusTooManyRequests, RetryAfter: 7 * time.Minute, Times: 1})
@@ -401,6 +409,7 @@ func TestRetryAfterInSecondsIsHonoured(t *testing.T) {
 }
 
 func TestRetryAfterAsAnHTTPDateIsHonoured(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	r.start(r.config(delivery.Schedule{}))
 	start := r.clock.Now()
@@ -424,6 +433,7 @@ func TestRetryAfterAsAnHTTPDateIsHonoured(t *testing.T) {
 }
 
 func TestDeliveryIsGivenUpAfterItsDeadlineWithTheReason(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	down := r.network.NewInstance("down.test")
 	down.SetFailure(fedtest.Failure{Status: http.StatusBadGateway})
@@ -452,6 +462,7 @@ func TestDeliveryIsGivenUpAfterItsDeadlineWithTheReason(t *testing.T) {
 }
 
 func TestDeliveriesWaitingOnARestingHostAreGivenUpAtTheDeadline(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	down := r.network.NewInstance("down.test")
 	down.SetFailure(fedtest.Failure{Status: http.StatusServiceUnavailable})
@@ -488,6 +499,7 @@ func TestDeliveriesWaitingOnARestingHostAreGivenUpAtTheDeadline(t *testing.T) {
 }
 
 func TestUnreachableHostRestsAndRevivesOnFirstSuccess(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	down := r.network.NewInstance("down.test")
 	healthy := r.network.NewInstance("healthy.test")
@@ -540,6 +552,7 @@ func TestUnreachableHostRestsAndRevivesOnFirstSuccess(t *testing.T) {
 }
 
 func TestStopReturnsWithinItsBoundAndLeavesHangingJobsQueued(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	stuck := r.network.NewInstance("stuck.test")
 	stuck.SetFailure(fedtest.Failure{Hang: true})
@@ -576,6 +589,7 @@ func TestStopReturnsWithinItsBoundAndLeavesHangingJobsQueued(t *testing.T) {
 }
 
 func TestAbandonedClaimsAreDeliveredAfterARestart(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	var instances []*fedtest.Instance
 	var inboxes []string
@@ -651,6 +665,7 @@ func logger(level slog.Level) (*slog.Logger, *logBuffer) {
 // A personal inbox names its account, and an anonymous author's must not
 // end up in logs kept at the usual level.
 func TestInfoLogsNameTheHostOfAFailedDeliveryButNotItsInbox(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	busy := r.network.NewInstance("busy.test")
 	busy.SetFailure(fedtest.Failure{Status: http.StatusServiceUnavailable})
@@ -704,6 +719,7 @@ func (s *inboxServer) received(path string) int {
 }
 
 func TestAGoneMemberInboxEndsItsMembershipsButAGoneSharedInboxEndsNone(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	social := &inboxServer{status: map[string]int{"/users/gone/inbox": http.StatusGone}, posts: map[string]int{}}
 	r.network.Route("social.test", social)
@@ -797,6 +813,7 @@ func TestAGoneMemberInboxEndsItsMembershipsButAGoneSharedInboxEndsNone(t *testin
 }
 
 func TestAKeyThatCannotBeLoadedIsRetriedWithoutBlamingTheHost(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	healthy := r.network.NewInstance("healthy.test")
 	schedule := delivery.DefaultSchedule
@@ -836,6 +853,7 @@ func TestAKeyThatCannotBeLoadedIsRetriedWithoutBlamingTheHost(t *testing.T) {
 // Loading a key reads the database; one group's slow read must not hold up
 // another group's deliveries.
 func TestGroupsLoadTheirKeysWithoutWaitingForEachOther(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	first, second := r.network.NewInstance("first.test"), r.network.NewInstance("second.test")
 	var groups []int64
@@ -886,6 +904,7 @@ func TestGroupsLoadTheirKeysWithoutWaitingForEachOther(t *testing.T) {
 // delivered to, so it is given up at the first attempt without blaming its
 // host or naming the inbox in the logs.
 func TestAnInboxTheGuardRefusesIsGivenUpAtOnce(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	log, logs := logger(slog.LevelInfo)
 	cfg := r.config(delivery.Schedule{})

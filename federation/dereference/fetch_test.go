@@ -22,6 +22,7 @@ import (
 // that claims to be one of that server's accounts with the attacker's key.
 // Hearth must not take the key for the account's.
 func TestADocumentCannotSpeakForAnotherAddress(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	network := fedtest.NewNetwork(t)
 	attacker, err := activitypub.GenerateKey()
@@ -68,6 +69,7 @@ func TestADocumentCannotSpeakForAnotherAddress(t *testing.T) {
 }
 
 func TestRememberForgetsTheOldestFirst(t *testing.T) {
+	t.Parallel()
 	m := map[string]memory[struct{}]{}
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range memoryLimit {
@@ -115,6 +117,7 @@ func newTestFetcher(t *testing.T, network *fedtest.Network) (*Fetcher, *storage.
 }
 
 func TestAFetchIsAnsweredByTheServerItNames(t *testing.T) {
+	t.Parallel()
 	network := fedtest.NewNetwork(t)
 	note := func(id string) []byte {
 		doc, _ := json.Marshal(map[string]any{"id": id, "type": "Note", "content": "hi"})
@@ -142,6 +145,7 @@ func TestAFetchIsAnsweredByTheServerItNames(t *testing.T) {
 }
 
 func TestAGoneDocumentStaysGoneWhenAskedAgain(t *testing.T) {
+	t.Parallel()
 	network := fedtest.NewNetwork(t)
 	network.Route("remote.test", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "gone", http.StatusGone)
@@ -155,6 +159,7 @@ func TestAGoneDocumentStaysGoneWhenAskedAgain(t *testing.T) {
 }
 
 func TestAHandleResolvesOnlyToItsOwnServersAccount(t *testing.T) {
+	t.Parallel()
 	network := fedtest.NewNetwork(t)
 	bob := network.NewInstance("victim.test").NewActor("bob")
 	evil := http.NewServeMux()
@@ -176,6 +181,7 @@ func TestAHandleResolvesOnlyToItsOwnServersAccount(t *testing.T) {
 // a document on a loopback address is refused, and the refusal is not one
 // that asks the sender to retry.
 func TestAFetchTheGuardRefusesIsFinal(t *testing.T) {
+	t.Parallel()
 	f, _ := newTestFetcher(t, fedtest.NewNetwork(t))
 	f.client = transport.NewClient(transport.Options{})
 	_, err := f.Object(context.Background(), "https://127.0.0.1:9/users/someone", Public)
