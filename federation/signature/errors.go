@@ -47,7 +47,7 @@ var (
 )
 
 // The time window, as Mastodon applies it: a signature is valid for
-// Validity after it was created (or until its expires parameter, at most
+// Validity after it was created (or until its signed expires, at most
 // MaxValidity), and clocks may disagree by Skew either way. For a request
 // signed over Date that makes it acceptable up to MaxAge after Date.
 const (

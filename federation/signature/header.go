@@ -21,7 +21,7 @@ type params struct {
 	headers   []string // lower-cased, in signed order; defaults to "date"
 	signature string
 	created   int64 // zero when absent
-	expires   int64 // zero when absent
+	expires   int64 // zero when absent or not among the signed headers
 }
 
 // requestParams finds and parses the request's Signature header.
@@ -111,6 +111,11 @@ func parseSignature(value string) (params, error) {
 	}
 	if p.headers == nil {
 		p.headers = []string{"date"}
+	}
+	if !p.signs(expiresHeader) {
+		// Anyone replaying the request could append an expires the
+		// signature does not cover, and so stretch its life.
+		p.expires = 0
 	}
 	return p, nil
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -534,6 +535,60 @@ func TestVerifyCreatedWindow(t *testing.T) {
 	}
 	if err := Verify(r, activity, &key.PublicKey, created.Add(-Skew-time.Minute)); !errors.Is(err, ErrDateInFuture) {
 		t.Errorf("Verify %v before created = %v, want %v", Skew+time.Minute, err, ErrDateInFuture)
+	}
+}
+
+// An expires parameter binds the signature only when (expires) is among the
+// signed headers; appended afterwards, it must not stretch the window.
+func TestUnsignedExpiresDoesNotExtendTheWindow(t *testing.T) {
+	key, _ := testKeys(t)
+	signedWithCreated := map[string]func(t *testing.T) (*http.Request, []byte){
+		"POST": func(t *testing.T) (*http.Request, []byte) {
+			r := newPost(t, activity)
+			r.Header.Set("Digest", "SHA-256="+digestOf(activity))
+			goFedSign(t, r, key, []string{httpsig.RequestTarget, "(created)", "host", "digest"}, 300)
+			return r, activity
+		},
+		"GET": func(t *testing.T) (*http.Request, []byte) {
+			r := newGet(t)
+			goFedSign(t, r, key, []string{httpsig.RequestTarget, "(created)", "host"}, 300)
+			return r, nil
+		},
+	}
+	for method, sign := range signedWithCreated {
+		t.Run(method, func(t *testing.T) {
+			r, body := sign(t)
+			p, err := requestParams(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			later := time.Unix(p.created, 0).Add(2 * time.Hour)
+			if err := Verify(r, body, &key.PublicKey, later); !errors.Is(err, ErrExpired) {
+				t.Fatalf("Verify two hours after created = %v, want %v", err, ErrExpired)
+			}
+			r.Header.Set("Signature", r.Header.Get("Signature")+",expires="+strconv.FormatInt(later.Add(time.Hour).Unix(), 10))
+			if err := Verify(r, body, &key.PublicKey, later); !errors.Is(err, ErrExpired) {
+				t.Errorf("Verify with an unsigned expires appended = %v, want %v", err, ErrExpired)
+			}
+			if err := Precheck(r, body, later); !errors.Is(err, ErrExpired) {
+				t.Errorf("Precheck with an unsigned expires appended = %v, want %v", err, ErrExpired)
+			}
+		})
+	}
+}
+
+func TestSignedExpiresExtendsTheWindow(t *testing.T) {
+	key, _ := testKeys(t)
+	r := newPost(t, activity)
+	r.Header.Set("Digest", "SHA-256="+digestOf(activity))
+	goFedSign(t, r, key, []string{httpsig.RequestTarget, "(created)", "(expires)", "host", "digest"}, int64((3 * time.Hour).Seconds()))
+	p, err := requestParams(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := time.Unix(p.created, 0).Add(2 * time.Hour)
+	if err := Verify(r, activity, &key.PublicKey, later); err != nil {
+		t.Errorf("Verify two hours after created, expiring after three = %v, want success", err)
 	}
 }
 
