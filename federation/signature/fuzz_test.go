@@ -41,11 +41,11 @@ func FuzzKeyID(f *testing.F) {
 		}
 
 		// What go-fed is shown must read back as exactly what was checked.
-		p, err := parseSignature(header)
+		p, err := parseCavage(header)
 		if err != nil {
-			t.Fatalf("KeyID accepted %q but parseSignature refused it: %v", header, err)
+			t.Fatalf("KeyID accepted %q but parseCavage refused it: %v", header, err)
 		}
-		again, err := parseSignature(p.canonical())
+		again, err := parseCavage(p.canonical())
 		if err != nil {
 			t.Fatalf("canonical form %q of %q does not parse: %v", p.canonical(), header, err)
 		}

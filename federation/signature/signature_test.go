@@ -2,6 +2,7 @@ package signature
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
@@ -110,7 +111,7 @@ func digestOf(body []byte) string {
 
 // verifyingServer answers 202 to requests that Verify accepts and 401 with
 // the reason otherwise, as an inbox would.
-func verifyingServer(t *testing.T, key *rsa.PublicKey) *httptest.Server {
+func verifyingServer(t *testing.T, key crypto.PublicKey) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -522,7 +523,7 @@ func TestVerifyCreatedWindow(t *testing.T) {
 	r := newPost(t, activity)
 	r.Header.Set("Digest", "SHA-256="+digestOf(activity))
 	goFedSign(t, r, key, []string{httpsig.RequestTarget, "(created)", "host", "digest"}, 300)
-	p, err := requestParams(r)
+	p, err := cavageParamsOf(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -558,7 +559,7 @@ func TestUnsignedExpiresDoesNotExtendTheWindow(t *testing.T) {
 	for method, sign := range signedWithCreated {
 		t.Run(method, func(t *testing.T) {
 			r, body := sign(t)
-			p, err := requestParams(r)
+			p, err := cavageParamsOf(r)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -582,7 +583,7 @@ func TestSignedExpiresExtendsTheWindow(t *testing.T) {
 	r := newPost(t, activity)
 	r.Header.Set("Digest", "SHA-256="+digestOf(activity))
 	goFedSign(t, r, key, []string{httpsig.RequestTarget, "(created)", "(expires)", "host", "digest"}, int64((3 * time.Hour).Seconds()))
-	p, err := requestParams(r)
+	p, err := cavageParamsOf(r)
 	if err != nil {
 		t.Fatal(err)
 	}
