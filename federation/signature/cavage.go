@@ -32,22 +32,13 @@ type cavageParams struct {
 // cavageParamsOf finds and parses the request's Signature header.
 func cavageParamsOf(r *http.Request) (cavageParams, error) {
 	values := r.Header.Values("Signature")
-	rfc9421 := r.Header.Get("Signature-Input") != ""
 	if len(values) == 0 {
-		if rfc9421 {
-			return cavageParams{}, fail(ErrUnsupportedScheme, "")
-		}
 		return cavageParams{}, fail(ErrNoSignature, "")
 	}
 	if len(values) > 1 {
 		return cavageParams{}, fail(ErrMalformed, "more than one Signature header")
 	}
-	p, err := parseCavage(values[0])
-	if err != nil && rfc9421 {
-		// RFC 9421 also names its header Signature, in a syntax of its own.
-		return cavageParams{}, fail(ErrUnsupportedScheme, "")
-	}
-	return p, err
+	return parseCavage(values[0])
 }
 
 // parseCavage reads the comma-separated name=value list of a Signature

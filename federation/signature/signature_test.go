@@ -356,7 +356,7 @@ func TestVerifyRefuses(t *testing.T) {
 				return r
 			},
 			want:    ErrDigestAlgorithm,
-			message: "digest must be SHA-256",
+			message: "unsupported digest algorithm: Digest needs a SHA-256 value",
 		},
 		{
 			name: "signed digest header absent",
@@ -380,25 +380,6 @@ func TestVerifyRefuses(t *testing.T) {
 			name:    "no Signature header",
 			request: func(t *testing.T) *http.Request { return newPost(t, activity) },
 			want:    ErrNoSignature,
-		},
-		{
-			name: "RFC 9421 signature only",
-			request: func(t *testing.T) *http.Request {
-				r := newPost(t, activity)
-				r.Header.Set("Signature-Input", `sig1=("@method" "@target-uri" "content-digest");created=1700000000;keyid="`+testKeyID+`"`)
-				r.Header.Set("Signature", "sig1=:c2lnbmF0dXJl:")
-				return r
-			},
-			want: ErrUnsupportedScheme,
-		},
-		{
-			name: "Signature-Input without Signature",
-			request: func(t *testing.T) *http.Request {
-				r := newPost(t, activity)
-				r.Header.Set("Signature-Input", `sig1=("@method");created=1700000000`)
-				return r
-			},
-			want: ErrUnsupportedScheme,
 		},
 		{
 			name: "repeated headers parameter",
@@ -627,9 +608,9 @@ func TestKeyIDWithoutSignature(t *testing.T) {
 	if _, err := KeyID(r); !errors.Is(err, ErrNoSignature) {
 		t.Errorf("KeyID(unsigned) error = %v, want %v", err, ErrNoSignature)
 	}
-	r.Header.Set("Signature-Input", `sig1=("@method");created=1700000000`)
-	if _, err := KeyID(r); !errors.Is(err, ErrUnsupportedScheme) {
-		t.Errorf("KeyID(RFC 9421) error = %v, want %v", err, ErrUnsupportedScheme)
+	r.Header.Set("Signature-Input", `sig1=("@method");created=1700000000;keyid="k"`)
+	if _, err := KeyID(r); !errors.Is(err, ErrNoSignature) {
+		t.Errorf("KeyID(Signature-Input without Signature) error = %v, want %v", err, ErrNoSignature)
 	}
 }
 
