@@ -1,10 +1,14 @@
-// Package signature signs outgoing requests and verifies incoming ones with
-// draft-cavage HTTP signatures, the scheme every ActivityPub server speaks.
+// Package signature signs outgoing requests with draft-cavage HTTP
+// signatures, the scheme every ActivityPub server speaks, and verifies
+// incoming ones signed either that way or with RFC 9421 HTTP Message
+// Signatures, which servers built on Fedify try first and Mastodon accepts
+// since 4.5.
 //
-// Signing and the check of the signature string itself are done by
-// github.com/go-fed/httpsig. The library checks nothing else, so this package
-// adds what a strict peer expects: the list of signed headers, the Digest of
-// the body and the freshness of Date, with Mastodon's limits.
+// Signing and the check of a draft-cavage signature string itself are done
+// by github.com/go-fed/httpsig; RFC 9421 is handled here. Neither scheme
+// checks anything else, so this package adds what a strict peer expects: the
+// list of signed components, the digest of the body and the freshness of
+// the signature, with Mastodon's limits.
 package signature
 
 import (
@@ -18,11 +22,14 @@ import (
 var (
 	// ErrNoSignature: the request carries no Signature header.
 	ErrNoSignature = errors.New("request is not signed")
-	// ErrUnsupportedScheme: the request carries an RFC 9421 signature only.
-	ErrUnsupportedScheme = errors.New("RFC 9421 message signatures are not supported; sign with a draft-cavage Signature header")
-	// ErrMalformed: the Signature header cannot be parsed.
-	ErrMalformed = errors.New("malformed Signature header")
-	// ErrUnsupportedAlgorithm: the signature or the key is not RSA with SHA-256.
+	// ErrMalformed: the Signature header, or with RFC 9421 the
+	// Signature-Input header, cannot be parsed or names what this package
+	// cannot compute.
+	ErrMalformed = errors.New("malformed signature")
+	// ErrUnsupportedAlgorithm: the signature's algorithm is none this
+	// package verifies (RSA-SHA256 for draft-cavage; rsa-v1_5-sha256,
+	// rsa-pss-sha512 or ed25519 for RFC 9421), or the key is of a type none
+	// of them takes.
 	ErrUnsupportedAlgorithm = errors.New("unsupported signature algorithm")
 	// ErrMissingHeader: a header named in the signed list is absent.
 	ErrMissingHeader = errors.New("signed header is absent from the request")
@@ -30,24 +37,26 @@ var (
 	// among the reasons may mean the sender rotated its key, so a caller
 	// holding a cached key may fetch it again and retry once.
 	ErrInvalidSignature = errors.New("signature does not verify")
-	// ErrNotCovered: a header the request must sign is not in the signed list.
+	// ErrNotCovered: a header or component the request must sign is not in
+	// the signed list, or an RFC 9421 signature has no created parameter.
 	ErrNotCovered = errors.New("required header is not signed")
-	// ErrDigestAlgorithm: the Digest header has no SHA-256 value.
-	ErrDigestAlgorithm = errors.New("digest must be SHA-256")
-	// ErrDigestMismatch: the Digest header does not match the body received.
+	// ErrDigestAlgorithm: the Digest header has no SHA-256 value, or the
+	// Content-Digest header neither a sha-256 nor a sha-512 one.
+	ErrDigestAlgorithm = errors.New("unsupported digest algorithm")
+	// ErrDigestMismatch: the digest header does not match the body received.
 	ErrDigestMismatch = errors.New("digest does not match body")
 	// ErrDateMalformed: the signed Date header is not an HTTP date.
 	ErrDateMalformed = errors.New("date is malformed")
 	// ErrDateTooOld: the signed Date is older than MaxAge.
 	ErrDateTooOld = errors.New("date too old")
-	// ErrDateInFuture: Date or created is further ahead than MaxSkew.
+	// ErrDateInFuture: Date or created is further ahead than Skew.
 	ErrDateInFuture = errors.New("date is in the future")
 	// ErrExpired: the signature's created or expires parameter says it has expired.
 	ErrExpired = errors.New("signature expired")
 )
 
 // The time window, as Mastodon applies it: a signature is valid for
-// Validity after it was created (or until its expires parameter, at most
+// Validity after it was created (or until its signed expires, at most
 // MaxValidity), and clocks may disagree by Skew either way. For a request
 // signed over Date that makes it acceptable up to MaxAge after Date.
 const (

@@ -33,9 +33,6 @@ func NewSigner(keyID string, key *rsa.PrivateKey) *Signer {
 	return &Signer{keyID: keyID, key: key}
 }
 
-// KeyID is the keyId the Signer writes into every signature.
-func (s *Signer) KeyID() string { return s.keyID }
-
 // SignPost sets Host, Date, Digest and Signature on r, signing
 // (request-target) host date digest. body must be exactly the bytes r will
 // send.

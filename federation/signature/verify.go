@@ -1,153 +1,111 @@
 package signature
 
 import (
-	"crypto/rsa"
+	"crypto"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/go-fed/httpsig"
 )
 
-// Verify checks a draft-cavage signature on r against the sender's key, and
-// then everything go-fed leaves to its caller, in this order:
+// requestSignature is a request's signature as the headers of its scheme,
+// draft-cavage or RFC 9421, state it.
+type requestSignature interface {
+	signingKeyID() string
+	// precheck makes the checks that need no key.
+	precheck(r *http.Request, body []byte, now time.Time) error
+	// verifyWith checks the signature itself.
+	verifyWith(r *http.Request, key crypto.PublicKey) error
+}
+
+// parseRequest reads r's signature: RFC 9421 when r carries a
+// Signature-Input header, draft-cavage otherwise.
+func parseRequest(r *http.Request) (requestSignature, error) {
+	if isMessageSignature(r) {
+		m, err := parseMessageSignature(r)
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+	p, err := cavageParamsOf(r)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// KeyID returns the id of the key the request says it is signed with,
+// without checking anything else, so the caller can look the key up (and
+// refuse blocked domains) before any crypto or network work. Of several RFC
+// 9421 signatures, it is that of the first one with a keyid and a supported
+// algorithm, the one Precheck and Verify check.
+func KeyID(r *http.Request) (string, error) {
+	s, err := parseRequest(r)
+	if err != nil {
+		return "", err
+	}
+	return s.signingKeyID(), nil
+}
+
+// Verify checks the signature on r against the sender's key, then
+// everything Precheck does.
 //
-//   - the signature string, with RSA-SHA256 whatever the algorithm label
-//     (rsa-sha256 or hs2019; the label no longer names the algorithm);
-//   - the signed list covers date or (created), and (request-target); a POST
-//     also covers digest and a GET or HEAD covers host;
-//   - for a POST, the SHA-256 Digest matches body exactly;
-//   - the signed Date, and created/expires when present, fall inside
-//     Mastodon's window (see MaxAge and Skew), judged at now.
-//
-// Besides, go-fed itself refuses a created more than ten seconds ahead of the
-// wall clock and an expires more than ten seconds past it.
+// A draft-cavage signature is checked by go-fed as RSA-SHA256, so key must
+// be an *rsa.PublicKey. An RFC 9421 signature may be rsa-v1_5-sha256 or
+// rsa-pss-sha512 with an *rsa.PublicKey, or ed25519 with an
+// ed25519.PublicKey; without an alg parameter the key's type decides
+// between rsa-v1_5-sha256 and ed25519.
 //
 // Every error is an *Error; only ErrInvalidSignature suggests the key may
 // have changed.
-func Verify(r *http.Request, body []byte, key *rsa.PublicKey, now time.Time) error {
-	p, err := requestParams(r)
+func Verify(r *http.Request, body []byte, key crypto.PublicKey, now time.Time) error {
+	s, err := parseRequest(r)
 	if err != nil {
 		return err
 	}
-	if err := verifySignature(r, p, key); err != nil {
+	if err := s.verifyWith(r, key); err != nil {
 		return err
 	}
-	return precheck(r, p, body, now)
+	return s.precheck(r, body, now)
 }
 
-// Precheck makes every check of Verify that needs no key: the signed list,
-// the digest and the time window. A receiver runs it before fetching the
-// sender's key, so that a stale replay or a tampered body costs it no
-// request to another server.
+// Precheck makes every check of Verify that needs no key. A receiver runs it
+// before fetching the sender's key, so that a stale replay or a tampered
+// body costs it no request to another server. It asks:
+//
+//   - of a draft-cavage signature, that it covers date or (created), and
+//     (request-target); for a POST also digest, for a GET or HEAD also host;
+//   - of an RFC 9421 signature, that it covers @method and the whole target
+//     (@target-uri, or @authority with @request-target, or with @path and
+//     also @query when the URL has one); for a POST also content-digest or
+//     digest; and that it has a created parameter;
+//   - for a POST, that the covered Digest (SHA-256) or Content-Digest
+//     (sha-256 or sha-512) matches body exactly;
+//   - that the signed Date, and created and expires when signed, fall
+//     inside the window described at Validity, judged at now.
+//
+// Besides, go-fed itself refuses a draft-cavage created more than ten
+// seconds ahead of the wall clock and an expires more than ten seconds past
+// it.
 func Precheck(r *http.Request, body []byte, now time.Time) error {
-	p, err := requestParams(r)
+	s, err := parseRequest(r)
 	if err != nil {
 		return err
 	}
-	return precheck(r, p, body, now)
-}
-
-func precheck(r *http.Request, p params, body []byte, now time.Time) error {
-	if err := checkCoverage(r.Method, p); err != nil {
-		return err
-	}
-	if r.Method == http.MethodPost {
-		if err := checkDigest(r.Header, body); err != nil {
-			return err
-		}
-	}
-	return checkTime(r.Header, p, now)
-}
-
-func verifySignature(r *http.Request, p params, key *rsa.PublicKey) error {
-	switch p.algorithm {
-	case "", "hs2019", "rsa-sha256":
-	default:
-		return fail(ErrUnsupportedAlgorithm, p.algorithm)
-	}
-	if key == nil {
-		return fail(ErrUnsupportedAlgorithm, "no RSA key")
-	}
-	for _, h := range p.headers {
-		switch h {
-		case requestTarget:
-		case createdHeader:
-			if p.created == 0 {
-				return fail(ErrMalformed, "(created) is signed but has no created parameter")
-			}
-		case expiresHeader:
-			if p.expires == 0 {
-				return fail(ErrMalformed, "(expires) is signed but has no expires parameter")
-			}
-		case "host":
-			if r.Host == "" && r.Header.Get("Host") == "" {
-				return fail(ErrMissingHeader, h)
-			}
-		default:
-			if len(r.Header.Values(h)) == 0 {
-				return fail(ErrMissingHeader, h)
-			}
-		}
-	}
-
-	// go-fed reads a copy carrying the canonical form of what was parsed,
-	// so its parser and ours cannot disagree on the signed list, and so the
-	// Host it adds does not leak into the caller's request.
-	view := *r
-	view.Header = r.Header.Clone()
-	view.Header.Set("Signature", p.canonical())
-	if !p.signs("authorization") {
-		// go-fed refuses a request whose Authorization header merely
-		// contains the word "signature".
-		view.Header.Del("Authorization")
-	}
-	verifier, err := httpsig.NewVerifier(&view)
-	if err != nil {
-		// The canonical form always parses, so go-fed objects to created
-		// or expires against the wall clock, or to Authorization.
-		wallClock := time.Now().Unix()
-		switch {
-		case p.created > wallClock:
-			return fail(ErrDateInFuture, "created")
-		case p.expires != 0 && p.expires < wallClock:
-			return fail(ErrExpired, "")
-		}
-		return fail(ErrMalformed, "Authorization header holds signature parameters")
-	}
-	if err := verifier.Verify(key, httpsig.RSA_SHA256); err != nil {
-		return fail(ErrInvalidSignature, "")
-	}
-	return nil
-}
-
-func checkCoverage(method string, p params) error {
-	if !p.signs("date") && !p.signs(createdHeader) {
-		return fail(ErrNotCovered, "date")
-	}
-	if !p.signs(requestTarget) {
-		return fail(ErrNotCovered, requestTarget)
-	}
-	switch method {
-	case http.MethodPost:
-		if !p.signs("digest") {
-			return fail(ErrNotCovered, "digest")
-		}
-	case http.MethodGet, http.MethodHead:
-		if !p.signs("host") {
-			return fail(ErrNotCovered, "host")
-		}
-	}
-	return nil
+	return s.precheck(r, body, now)
 }
 
 // checkDigest compares the SHA-256 entry of the Digest header (RFC 3230: a
 // comma-separated list of algorithm=value) with the body's hash.
 func checkDigest(h http.Header, body []byte) error {
-	for _, entry := range strings.Split(strings.Join(h.Values("Digest"), ","), ",") {
+	values := h.Values("Digest")
+	if len(values) == 0 {
+		return fail(ErrMissingHeader, "digest")
+	}
+	for _, entry := range strings.Split(strings.Join(values, ","), ",") {
 		algorithm, value, ok := strings.Cut(strings.TrimSpace(entry), "=")
 		if !ok || !strings.EqualFold(algorithm, "sha-256") {
 			continue
@@ -162,44 +120,30 @@ func checkDigest(h http.Header, body []byte) error {
 		}
 		return nil
 	}
-	return fail(ErrDigestAlgorithm, "")
+	return fail(ErrDigestAlgorithm, "Digest needs a SHA-256 value")
 }
 
-// checkTime applies Mastodon's window: a signature is created at Date (or its
-// created parameter), expires Validity later unless it says otherwise, and
-// is refused once expired by more than Skew or when created more than Skew
+// checkWindow applies Mastodon's window to a signature's created and expires
+// parameters, either of which may be zero when absent: it expires Validity
+// after created unless it says otherwise (within MaxValidity), and is
+// refused once expired by more than Skew or when created more than Skew
 // ahead.
-func checkTime(h http.Header, p params, now time.Time) error {
-	if p.signs("date") {
-		date, err := http.ParseTime(h.Get("Date"))
-		if err != nil {
-			return fail(ErrDateMalformed, "")
-		}
-		if ahead := date.Sub(now); ahead > Skew {
-			return fail(ErrDateInFuture, ahead.Truncate(time.Second).String()+" ahead")
-		}
-		if age := now.Sub(date); age > MaxAge {
-			return fail(ErrDateTooOld, age.Truncate(time.Second).String()+" old")
-		}
-	}
-	if p.created == 0 && p.expires == 0 {
-		return nil
-	}
+func checkWindow(created, expires int64, now time.Time) error {
 	var expiry time.Time
-	if p.created != 0 {
-		created := time.Unix(p.created, 0)
-		if ahead := created.Sub(now); ahead > Skew {
+	if created != 0 {
+		createdAt := time.Unix(created, 0)
+		if ahead := createdAt.Sub(now); ahead > Skew {
 			return fail(ErrDateInFuture, "created "+ahead.Truncate(time.Second).String()+" ahead")
 		}
-		expiry = created.Add(Validity)
-		if p.expires != 0 {
-			expiry = time.Unix(p.expires, 0)
-			if limit := created.Add(MaxValidity); expiry.After(limit) {
+		expiry = createdAt.Add(Validity)
+		if expires != 0 {
+			expiry = time.Unix(expires, 0)
+			if limit := createdAt.Add(MaxValidity); expiry.After(limit) {
 				expiry = limit
 			}
 		}
 	} else {
-		expiry = time.Unix(p.expires, 0)
+		expiry = time.Unix(expires, 0)
 	}
 	if now.Sub(expiry) > Skew {
 		return fail(ErrExpired, "")
