@@ -60,6 +60,9 @@ func TestImportDirection(t *testing.T) {
 				if strings.HasPrefix(dep, module+"/templates") {
 					t.Errorf("%s imports %s; federation never reaches the web pages", pkg, dep)
 				}
+				if rel != "federation" && dep == module+"/federation" {
+					t.Errorf("%s imports federation; its subpackages serve it, not the other way round", pkg)
+				}
 			}
 		case "templates":
 			for _, dep := range ours(pkg) {
