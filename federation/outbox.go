@@ -2,6 +2,7 @@ package federation
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/storage"
@@ -69,9 +70,9 @@ func announceAudiences(tx *storage.Tx, g storage.Group) (wrapped, boost []string
 }
 
 // announceToMembers sends the FEP-1b12 Announce of a received activity to
-// the members of the post's group. The activity goes out exactly as
-// received, so one that names blind recipients (bto, bcc) is not passed on
-// at all: it would show everyone whom its author copied blind.
+// the members of the post's group. The activity goes out as received (see
+// wrappedAnnounce), so one that names blind recipients (bto, bcc) is not
+// passed on at all: it would show everyone whom its author copied blind.
 func (s *Service) announceToMembers(tx *storage.Tx, p storage.Post, activity *activitypub.Object, author string, inOutbox bool) error {
 	if blindCopies(activity) {
 		return nil
@@ -84,9 +85,24 @@ func (s *Service) announceToMembers(tx *storage.Tx, p storage.Post, activity *ac
 	if err != nil {
 		return err
 	}
-	a := activitypub.NewAnnounce(s.newActivityID(g), s.iris.Group(g.Name), s.iris.GroupFollowers(g.Name), tx.Now(),
-		json.RawMessage(activity.Raw), author)
+	a, err := s.wrappedAnnounce(g, activity, author, tx.Now())
+	if err != nil {
+		return err
+	}
 	return s.send(tx, g, a, p.ID, inOutbox, wrappedTo)
+}
+
+// wrappedAnnounce is the group's FEP-1b12 Announce of a member's activity,
+// embedded as received except for the objects of other servers in it,
+// which are reduced to their ids: the member's signature vouches for its
+// own server's objects only, and the group's must not vouch for more.
+func (s *Service) wrappedAnnounce(g storage.Group, activity *activitypub.Object, author string, now time.Time) (*activitypub.Activity, error) {
+	passed, err := activitypub.WithoutForeignObjects(activity.Raw, author)
+	if err != nil {
+		return nil, err
+	}
+	return activitypub.NewAnnounce(s.newActivityID(g), s.iris.Group(g.Name), s.iris.GroupFollowers(g.Name), now,
+		json.RawMessage(passed), author), nil
 }
 
 // publish sends an activity about the group's note to every member's

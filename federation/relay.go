@@ -52,7 +52,10 @@ func (s *Service) relayPost(tx *storage.Tx, g storage.Group, in inbound, obj *ac
 		// and in the outbox. Only the boost, which names the post, exists.
 		wrappedTo = nil
 	} else {
-		wrapped := activitypub.NewAnnounce(s.newActivityID(g), group, followers, now, json.RawMessage(in.activity.Raw), in.actor.ID)
+		wrapped, err := s.wrappedAnnounce(g, in.activity, in.actor.ID, now)
+		if err != nil {
+			return err
+		}
 		if err := s.send(tx, g, wrapped, post.ID, true, wrappedTo); err != nil {
 			return err
 		}
