@@ -187,7 +187,7 @@ func (tx *Tx) RecordOutcomes(outcomes []Outcome) error {
 			return err
 		}
 	}
-	return nil
+	return tx.countOutcomes(outcomes)
 }
 
 // InboxGone acts on a 410 Gone from inbox; call it in the transaction that

@@ -41,7 +41,7 @@ func site(t *testing.T, groups map[*storage.Group]int) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pages, err := New(store, activitypub.NewIRIs(&url.URL{Scheme: "https", Host: "hearth.example"}), nil)
+	pages, err := New(Config{Store: store, IRIs: activitypub.NewIRIs(&url.URL{Scheme: "https", Host: "hearth.example"})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestGroupPageEscapesAndRestricts(t *testing.T) {
 		t.Errorf("group page lacks the escaped display name:\n%s", body)
 	}
 	csp := resp.Header.Get("Content-Security-Policy")
-	if csp != "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src https: data:" {
+	if !strings.HasPrefix(csp, "default-src 'none';") || strings.Contains(csp, "script-src") {
 		t.Errorf("Content-Security-Policy = %q", csp)
 	}
 	for _, want := range []string{"@grief@hearth.example", "search for", "1 member"} {

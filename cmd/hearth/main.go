@@ -19,7 +19,6 @@ import (
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/federation"
 	"github.com/hearth-social/hearth/storage"
-	"github.com/hearth-social/hearth/templates"
 )
 
 // generateKey makes the keys of new groups and of the instance actor. Tests
@@ -54,6 +53,7 @@ var commands = []command{
 	{name: "member", summary: "List a group's members and join requests; approve, reject, ban, unban.", sub: memberCommands},
 	{name: "mod", summary: "Add, remove and list a group's moderators.", sub: modCommands},
 	{name: "post", summary: "List, release and decline anonymous posts held for a moderator.", sub: postCommands},
+	{name: "admin", summary: "Create accounts of the admin console.", sub: adminCommands},
 	{name: "backup", args: "FILE", summary: "Copy the database to a new FILE, even while the server runs.", run: backup},
 	{name: "version", summary: "Print the version.", run: printVersion},
 }
@@ -297,7 +297,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.Open(ctx); err != nil {
 		return err
 	}
-	pages, err := templates.New(m.Store, m.Service.IRIs(), m.Logger)
+	pages, err := newPages(m.Store, m.Service, m.Logger)
 	if err != nil {
 		return err
 	}

@@ -15,10 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/hearth-social/hearth/federation"
 	"github.com/hearth-social/hearth/federation/fedtest"
 	"github.com/hearth-social/hearth/storage"
-	"github.com/hearth-social/hearth/templates"
 )
 
 // testConfig is the default configuration with the database in a fresh
@@ -481,7 +482,7 @@ func TestCLIErrors(t *testing.T) {
 // for tests that assemble the service themselves.
 func testRoutes(tb testing.TB, svc *federation.Service, store *storage.Store) http.Handler {
 	tb.Helper()
-	pages, err := templates.New(store, svc.IRIs(), nil)
+	pages, err := newPages(store, svc, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -490,5 +491,6 @@ func testRoutes(tb testing.TB, svc *federation.Service, store *storage.Store) ht
 
 func TestMain(m *testing.M) {
 	generateKey = fedtest.Key
+	passwordCost = bcrypt.MinCost
 	os.Exit(m.Run())
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/federation/fedtest"
 	"github.com/hearth-social/hearth/storage"
-	"github.com/hearth-social/hearth/templates"
 )
 
 // privateGroup makes a members-only group with a content-warning policy.
@@ -289,7 +288,7 @@ func TestPrivateGroupShowsNothingToNonMembers(t *testing.T) {
 		}
 	}
 
-	pages, err := templates.New(h.store, h.svc.IRIs(), nil)
+	pages, err := newPages(h.store, h.svc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

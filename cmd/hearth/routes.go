@@ -31,6 +31,38 @@ func routes(fed *federation.Service, pages *templates.Pages, store *storage.Stor
 	// The web.
 	r.Get("/", pages.Home)
 	r.Get("/healthz", healthz(store, logger))
+	r.Get("/g/{name}/posts/{post}", pages.Thread)
+	r.Get("/g/{name}/follow", pages.Follow)
+	r.Get("/g/{name}/icon", pages.Icon)
+
+	// The admin console. Setup and sign-in are open; everything else needs
+	// a signed-in administrator. Every form carries a token (pages.Console).
+	r.Route("/admin", func(r chi.Router) {
+		r.Use(pages.Console)
+		r.Get("/setup", pages.SetupForm)
+		r.Post("/setup", pages.Setup)
+		r.Get("/login", pages.LoginForm)
+		r.Post("/login", pages.Login)
+		r.Group(func(r chi.Router) {
+			r.Use(pages.RequireAdmin)
+			r.Post("/logout", pages.Logout)
+			r.Get("/", pages.Groups)
+			r.Get("/groups/new", pages.NewGroupForm)
+			r.Post("/groups", pages.CreateGroup)
+			r.Get("/groups/{name}", pages.GroupProfile)
+			r.Post("/groups/{name}", pages.UpdateGroup)
+			r.Post("/groups/{name}/icon", pages.UploadIcon)
+			r.Get("/groups/{name}/members", pages.Members)
+			r.Post("/groups/{name}/members", pages.DecideMember)
+			r.Get("/groups/{name}/moderators", pages.Moderators)
+			r.Post("/groups/{name}/moderators", pages.ChangeModerators)
+			r.Get("/groups/{name}/held", pages.Held)
+			r.Post("/groups/{name}/held", pages.DecideHeld)
+			r.Get("/federation", pages.Federation)
+			r.Get("/settings", pages.Settings)
+			r.Post("/settings", pages.SaveSettings)
+		})
+	})
 
 	// Discovery. Browser-based tools read these from other origins, as they
 	// do from Mastodon's, so any origin may.

@@ -61,8 +61,52 @@ func (f *Fetcher) ResolveAccount(ctx context.Context, account string) (storage.A
 
 // webfinger asks host which actor acct:user@host is.
 func (f *Fetcher) webfinger(ctx context.Context, user, host string) (string, error) {
+	jrd, err := f.lookUp(ctx, user, host)
+	if err != nil {
+		return "", err
+	}
+	for _, link := range jrd.Links {
+		if link.Rel == "self" && activitypub.IsActivityPubMediaType(link.Type) && link.Href != "" {
+			return link.Href, nil
+		}
+	}
+	return "", fmt.Errorf("looking up %s@%s: WebFinger answer names no ActivityPub actor", user, host)
+}
+
+// SubscribeRel marks the WebFinger link whose template opens an account's
+// own server on the page that follows a given account.
+const SubscribeRel = "http://ostatus.org/schema/1.0/subscribe"
+
+// SubscribeTemplate returns the follow-page template that the server of
+// account (user@host or @user@host) publishes in its WebFinger answer.
+func (f *Fetcher) SubscribeTemplate(ctx context.Context, account string) (string, error) {
+	user, host, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(account), "@"), "@")
+	if !ok || user == "" || host == "" || strings.ContainsAny(user+host, "/@?# ") {
+		return "", fmt.Errorf("%q: %w", account, ErrNotAHandle)
+	}
+	jrd, err := f.lookUp(ctx, user, strings.ToLower(host))
+	if err != nil {
+		return "", err
+	}
+	for _, link := range jrd.Links {
+		if link.Rel == SubscribeRel && link.Template != "" {
+			return link.Template, nil
+		}
+	}
+	return "", fmt.Errorf("%s: %w", account, ErrNoSubscribeTemplate)
+}
+
+// ErrNotAHandle is returned for what is not a user@host handle.
+var ErrNotAHandle = errors.New("an account is user@host or @user@host")
+
+// ErrNoSubscribeTemplate is returned when an account's server publishes
+// no follow page.
+var ErrNoSubscribeTemplate = errors.New("the account's server does not say where to follow from")
+
+// lookUp asks host's WebFinger about acct:user@host.
+func (f *Fetcher) lookUp(ctx context.Context, user, host string) (activitypub.JRD, error) {
 	if !f.cfg.Federates(host) {
-		return "", fmt.Errorf("looking up %s@%s: %w", user, host, ErrNotFederated)
+		return activitypub.JRD{}, fmt.Errorf("looking up %s@%s: %w", user, host, ErrNotFederated)
 	}
 	schemes := []string{"https"}
 	if f.cfg.Insecure {
@@ -72,41 +116,36 @@ func (f *Fetcher) webfinger(ctx context.Context, user, host string) (string, err
 	for _, scheme := range schemes {
 		u := url.URL{Scheme: scheme, Host: host, Path: "/.well-known/webfinger",
 			RawQuery: url.Values{"resource": {"acct:" + user + "@" + host}}.Encode()}
-		id, err := f.webfingerAt(ctx, u.String())
+		jrd, err := f.webfingerAt(ctx, u.String())
 		if err == nil {
-			return id, nil
+			return jrd, nil
 		}
 		lastErr = err
 	}
-	return "", fmt.Errorf("looking up %s@%s: %w", user, host, lastErr)
+	return activitypub.JRD{}, fmt.Errorf("looking up %s@%s: %w", user, host, lastErr)
 }
 
-func (f *Fetcher) webfingerAt(ctx context.Context, u string) (string, error) {
+func (f *Fetcher) webfingerAt(ctx context.Context, u string) (activitypub.JRD, error) {
+	var jrd activitypub.JRD
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return "", err
+		return jrd, err
 	}
 	req.Header.Set("Accept", "application/jrd+json, application/json")
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return "", err
+		return jrd, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("WebFinger answered HTTP %d", resp.StatusCode)
+		return jrd, fmt.Errorf("WebFinger answered HTTP %d", resp.StatusCode)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, activitypub.MaxDocumentSize))
 	if err != nil {
-		return "", err
+		return jrd, err
 	}
-	var jrd activitypub.JRD
 	if err := json.Unmarshal(body, &jrd); err != nil {
-		return "", fmt.Errorf("WebFinger answer: %w", err)
+		return jrd, fmt.Errorf("WebFinger answer: %w", err)
 	}
-	for _, link := range jrd.Links {
-		if link.Rel == "self" && activitypub.IsActivityPubMediaType(link.Type) && link.Href != "" {
-			return link.Href, nil
-		}
-	}
-	return "", errors.New("WebFinger answer names no ActivityPub actor")
+	return jrd, nil
 }

@@ -274,6 +274,7 @@ func (i *Instance) serveWebFinger(w http.ResponseWriter, r *http.Request) {
 		"links": []map[string]string{
 			{"rel": "self", "type": activitypub.ContentType, "href": found.ID},
 			{"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": found.ID},
+			{"rel": "http://ostatus.org/schema/1.0/subscribe", "template": i.URL("/authorize_interaction?uri={uri}")},
 		},
 	})
 }

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/hearth-social/hearth/federation"
+	"github.com/hearth-social/hearth/storage"
+	"github.com/hearth-social/hearth/templates"
+)
+
+// passwordCost is the bcrypt cost of console passwords. Tests lower it,
+// as hashing at full cost would be most of what they spend.
+var passwordCost = templates.DefaultPasswordCost
+
+// newPages assembles the web pages and the admin console, which reach the
+// federation service through the interface the templates package declares.
+func newPages(store *storage.Store, svc *federation.Service, logger *slog.Logger) (*templates.Pages, error) {
+	return templates.New(templates.Config{
+		Store:        store,
+		IRIs:         svc.IRIs(),
+		Federation:   svc,
+		Logger:       logger,
+		PasswordCost: passwordCost,
+	})
+}
+
+var adminCommands = []command{
+	{name: "create", args: "NAME", summary: "Create an account of the admin console; the password is read from --password-file, or from standard input.", run: adminCreate},
+}
+
+// adminCreate creates a console account. The password never appears on the
+// command line, where other users of the machine could read it.
+func adminCreate(ctx context.Context, c *cli, args []string) (err error) {
+	fs := c.flags()
+	passwordFile := fs.String("password-file", "-", "read the password from this `file` (- for standard input)")
+	positional, err := c.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	switch len(positional) {
+	case 0:
+		return usagef("missing NAME")
+	case 1:
+	default:
+		return usagef("unexpected argument %q", positional[1])
+	}
+	password, err := readPassword(*passwordFile)
+	if err != nil {
+		return err
+	}
+	m, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, m.Close()) }()
+	if err := templates.CreateAdmin(ctx, m.Store, positional[0], password, passwordCost); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "created administrator %s; sign in at %s/admin/\n", positional[0], m.Service.IRIs().Base())
+	return nil
+}
+
+// readPassword reads the first line of path, or of standard input for "-".
+func readPassword(path string) (string, error) {
+	var r io.Reader = os.Stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		r = f
+	}
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("reading the password: %w", err)
+	}
+	password := strings.TrimRight(line, "\r\n")
+	if password == "" {
+		return "", errors.New("no password given")
+	}
+	return password, nil
+}
