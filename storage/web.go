@@ -93,7 +93,7 @@ func (tx *Tx) SetGroupIcon(groupID int64, icon Icon) (Icon, error) {
 	return icon, err
 }
 
-// ThreadPost is a relayed post with the number of relayed replies to it.
+// ThreadPost is a relayed post with the number of relayed replies under it.
 type ThreadPost struct {
 	Post
 	Replies int
@@ -104,6 +104,15 @@ type ThreadPost struct {
 const isReplyTo = `r.group_id = p.group_id AND r.state = 'relayed' AND r.in_reply_to != ''
 	AND (r.in_reply_to = p.object_id OR (p.copy_id != '' AND r.in_reply_to = p.copy_id))`
 
+// threadOf is the ids of the relayed replies under the post :root, at any
+// depth (bounded, against a cycle of replies).
+const threadOf = `WITH RECURSIVE thread (id, depth) AS (
+		SELECT :root, 0
+		UNION
+		SELECT r.id, t.depth + 1 FROM thread t JOIN posts p ON p.id = t.id JOIN posts r ON ` + isReplyTo + `
+		WHERE t.depth < 64
+	)`
+
 // RelayedThreads lists a page of the group's relayed posts that start a
 // thread in it (replies to its other relayed posts are left to their
 // thread), newest first: at most limit of them with ids below before, or
@@ -112,10 +121,7 @@ func (tx *Tx) RelayedThreads(groupID, before int64, limit int) ([]ThreadPost, er
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
-	rows, err := tx.query(`SELECT p.id, p.group_id, p.object_id, p.author_id, p.activity_id, p.copy_id, p.in_reply_to, p.state,
-			p.anonymous, p.summary, p.content, p.raw_activity, p.created_at, p.updated_at,
-			(SELECT count(*) FROM posts r WHERE `+isReplyTo+`)
-		FROM posts p
+	rows, err := tx.query(`SELECT `+postColumns+` FROM posts p
 		WHERE p.group_id = ? AND p.state = 'relayed' AND p.id < ?
 			AND NOT EXISTS (SELECT 1 FROM posts q WHERE q.group_id = p.group_id AND q.state = 'relayed'
 				AND p.in_reply_to != '' AND (q.object_id = p.in_reply_to OR q.copy_id = p.in_reply_to))
@@ -123,28 +129,27 @@ func (tx *Tx) RelayedThreads(groupID, before int64, limit int) ([]ThreadPost, er
 	if err != nil {
 		return nil, err
 	}
-	return scanAll(rows, func(r *sql.Rows) (ThreadPost, error) {
-		var t ThreadPost
-		var created, updated int64
-		p := &t.Post
-		err := r.Scan(&p.ID, &p.GroupID, &p.ObjectID, &p.AuthorID, &p.ActivityID, &p.CopyID, &p.InReplyTo, &p.State,
-			&p.Anonymous, &p.Summary, &p.Content, &p.RawActivity, &created, &updated, &t.Replies)
-		p.CreatedAt, p.UpdatedAt = fromMillis(created), fromMillis(updated)
-		return t, err
-	})
+	posts, err := scanAll(rows, func(r *sql.Rows) (Post, error) { return scanPost(r) })
+	if err != nil {
+		return nil, err
+	}
+	threads := make([]ThreadPost, len(posts))
+	for i, p := range posts {
+		threads[i].Post = p
+		err := tx.queryRow(threadOf+`SELECT count(*) - 1 FROM thread`, sql.Named("root", p.ID)).Scan(&threads[i].Replies)
+		if err != nil {
+			return nil, translate(err)
+		}
+	}
+	return threads, nil
 }
 
 // ThreadReplies lists the relayed replies in the group under root, at any
 // depth, oldest first, at most limit.
 func (tx *Tx) ThreadReplies(root Post, limit int) ([]Post, error) {
-	rows, err := tx.query(`WITH RECURSIVE thread (id, depth) AS (
-			SELECT ?, 0
-			UNION
-			SELECT r.id, t.depth + 1 FROM thread t JOIN posts p ON p.id = t.id JOIN posts r ON `+isReplyTo+`
-			WHERE t.depth < 64
-		)
-		SELECT `+postColumns+` FROM posts WHERE id IN (SELECT id FROM thread) AND id != ? ORDER BY id LIMIT ?`,
-		root.ID, root.ID, limit)
+	rows, err := tx.query(threadOf+`SELECT `+postColumns+` FROM posts
+		WHERE id IN (SELECT id FROM thread) AND id != :root ORDER BY id LIMIT :limit`,
+		sql.Named("root", root.ID), sql.Named("limit", limit))
 	if err != nil {
 		return nil, err
 	}
