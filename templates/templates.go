@@ -176,12 +176,16 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, page 
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
 	if strings.HasPrefix(page, "admin_") {
 		h.Set("Content-Security-Policy", consolePolicy)
 		h.Set("Cache-Control", "no-store")
+		// Under no-referrer, browsers send the console's forms with
+		// "Origin: null", and the console could not tell them from
+		// another site's.
+		h.Set("Referrer-Policy", "same-origin")
 	} else {
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("Referrer-Policy", "no-referrer")
 	}
 	if !data.pageFrame().Indexable {
 		h.Set("X-Robots-Tag", "noindex")

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -30,17 +32,25 @@ const (
 // cookies and does not follow redirects, so tests see where each leads.
 type webClient struct {
 	t      *testing.T
+	base   string
 	client *http.Client
 }
 
 func newWebClient(t *testing.T, h *runningHearth) *webClient {
 	t.Helper()
+	return browse(t, hearthBase, h.network.Transport())
+}
+
+// browse returns a browser of the instance at base, reached through
+// transport.
+func browse(t *testing.T, base string, transport http.RoundTripper) *webClient {
+	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &webClient{t: t, client: &http.Client{
-		Transport:     h.network.Transport(),
+	return &webClient{t: t, base: base, client: &http.Client{
+		Transport:     transport,
 		Jar:           jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
@@ -70,7 +80,7 @@ func (c *webClient) do(req *http.Request) page {
 
 func (c *webClient) get(path string) page {
 	c.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, hearthBase+path, nil)
+	req, err := http.NewRequest(http.MethodGet, c.base+path, nil)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -80,12 +90,12 @@ func (c *webClient) get(path string) page {
 // post submits a form as a browser on the instance's own pages does.
 func (c *webClient) post(path string, form url.Values) page {
 	c.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, hearthBase+path, strings.NewReader(form.Encode()))
+	req, err := http.NewRequest(http.MethodPost, c.base+path, strings.NewReader(form.Encode()))
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", hearthBase)
+	req.Header.Set("Origin", c.base)
 	return c.do(req)
 }
 
@@ -720,12 +730,12 @@ func (c *webClient) upload(group string, data []byte) page {
 	}
 	fw.Write(data)
 	mw.Close()
-	req, err := http.NewRequest(http.MethodPost, hearthBase+"/admin/groups/"+group+"/icon", &body)
+	req, err := http.NewRequest(http.MethodPost, c.base+"/admin/groups/"+group+"/icon", &body)
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Origin", hearthBase)
+	req.Header.Set("Origin", c.base)
 	return c.do(req)
 }
 
@@ -806,5 +816,30 @@ func TestConsoleShowsDeliveryHealth(t *testing.T) {
 	}
 	if strings.Contains(p.body, "up.test") {
 		t.Error("federation page lists a healthy server with nothing queued")
+	}
+}
+
+func TestAdminCreateMakesAnAccountThatSignsIn(t *testing.T) {
+	t.Parallel()
+	m := MustRunMain(t, nil)
+	passwordFile := filepath.Join(t.TempDir(), "password")
+	if err := os.WriteFile(passwordFile, []byte(adminPassword+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := mustHearth(t, env(m), "admin", "create", "keeper", "--password-file", passwordFile)
+	if !strings.Contains(out, "created administrator keeper") || !strings.Contains(out, m.Config.Server.BaseURL+"/admin/") {
+		t.Errorf("admin create printed %q", out)
+	}
+	if code, _, stderr := hearth(t, env(m), "admin", "create", "Keeper", "--password-file", passwordFile); code != 1 || !strings.Contains(stderr, "exists already") {
+		t.Errorf("creating the same name again: exit %d, %q", code, stderr)
+	}
+	if code, _, _ := hearth(t, env(m), "admin", "create", "--password-file", passwordFile); code != 2 {
+		t.Errorf("admin create without a name: exit %d, want 2", code)
+	}
+	c := browse(t, m.Config.Server.BaseURL, http.DefaultTransport)
+	mustRedirect(t, "setup once an administrator exists", c.get("/admin/setup"), "/admin/login")
+	mustRedirect(t, "sign-in", c.submit("/admin/login", "/admin/login", url.Values{"username": {"keeper"}, "password": {adminPassword}}), "/admin/")
+	if p := c.get("/admin/"); p.status != http.StatusOK || !strings.Contains(p.body, "Sign out keeper") {
+		t.Errorf("console after signing in: %d", p.status)
 	}
 }
