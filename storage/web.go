@@ -104,25 +104,46 @@ type ThreadPost struct {
 const isReplyTo = `r.group_id = p.group_id AND r.state = 'relayed' AND r.in_reply_to != ''
 	AND (r.in_reply_to = p.object_id OR (p.copy_id != '' AND r.in_reply_to = p.copy_id))`
 
+// PublicAudience is ActivityStreams' collection of everyone.
+const PublicAudience = "https://www.w3.org/ns/activitystreams#Public"
+
+// sharedPublicly matches a post, named by alias, that its group shared
+// with everyone: an activity the group sent about it, listed in its
+// outbox, is addressed to the public. A post relayed while its group was
+// private was shared with the members alone, and stays theirs if the group
+// turns public.
+func sharedPublicly(alias string) string {
+	return `EXISTS (SELECT 1 FROM activities a, json_each(CAST(a.body AS TEXT), '$.to') audience
+		WHERE a.post_id = ` + alias + `.id AND a.in_outbox = 1 AND audience.value = '` + PublicAudience + `')`
+}
+
+// SharedPublicly reports whether the group shared the post with everyone
+// (see sharedPublicly).
+func (tx *Tx) SharedPublicly(postID int64) (bool, error) {
+	var shared bool
+	err := tx.queryRow(`SELECT `+sharedPublicly("p")+` FROM posts p WHERE p.id = ?`, postID).Scan(&shared)
+	return shared, translate(err)
+}
+
 // threadOf is the ids of the relayed replies under the post :root, at any
 // depth (bounded, against a cycle of replies).
-const threadOf = `WITH RECURSIVE thread (id, depth) AS (
+var threadOf = `WITH RECURSIVE thread (id, depth) AS (
 		SELECT :root, 0
 		UNION
 		SELECT r.id, t.depth + 1 FROM thread t JOIN posts p ON p.id = t.id JOIN posts r ON ` + isReplyTo + `
-		WHERE t.depth < 64
+		WHERE t.depth < 64 AND ` + sharedPublicly("r") + `
 	)`
 
-// RelayedThreads lists a page of the group's relayed posts that start a
-// thread in it (replies to its other relayed posts are left to their
-// thread), newest first: at most limit of them with ids below before, or
+// RelayedThreads lists a page of the group's relayed posts that it shared
+// publicly and that start a thread in it (replies to its other relayed
+// posts are left to their thread), newest first: at most limit of them with ids below before, or
 // the newest when before is 0.
 func (tx *Tx) RelayedThreads(groupID, before int64, limit int) ([]ThreadPost, error) {
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
 	rows, err := tx.query(`SELECT `+postColumns+` FROM posts p
-		WHERE p.group_id = ? AND p.state = 'relayed' AND p.id < ?
+		WHERE p.group_id = ? AND p.state = 'relayed' AND p.id < ? AND `+sharedPublicly("p")+`
 			AND NOT EXISTS (SELECT 1 FROM posts q WHERE q.group_id = p.group_id AND q.state = 'relayed'
 				AND p.in_reply_to != '' AND (q.object_id = p.in_reply_to OR q.copy_id = p.in_reply_to))
 		ORDER BY p.id DESC LIMIT ?`, groupID, before, limit)
@@ -144,8 +165,8 @@ func (tx *Tx) RelayedThreads(groupID, before int64, limit int) ([]ThreadPost, er
 	return threads, nil
 }
 
-// ThreadReplies lists the relayed replies in the group under root, at any
-// depth, oldest first, at most limit.
+// ThreadReplies lists the relayed replies in the group under root that it
+// shared publicly, at any depth, oldest first, at most limit.
 func (tx *Tx) ThreadReplies(root Post, limit int) ([]Post, error) {
 	rows, err := tx.query(threadOf+`SELECT `+postColumns+` FROM posts
 		WHERE id IN (SELECT id FROM thread) AND id != :root ORDER BY id LIMIT :limit`,

@@ -106,7 +106,8 @@ type threadPage struct {
 
 // Thread shows one relayed post of a public group with the replies relayed
 // under it, oldest first. Every post of a private group is "not found",
-// as is any post that is not relayed.
+// as is any post that is not relayed, or was relayed to the members alone
+// while the group was private.
 func (p *Pages) Thread(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("post"), 10, 64)
 	if err != nil || id <= 0 {
@@ -121,6 +122,9 @@ func (p *Pages) Thread(w http.ResponseWriter, r *http.Request) {
 		}
 		post, err := tx.PostByID(id)
 		if err != nil || post.GroupID != g.ID || post.State != storage.Relayed {
+			return errors.Join(err, storage.ErrNotFound)
+		}
+		if shared, err := tx.SharedPublicly(post.ID); err != nil || !shared {
 			return errors.Join(err, storage.ErrNotFound)
 		}
 		settings, err := tx.GroupPage(g.ID)

@@ -581,6 +581,12 @@ func TestGroupPageIsPaged(t *testing.T) {
 			if err := tx.CreatePost(p); err != nil {
 				return err
 			}
+			boost := fmt.Sprintf(`{"type":"Announce","to":["https://www.w3.org/ns/activitystreams#Public"],"object":%q}`, p.ObjectID)
+			err := tx.Enqueue(storage.Activity{ID: fmt.Sprintf("%s/g/grief/activities/%d", hearthBase, i), GroupID: g.ID,
+				PostID: p.ID, Type: "Announce", InOutbox: true, Body: []byte(boost)}, nil)
+			if err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -657,6 +663,17 @@ func TestPrivateGroupPagesLeakNoPostOrMember(t *testing.T) {
 		if name != "thread" && p.header.Get("X-Robots-Tag") != "noindex" {
 			t.Errorf("%s page may be indexed", name)
 		}
+	}
+
+	// Made public, the group still keeps what it shared with its members
+	// alone.
+	mustRedirect(t, "make public", admin.submit("/admin/groups/circle", "/admin/groups/circle", url.Values{
+		"visibility": {"public"}, "join": {"approval"}, "posting": {"members"}}), "/admin/groups/circle")
+	if p := visitor.get("/g/circle"); strings.Contains(p.body, "my secret words") || !strings.Contains(p.body, "Nothing has been shared here yet.") {
+		t.Errorf("a group made public shows what it shared with its members alone:\n%s", p.body)
+	}
+	if p := visitor.get(fmt.Sprintf("/g/circle/posts/%d", posts[0].ID)); p.status != http.StatusNotFound {
+		t.Errorf("thread page of a members-only post of a group made public: %d, want 404", p.status)
 	}
 }
 
