@@ -330,9 +330,15 @@ func (p *Pages) LoginForm(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// wrongPassword is compared against when the username is unknown, so that
-// a wrong name takes as long to refuse as a wrong password.
-var wrongPassword, _ = bcrypt.GenerateFromPassword([]byte("not the password of anyone"), bcrypt.MinCost)
+// wrongPassword is a hash at the instance's cost, compared against when the
+// username is unknown, so that a wrong name takes as long to refuse as a
+// wrong password. It is made on the first such sign-in.
+func (p *Pages) wrongPassword() []byte {
+	p.unknownAdmin.Do(func() {
+		p.unknownHash, _ = bcrypt.GenerateFromPassword([]byte(newToken()), p.passwordCost)
+	})
+	return p.unknownHash
+}
 
 // Login checks a username and password, within the login rate limit, and
 // starts a session.
@@ -356,7 +362,7 @@ func (p *Pages) Login(w http.ResponseWriter, r *http.Request) {
 	}
 	hash := []byte(admin.PasswordHash)
 	if err != nil {
-		hash = wrongPassword
+		hash = p.wrongPassword()
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || err != nil {
 		p.log.Info("console sign-in failed", "address", clientAddress(r))

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hearth-social/hearth/activitypub"
@@ -76,6 +77,9 @@ type Pages struct {
 	logins  *limiter
 	follows *limiter
 	pages   map[string]*template.Template
+
+	unknownAdmin sync.Once
+	unknownHash  []byte
 }
 
 // publicPages and consolePages are every template, each parsed with the

@@ -339,13 +339,20 @@ func (m *Main) adviseAdmin(ctx context.Context) error {
 		m.Logger.Warn("federation.mode is allowlist but federation.allow is empty: no server can reach the groups")
 	}
 	var groups []storage.Group
+	var admins int
 	err := m.Store.View(ctx, func(tx *storage.Tx) error {
 		var err error
+		if admins, err = tx.CountAdmins(); err != nil {
+			return err
+		}
 		groups, err = tx.Groups()
 		return err
 	})
 	if err != nil {
 		return err
+	}
+	if admins == 0 {
+		m.Logger.Info(fmt.Sprintf("no administrator yet: open %s/admin/ to set up the admin console, or run \"hearth admin create NAME\"", m.Service.IRIs().Base()))
 	}
 	if len(groups) == 0 {
 		m.Logger.Info(fmt.Sprintf("no groups yet: create one with \"hearth group create NAME\", then search @NAME@%s on Mastodon", m.Service.IRIs().Host()))
