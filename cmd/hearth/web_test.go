@@ -860,3 +860,23 @@ func TestAdminCreateMakesAnAccountThatSignsIn(t *testing.T) {
 		t.Errorf("console after signing in: %d", p.status)
 	}
 }
+
+func TestConsoleNamesTheInstance(t *testing.T) {
+	t.Parallel()
+	h := startHearth(t, nil)
+	admin := signedIn(t, h)
+	if p := admin.get("/"); !strings.Contains(p.body, "<h1>Groups on "+hearthHost+"</h1>") {
+		t.Errorf("home page of an unnamed instance:\n%s", p.body)
+	}
+	mustRedirect(t, "save", admin.submit("/admin/settings", "/admin/settings", url.Values{
+		"name": {"Riverside circles"}, "description": {"Peer support groups run by volunteers <b>since 2020</b>."}}),
+		"/admin/settings?done=saved")
+	home := admin.get("/")
+	if !strings.Contains(home.body, "<h1>Riverside circles</h1>") || !strings.Contains(home.body, "run by volunteers &lt;b&gt;since 2020&lt;/b&gt;.") {
+		t.Errorf("home page does not show the name and description, escaped:\n%s", home.body)
+	}
+	long := admin.submit("/admin/settings", "/admin/settings", url.Values{"name": {strings.Repeat("x", 101)}})
+	if long.status != http.StatusBadRequest || !strings.Contains(long.body, "too long") {
+		t.Errorf("a name too long: %d", long.status)
+	}
+}
