@@ -24,6 +24,9 @@ type inbound struct {
 // pass, and the answer is 202 only once the effects are committed: a sender
 // retries only on an error, so a 202 for something not kept would lose it.
 func (s *Service) Inbox(w http.ResponseWriter, r *http.Request) error {
+	if !s.admitSigner(w, r) {
+		return nil
+	}
 	if name := r.PathValue("name"); name != "" {
 		if _, err := s.Group(r.Context(), name); err != nil {
 			return err

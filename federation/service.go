@@ -53,6 +53,9 @@ type Config struct {
 	// means a fresh key of activitypub.KeyBits. Tests hand out pre-made
 	// keys, as making them is most of what their setup would cost.
 	GenerateKey func() (*rsa.PrivateKey, error)
+	// RateLimits bound what one server or client may ask; the zero value
+	// sets no limit.
+	RateLimits RateLimits
 }
 
 // Service serves and sends everything federated for one instance.
@@ -67,6 +70,7 @@ type Service struct {
 
 	instanceSigner *signature.Signer
 	remote         *dereference.Fetcher
+	limits         edgeLimits
 	deliveries     *delivery.Engine
 
 	stopTidying context.CancelFunc
@@ -97,6 +101,7 @@ func New(ctx context.Context, cfg Config, store *storage.Store) (*Service, error
 		log:   cfg.Logger,
 		now:   cfg.Now,
 	}
+	s.limits = newEdgeLimits(cfg.RateLimits, s.log, s.now)
 	if err := s.loadInstanceKey(ctx); err != nil {
 		return nil, err
 	}

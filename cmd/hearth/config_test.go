@@ -168,3 +168,56 @@ func TestReadmeTableNamesEveryKeyAndVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestRateLimitsAndTrustedProxies(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadConfig("", envOf(map[string]string{
+		"HEARTH_SERVER_TRUSTED_PROXIES":       "127.0.0.1, 10.0.0.0/8 ::1",
+		"HEARTH_FEDERATION_RATE_LIMIT_PER_IP": "0",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	limits := cfg.FederationConfig(nil).RateLimits
+	if fmt.Sprint(limits.TrustedProxies) != "[127.0.0.1/32 10.0.0.0/8 ::1/128]" {
+		t.Errorf("trusted proxies %v", limits.TrustedProxies)
+	}
+	if limits.PerIP != 0 || limits.PerHost != 200 || limits.PerHostBurst != 400 || limits.PerIPBurst != 1000 {
+		t.Errorf("rate limits %+v, want per_ip off and the defaults for the rest", limits)
+	}
+	for _, tc := range []struct{ name, value, want string }{
+		{"HEARTH_SERVER_TRUSTED_PROXIES", "proxy.example", "config server.trusted_proxies: \"proxy.example\": must be an address or a network, like 127.0.0.1 or 10.0.0.0/8"},
+		{"HEARTH_SERVER_TRUSTED_PROXIES", "10.0.0.0/33", "config server.trusted_proxies: \"10.0.0.0/33\": must be an address or a network, like 127.0.0.1 or 10.0.0.0/8"},
+		{"HEARTH_FEDERATION_RATE_LIMIT_PER_HOST", "-1", "config federation.rate_limit.per_host: must be at least 0"},
+		{"HEARTH_FEDERATION_RATE_LIMIT_PER_IP_BURST", "0", "config federation.rate_limit.per_ip_burst: must be at least 1"},
+		{"HEARTH_FEDERATION_RATE_LIMIT_PER_HOST_BURST", "lots", "config federation.rate_limit.per_host_burst: must be a whole number"},
+	} {
+		if _, err := LoadConfig("", envOf(map[string]string{tc.name: tc.value})); err == nil || err.Error() != tc.want {
+			t.Errorf("%s=%s: %v, want %s", tc.name, tc.value, err, tc.want)
+		}
+	}
+}
+
+func TestALoopbackListenerBehindAPublicURLWantsItsProxyTrusted(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		listen, baseURL, proxies string
+		warn                     bool
+	}{
+		{"127.0.0.1:8080", "https://groups.example", "", true},
+		{"[::1]:8080", "https://groups.example", "", true},
+		{"127.0.0.1:8080", "https://groups.example", "127.0.0.1", false},
+		{"0.0.0.0:8080", "https://groups.example", "", false},
+		{"127.0.0.1:8080", "http://localhost:8080", "", false},
+	} {
+		cfg, err := LoadConfig("", envOf(map[string]string{
+			"HEARTH_SERVER_LISTEN": tc.listen, "HEARTH_SERVER_BASE_URL": tc.baseURL, "HEARTH_SERVER_TRUSTED_PROXIES": tc.proxies,
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.seemsBehindUntrustedProxy(); got != tc.warn {
+			t.Errorf("listen %s, base URL %s, trusted proxies %q: warns %v, want %v", tc.listen, tc.baseURL, tc.proxies, got, tc.warn)
+		}
+	}
+}

@@ -335,6 +335,9 @@ func (m *Main) adviseAdmin(ctx context.Context) error {
 	if fed.InsecureDev {
 		m.Logger.Warn("federation.insecure_dev is on: plain-http and loopback peers are allowed; never use this in production")
 	}
+	if m.Config.seemsBehindUntrustedProxy() {
+		m.Logger.Warn("server.listen is a loopback address, so a reverse proxy forwards every request, but server.trusted_proxies is empty: all clients will share the proxy's per-address rate limit")
+	}
 	if federation.Mode(fed.Mode) == federation.ModeAllowlist && len(fed.Allow) == 0 {
 		m.Logger.Warn("federation.mode is allowlist but federation.allow is empty: no server can reach the groups")
 	}

@@ -82,6 +82,11 @@ func (f *Fetcher) webfinger(ctx context.Context, user, host string) (string, err
 }
 
 func (f *Fetcher) webfingerAt(ctx context.Context, u string) (string, error) {
+	done, err := f.takeTurn(ctx, u)
+	if err != nil {
+		return "", err
+	}
+	defer done()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return "", err

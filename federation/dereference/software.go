@@ -68,6 +68,11 @@ func (f *Fetcher) nodeInfoSoftware(ctx context.Context, origin string) (string, 
 }
 
 func (f *Fetcher) getJSON(ctx context.Context, u string, v any) error {
+	done, err := f.takeTurn(ctx, u)
+	if err != nil {
+		return err
+	}
+	defer done()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
