@@ -62,6 +62,8 @@ func (s *Service) holdAnonymous(tx *storage.Tx, g storage.Group, in inbound, obj
 	post := receivedPost(g, in, obj, storage.Held)
 	post.CopyID = s.iris.GroupNote(g.Name, activitypub.NewToken())
 	post.Anonymous = true
+	// The group publishes the warning and the words as its own.
+	post.Summary = activitypub.WithoutControls(post.Summary)
 	post.Content = anonymousContent(obj.Content)
 	if post.Content == "" {
 		_, err := s.tell(tx, g, in.actor, "<p>Your anonymous post was empty, so there was nothing to share.</p>", obj.ID, 0)
@@ -87,7 +89,7 @@ func (s *Service) tellModerators(tx *storage.Tx, g storage.Group, p storage.Post
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "<p>An anonymous post waits for a moderator in %s. It was written by %s; only the moderators are told.</p>",
-		html.EscapeString(g.Name), html.EscapeString(author.Handle()))
+		html.EscapeString(g.Name), html.EscapeString(shownHandle(author)))
 	if p.Summary != "" {
 		fmt.Fprintf(&b, "<p>Content warning: %s</p>", html.EscapeString(p.Summary))
 	}
@@ -121,14 +123,16 @@ var (
 // anonymousContent rewrites an anonymous post as plain paragraphs, without
 // the mentions and the marker it starts with. All markup goes: the links
 // Mastodon writes for mentions, hashtags and media point at the author's
-// server and would give them away.
+// server and would give them away. Control and bidirectional formatting
+// characters go too, even those written as character references: in the
+// group's own notes they could reorder or hide the words around them.
 func anonymousContent(content string) string {
 	var paragraphs []string
 	leading := true
 	for _, para := range paragraphEnd.Split(content, -1) {
 		var lines []string
 		for _, line := range lineBreak.Split(para, -1) {
-			text := activitypub.PlainText(line)
+			text := activitypub.WithoutControls(activitypub.PlainText(line))
 			if leading {
 				text = withoutMarker(text)
 			}

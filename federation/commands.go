@@ -96,7 +96,8 @@ func (s *Service) moderatorDecision(tx *storage.Tx, g storage.Group, moderator s
 	}
 	err := s.decideHeld(tx, g, cmd.args[0], cmd.verb == "release")
 	if errors.Is(err, ErrNotHeld) {
-		_, err = s.tell(tx, g, moderator, "<p>"+html.EscapeString(err.Error())+".</p>", messageID, 0)
+		// The error quotes the moderator's words back.
+		_, err = s.tell(tx, g, moderator, "<p>"+html.EscapeString(activitypub.WithoutControls(err.Error()))+".</p>", messageID, 0)
 	}
 	return err
 }

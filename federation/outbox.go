@@ -127,7 +127,7 @@ func (s *Service) tell(tx *storage.Tx, g storage.Group, person storage.Actor, bo
 		s.log.Debug("cannot message someone without a known inbox", "group", g.Name, "person", person.ID)
 		return "", nil
 	}
-	who := person.Handle()
+	who := shownHandle(person)
 	note := activitypub.NewNote(s.iris.GroupNote(g.Name, activitypub.NewToken()), s.iris.Group(g.Name), tx.Now())
 	note.To = []string{person.ID}
 	note.InReplyTo = inReplyTo
@@ -142,6 +142,15 @@ func (s *Service) tell(tx *storage.Tx, g storage.Group, person storage.Actor, bo
 	}
 	return note.ID, tx.AddNotice(storage.Notice{NoteID: note.ID, GroupID: g.ID, PostID: postID,
 		Recipient: person.ID, ActivityID: create.ID})
+}
+
+// shownHandle is an actor's handle as the group writes it in its own notes.
+// Its username was checked when the actor was fetched, but its id, which
+// stands in for a handle when it has none, and its host may still hold
+// control or bidirectional formatting characters: the handle, and the
+// group's words after it, would read as something else.
+func shownHandle(a storage.Actor) string {
+	return activitypub.WithoutControls(a.Handle())
 }
 
 // aboutItself is an activity of kind typ by the group about its own actor,

@@ -84,10 +84,14 @@ func (tx *Tx) CountMembers(groupID int64) (int, error) {
 	return n, translate(err)
 }
 
-// CountAllMembers counts distinct member actors across every group, for NodeInfo.
-func (tx *Tx) CountAllMembers() (int, error) {
+// CountPublicMembers counts, for NodeInfo, the distinct members of the
+// public groups that show their member count. Members of the other groups
+// are left out even when they belong to a counted one as well: otherwise the
+// total would move when they join or leave.
+func (tx *Tx) CountPublicMembers() (int, error) {
 	var n int
-	err := tx.queryRow(`SELECT count(DISTINCT actor_id) FROM memberships WHERE state = 'member'`).Scan(&n)
+	err := tx.queryRow(`SELECT count(DISTINCT m.actor_id) FROM memberships m JOIN groups g ON g.id = m.group_id
+		WHERE m.state = 'member' AND g.visibility = 'public' AND NOT g.hide_member_count`).Scan(&n)
 	return n, translate(err)
 }
 

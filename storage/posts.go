@@ -110,9 +110,10 @@ func (tx *Tx) Posts(groupID int64, state PostState, limit int) ([]Post, error) {
 	return scanAll(rows, func(r *sql.Rows) (Post, error) { return scanPost(r) })
 }
 
-// CountPosts counts relayed posts across all groups, for NodeInfo.
-func (tx *Tx) CountPosts() (int, error) {
+// CountPublicPosts counts, for NodeInfo, the posts public groups relayed.
+func (tx *Tx) CountPublicPosts() (int, error) {
 	var n int
-	err := tx.queryRow(`SELECT count(*) FROM posts WHERE state = 'relayed'`).Scan(&n)
+	err := tx.queryRow(`SELECT count(*) FROM posts p JOIN groups g ON g.id = p.group_id
+		WHERE p.state = 'relayed' AND g.visibility = 'public'`).Scan(&n)
 	return n, translate(err)
 }

@@ -230,6 +230,34 @@ func TestAnonymousPostsAreForModeratorsToDecide(t *testing.T) {
 	}
 }
 
+// TestAnonymousPostCannotReorderTheGroupsWords: the group writes an
+// anonymous post into its notice to the moderators and then publishes it
+// as its own, so the characters that reorder or hide text must not come
+// through, not even as character references.
+func TestAnonymousPostCannotReorderTheGroupsWords(t *testing.T) {
+	t.Parallel()
+	h := startHearth(t, nil)
+	group, masto, _, mods, _, river, keeper := anonymousCircle(t, h)
+	dm := directMessage(group, "!anon &#x202e;&#27;[2JI relapsed.&#x2066;")
+	dm["summary"] = "&#x202b;relapse\u009b"
+	mustPost(t, river, group+"/inbox", river.Create(dm))
+	notice := messageTo(t, mods, group, keeper, "I relapsed.")
+	url := releaseLine.FindStringSubmatch(notice["content"].(string))[1]
+	mustPost(t, keeper, group+"/inbox", keeper.Create(directMessage(group, "release "+url)))
+	d := masto.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+		return d.Type() == "Create" && objectField(d.Activity, "id") == url
+	})
+	published := d.Activity["object"].(map[string]any)
+	for _, text := range []any{notice["content"], published["content"], published["summary"]} {
+		if s, _ := text.(string); s == "" || strings.ContainsAny(s, "\x1b\u009b\u202b\u202e\u2066") {
+			t.Errorf("the group wrote %q", text)
+		}
+	}
+	if published["content"] != "<p>[2JI relapsed.</p>" || published["summary"] != "relapse" {
+		t.Errorf("published %q under %q, want the words without their control characters", published["content"], published["summary"])
+	}
+}
+
 // anonymousCircle is a private group that takes anonymous posts, with bob
 // and river as members and keeper as its moderator.
 func anonymousCircle(t *testing.T, h *runningHearth) (group string, masto, riverside, mods *fedtest.Instance, bob, river, keeper *fedtest.Actor) {

@@ -357,7 +357,7 @@ func assertNothingRelayed(t *testing.T, h *runningHearth) {
 		if announced, err = tx.CountOutbox(g.ID); err != nil {
 			return err
 		}
-		posts, err = tx.CountPosts()
+		posts, err = tx.CountPublicPosts()
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -523,7 +523,7 @@ func TestRedeliveredActivityChangesNothing(t *testing.T) {
 	awaitBoost(t, masto, objectField(create, "id").(string))
 	var posts int
 	h.store.View(context.Background(), func(tx *storage.Tx) (err error) {
-		posts, err = tx.CountPosts()
+		posts, err = tx.CountPublicPosts()
 		return err
 	})
 	if posts != 1 {

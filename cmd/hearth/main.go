@@ -12,9 +12,11 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/federation"
@@ -90,12 +92,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case err == nil, errors.Is(err, errHelpShown):
 		return 0
 	case errors.As(err, &usage):
-		fmt.Fprintf(stderr, "hearth: %s (see \"%s --help\")\n", err, strings.TrimSpace("hearth "+c.path))
+		fmt.Fprintf(stderr, "hearth: %s (see \"%s --help\")\n", printable(err.Error()), strings.TrimSpace("hearth "+c.path))
 		return 2
 	default:
-		fmt.Fprintf(stderr, "hearth: %s\n", err)
+		// An error may quote what another server sent.
+		fmt.Fprintf(stderr, "hearth: %s\n", printable(err.Error()))
 		return 1
 	}
+}
+
+// printable is s as the CLI prints text that another server supplied or
+// may have: handles, ids, post text, errors. Control and bidirectional
+// formatting characters, which could rewrite the terminal, start a line
+// that seems to be the CLI's own, or make a handle read as someone else's,
+// are shown as Go escapes (\n, \x1b, \u202e), and so are bytes that are
+// not UTF-8. A backslash already in s is left as it is.
+func printable(s string) string {
+	var b strings.Builder
+	for len(s) > 0 {
+		r, size := utf8.DecodeRuneInString(s)
+		if r == utf8.RuneError && size == 1 || activitypub.IsControlOrBidi(r) {
+			quoted := strconv.Quote(s[:size])
+			b.WriteString(quoted[1 : len(quoted)-1])
+		} else {
+			b.WriteString(s[:size])
+		}
+		s = s[size:]
+	}
+	return b.String()
 }
 
 // dispatch parses the flags in front of a subcommand name and hands the rest

@@ -492,3 +492,23 @@ func TestMain(m *testing.M) {
 	generateKey = fedtest.Key
 	os.Exit(m.Run())
 }
+
+func TestPrintableEscapesWhatCouldRewriteTheTerminal(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"@alice@mastodon.example":  "@alice@mastodon.example",
+		"\x1b[2J\x1b[Hcleared":     `\x1b[2J\x1b[Hcleared`,
+		"one\ntwo\r\tthree\x00":    `one\ntwo\r\tthree\x00`,
+		"\x7f\u0085\u009b":         `\x7f\u0085\u009b`,
+		"@alice@evil\u202etset.":   `@alice@evil\u202etset.`,
+		"\u2066\u2069\u200e\u200f": `\u2066\u2069\u200e\u200f`,
+		"line\u2028separator":      `line\u2028separator`,
+		"not utf-8: \xff\x9b":      `not utf-8: \xff\x9b`,
+		`a backslash \x1b stays`:   `a backslash \x1b stays`,
+		"zoë, שלום, 🙂, \ufffd, é":  "zoë, שלום, 🙂, \ufffd, é",
+	} {
+		if got := printable(in); got != want {
+			t.Errorf("printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

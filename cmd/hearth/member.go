@@ -52,7 +52,7 @@ func memberDecision(decide decision, done string) func(context.Context, *cli, []
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.stdout, "%s %s in %s.\n", a.Handle(), done, group)
+		fmt.Fprintf(c.stdout, "%s %s in %s.\n", printable(a.Handle()), done, group)
 		return nil
 	}
 }
@@ -86,7 +86,7 @@ func memberList(ctx context.Context, c *cli, args []string) (err error) {
 			return err
 		}
 		for _, e := range entries {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", e.State, e.Actor.Handle(), e.Membership.UpdatedAt.Format("2006-01-02 15:04"))
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", e.State, printable(e.Actor.Handle()), e.Membership.UpdatedAt.Format("2006-01-02 15:04"))
 			rows++
 		}
 	}

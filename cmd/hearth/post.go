@@ -26,11 +26,11 @@ func postPending(ctx context.Context, c *cli, m *Main, group string) error {
 	}
 	for _, p := range held {
 		fmt.Fprintf(c.stdout, "%s\n  from:     %s (only moderators see this)\n  received: %s\n",
-			p.URL, p.Author.Handle(), p.Received.Format("2006-01-02 15:04"))
+			p.URL, printable(p.Author.Handle()), p.Received.Format("2006-01-02 15:04"))
 		if p.Summary != "" {
-			fmt.Fprintf(c.stdout, "  warning:  %s\n", p.Summary)
+			fmt.Fprintf(c.stdout, "  warning:  %s\n", printable(p.Summary))
 		}
-		fmt.Fprintf(c.stdout, "  %s\n\n", p.Text)
+		fmt.Fprintf(c.stdout, "  %s\n\n", printable(p.Text))
 	}
 	fmt.Fprintf(c.stdout, "Publish one with \"hearth post release %s URL\", or refuse it with \"hearth post decline %s URL\".\n", group, group)
 	return nil

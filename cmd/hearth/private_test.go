@@ -356,6 +356,39 @@ func TestPrivateThreadIsRepublishedAsAThread(t *testing.T) {
 	}
 }
 
+// TestCopyCreditsItsAuthorUnmistakably: the group's copy names its author
+// in the group's own words, so an account must not choose a name that
+// makes the credit read as someone else's.
+func TestCopyCreditsItsAuthorUnmistakably(t *testing.T) {
+	t.Parallel()
+	h := startHearth(t, nil)
+	group := h.createGroup("circle", privateGroup(""))
+	masto := h.network.NewInstance("mastodon.test")
+	mallory, eve := masto.NewActor("mallory"), masto.NewActor("eve\u202eliame")
+	// Shown right to left after the override, "@mastodon.test wrote:"
+	// would read as part of a credit to alice@other.example.
+	mallory.Overrides = map[string]any{"preferredUsername": "alice@other.example\u202e"}
+	eve.Overrides = map[string]any{"preferredUsername": ""} // credited by her id
+	joinPrivate(t, h, mallory, masto, group)
+	joinPrivate(t, h, eve, masto, group)
+
+	for _, c := range []struct {
+		author *fedtest.Actor
+		text   string
+		credit string
+	}{
+		{mallory, "Believe me.", "@" + mallory.ID + " wrote:"},
+		{eve, "Believe me too.", "@http://mastodon.test/users/eveliame wrote:"},
+	} {
+		mustPost(t, c.author, group+"/inbox", c.author.Create(followersOnly(c.author, group, c.text)))
+		_, copied := copyOf(t, masto, group, c.text)
+		shown := activitypub.PlainText(copied["content"].(string))
+		if !strings.HasPrefix(shown, c.credit) || strings.ContainsAny(shown, "\u202e") || strings.Contains(shown, "other.example") {
+			t.Errorf("the copy reads %q, want it to start %q", shown, c.credit)
+		}
+	}
+}
+
 func TestEditsAndDeletesReachTheGroupsCopy(t *testing.T) {
 	t.Parallel()
 	h := startHearth(t, nil)

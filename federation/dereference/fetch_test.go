@@ -350,3 +350,37 @@ func TestASharedFetchOutlivesItsFirstCaller(t *testing.T) {
 		t.Errorf("%d more requests reached the server, want the one fetch shared", len(hang.arrived))
 	}
 }
+
+// TestActorRecordKeepsOnlyAValidUsername: an actor's handle is its username
+// at the host of its id; a username that could pass for another handle, or
+// play tricks on a terminal, is dropped, and the handle is the id.
+func TestActorRecordKeepsOnlyAValidUsername(t *testing.T) {
+	t.Parallel()
+	f, _ := newTestFetcher(t, fedtest.NewNetwork(t))
+	const id = "http://mastodon.test/users/1"
+	for username, handle := range map[string]string{
+		"alice":                      "@alice@mastodon.test",
+		"Jean-Luc.P_2":               "@Jean-Luc.P_2@mastodon.test",
+		"":                           id,
+		"alice@other.example":        id,
+		"alice@other.example\u202e":  id,
+		"\x1b[2Jalice\nbanned  @bob": id,
+		"alice.":                     id,
+		"\u212aelvin":                id,
+		"alice\u200f":                id,
+	} {
+		doc, _ := json.Marshal(map[string]any{"@context": activitypub.ActivityStreamsContext, "id": id, "type": "Person",
+			"preferredUsername": username, "inbox": id + "/inbox", "url": "http://other.example/@alice"})
+		obj, err := activitypub.Decode(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := f.ActorRecord(obj)
+		if err != nil {
+			t.Fatalf("preferredUsername %q: %v", username, err)
+		}
+		if a.Handle() != handle {
+			t.Errorf("preferredUsername %q: handle %q, want %q", username, a.Handle(), handle)
+		}
+	}
+}

@@ -37,6 +37,10 @@ type Actor struct {
 	// AlsoKnownAs lists the actor's other accounts, as a Move's target
 	// names the account it moved from.
 	AlsoKnownAs []string
+	// Overrides replaces fields of the actor document, to play a server
+	// that publishes what real ones do not, such as a preferredUsername
+	// with control characters. Set it before anyone fetches the actor.
+	Overrides map[string]any
 
 	instance *Instance
 }
@@ -96,6 +100,7 @@ func (a *Actor) document() map[string]any {
 	if len(a.AlsoKnownAs) > 0 {
 		doc["alsoKnownAs"] = a.AlsoKnownAs
 	}
+	maps.Copy(doc, a.Overrides)
 	return doc
 }
 
