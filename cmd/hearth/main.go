@@ -57,6 +57,8 @@ var commands = []command{
 	{name: "mod", summary: "Add, remove and list a group's moderators.", sub: modCommands},
 	{name: "post", summary: "List, release and decline anonymous posts held for a moderator.", sub: postCommands},
 	{name: "backup", args: "FILE", summary: "Copy the database to a new FILE, even while the server runs.", run: backup},
+	{name: "restore", args: "FILE", summary: "Put a backup FILE in place of the database; the server must be stopped.", run: restore},
+	{name: "check", summary: "Check the configuration, the database and that the base URL serves this instance.", run: check},
 	{name: "version", summary: "Print the version.", run: printVersion},
 }
 
@@ -88,12 +90,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	c := &cli{stdout: stdout, stderr: stderr, getenv: getenv}
 	err := c.dispatch(ctx, &command{sub: commands}, args)
 	var usage *usageError
+	var exit *exitError
 	switch {
 	case err == nil, errors.Is(err, errHelpShown):
 		return 0
 	case errors.As(err, &usage):
 		fmt.Fprintf(stderr, "hearth: %s (see \"%s --help\")\n", printable(err.Error()), strings.TrimSpace("hearth "+c.path))
 		return 2
+	case errors.As(err, &exit):
+		fmt.Fprintf(stderr, "hearth: %s\n", printable(err.Error()))
+		return exit.code
 	default:
 		// An error may quote what another server sent.
 		fmt.Fprintf(stderr, "hearth: %s\n", printable(err.Error()))
@@ -291,8 +297,9 @@ type Main struct {
 	Service    *federation.Service
 	HTTPServer *http.Server
 
-	serveErr   chan error
-	delivering bool // the federation service's workers are running
+	serveErr       chan error
+	delivering     bool         // the federation service's workers are running
+	releaseServing func() error // lets another server or a restore have the database
 }
 
 // NewMain returns an instance that has not opened anything yet.
@@ -318,6 +325,11 @@ func (m *Main) Open(ctx context.Context) error {
 // Run opens the instance and starts serving HTTP in the background. It
 // returns once the server accepts connections.
 func (m *Main) Run(ctx context.Context) error {
+	release, err := storage.LockServing(m.Config.Storage.Path)
+	if err != nil {
+		return err
+	}
+	m.releaseServing = release
 	if err := m.Open(ctx); err != nil {
 		return err
 	}
@@ -400,6 +412,9 @@ func (m *Main) Close() error {
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
 	}
-	m.HTTPServer, m.Listener, m.Store, m.delivering = nil, nil, nil, false
+	if m.releaseServing != nil {
+		errs = append(errs, m.releaseServing())
+	}
+	m.HTTPServer, m.Listener, m.Store, m.delivering, m.releaseServing = nil, nil, nil, false, nil
 	return errors.Join(errs...)
 }
