@@ -71,6 +71,8 @@ type Service struct {
 
 	stopTidying context.CancelFunc
 	tidied      chan struct{}
+
+	rules *domainRules
 }
 
 // New prepares the service, making the instance actor's key on first use.
@@ -90,12 +92,21 @@ func New(ctx context.Context, cfg Config, store *storage.Store) (*Service, error
 	if cfg.Mode == "" {
 		cfg.Mode = ModeOpen
 	}
+	block, err := parseDomains("block", cfg.Block)
+	if err != nil {
+		return nil, err
+	}
+	allow, err := parseDomains("allow", cfg.Allow)
+	if err != nil {
+		return nil, err
+	}
 	s := &Service{
 		cfg:   cfg,
 		store: store,
 		iris:  activitypub.NewIRIs(cfg.BaseURL),
 		log:   cfg.Logger,
 		now:   cfg.Now,
+		rules: &domainRules{block: block, allow: allow},
 	}
 	if err := s.loadInstanceKey(ctx); err != nil {
 		return nil, err
