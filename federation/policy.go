@@ -17,7 +17,7 @@ var errDomainRefused = dereference.ErrNotFederated
 // federates reports whether the instance talks to host at all: a blocked
 // domain never, and in allowlist mode only the allowed ones. A rule for a
 // domain covers its subdomains, and sees through how host is spelled.
-func (s *Service) federates(host string) bool { return s.rules.federates(s.cfg.Mode, host) }
+func (s *Service) federates(host string) bool { return s.rules.Load().federates(s.cfg.Mode, host) }
 
 // mayPost applies the group's posting policy to the author.
 func mayPost(tx *storage.Tx, g storage.Group, author string) (bool, error) {
