@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/hearth-social/hearth/activitypub"
@@ -75,6 +76,12 @@ type Service struct {
 
 	stopTidying context.CancelFunc
 	tidied      chan struct{}
+
+	// rules is the domain policy in force; watchDomainRules replaces it
+	// when "hearth domain" changes it from another process.
+	rules        atomic.Pointer[domainRules]
+	stopWatching context.CancelFunc
+	watched      chan struct{}
 }
 
 // New prepares the service, making the instance actor's key on first use.
@@ -94,6 +101,13 @@ func New(ctx context.Context, cfg Config, store *storage.Store) (*Service, error
 	if cfg.Mode == "" {
 		cfg.Mode = ModeOpen
 	}
+	var err error
+	if cfg.Block, err = parseDomains("block", cfg.Block); err != nil {
+		return nil, err
+	}
+	if cfg.Allow, err = parseDomains("allow", cfg.Allow); err != nil {
+		return nil, err
+	}
 	s := &Service{
 		cfg:   cfg,
 		store: store,
@@ -104,6 +118,9 @@ func New(ctx context.Context, cfg Config, store *storage.Store) (*Service, error
 	s.limits = newEdgeLimits(cfg.RateLimits, s.log, s.now)
 	if err := s.loadInstanceKey(ctx); err != nil {
 		return nil, err
+	}
+	if _, err := s.loadDomainRules(ctx); err != nil {
+		return nil, fmt.Errorf("domain policies: %w", err)
 	}
 	s.instanceSigner = signature.NewSigner(s.iris.InstanceKey(), s.instanceKey)
 	client := transport.NewClient(transport.Options{
@@ -149,8 +166,12 @@ func (s *Service) UserAgent() string {
 // IRIs is the builder of every identifier the instance mints.
 func (s *Service) IRIs() activitypub.IRIs { return s.iris }
 
-// Start runs the delivery workers until Stop.
+// Start runs the delivery workers until Stop, and keeps the domain rules
+// up to date.
 func (s *Service) Start(ctx context.Context) error {
+	if err := s.cutOffRefused(ctx); err != nil {
+		return fmt.Errorf("cutting off refused domains: %w", err)
+	}
 	if err := s.deliveries.Start(ctx); err != nil {
 		return err
 	}
@@ -158,6 +179,10 @@ func (s *Service) Start(ctx context.Context) error {
 	s.stopTidying = stop
 	s.tidied = make(chan struct{})
 	go s.tidy(tidyCtx)
+	watchCtx, stopWatching := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopWatching = stopWatching
+	s.watched = make(chan struct{})
+	go s.watchDomainRules(watchCtx)
 	return nil
 }
 
@@ -166,6 +191,8 @@ func (s *Service) Start(ctx context.Context) error {
 func (s *Service) Stop(ctx context.Context) error {
 	s.stopTidying()
 	<-s.tidied
+	s.stopWatching()
+	<-s.watched
 	return s.deliveries.Stop(ctx)
 }
 

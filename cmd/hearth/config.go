@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode"
 
@@ -195,8 +194,8 @@ func (c *Config) Validate() error {
 	}
 	for key, domains := range map[string][]string{"federation.allow": c.Federation.Allow, "federation.block": c.Federation.Block} {
 		for _, domain := range domains {
-			if !isDomain(domain) {
-				return &ConfigError{Key: key, Reason: fmt.Sprintf("%q: must be a bare domain name, like example.social", domain)}
+			if _, err := federation.ParseDomain(domain); err != nil {
+				return &ConfigError{Key: key, Reason: err.Error()}
 			}
 		}
 	}
@@ -289,27 +288,6 @@ func (c *Config) BaseURL() *url.URL {
 
 func isLoopbackHost(host string) bool {
 	return host == "localhost" || host == "127.0.0.1" || host == "::1"
-}
-
-// isDomain accepts a host name as peers give it in actor ids: letters,
-// digits, hyphens and dots, with an optional port.
-func isDomain(s string) bool {
-	host := s
-	if h, port, found := strings.Cut(s, ":"); found {
-		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-			return false
-		}
-		host = h
-	}
-	if host == "" || len(host) > 253 || strings.HasPrefix(host, ".") || strings.HasSuffix(host, ".") {
-		return false
-	}
-	for _, r := range host {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 // FederationConfig is the part of the configuration the federation service takes.

@@ -52,7 +52,7 @@ func TestEnvironmentOverridesFile(t *testing.T) {
 func TestDomainListsFromFileAndEnvironment(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(t.TempDir(), "hearth.yaml")
-	yaml := "federation:\n  mode: allowlist\n  allow:\n    - Friends.Example\n    - other.example:8443\n"
+	yaml := "federation:\n  mode: allowlist\n  allow:\n    - Friends.Example\n    - other.example.\n"
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestDomainListsFromFileAndEnvironment(t *testing.T) {
 		env  map[string]string
 		want []string
 	}{
-		{"yaml list", file, nil, []string{"friends.example", "other.example:8443"}},
+		{"yaml list", file, nil, []string{"friends.example", "other.example."}},
 		{"commas", "", map[string]string{"HEARTH_FEDERATION_ALLOW": "a.example,b.example"}, []string{"a.example", "b.example"}},
 		{"spaces", "", map[string]string{"HEARTH_FEDERATION_ALLOW": "a.example  b.example"}, []string{"a.example", "b.example"}},
 		{"both", "", map[string]string{"HEARTH_FEDERATION_ALLOW": "a.example, b.example c.example"}, []string{"a.example", "b.example", "c.example"}},
@@ -76,6 +76,32 @@ func TestDomainListsFromFileAndEnvironment(t *testing.T) {
 				t.Errorf("federation.allow = %q, want %q", cfg.Federation.Allow, tc.want)
 			}
 		})
+	}
+}
+
+// A rule names a domain and covers its subdomains, whatever the port; one
+// written with a port, or as a URL, would match nothing, silently.
+func TestDomainRulesAreDomains(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		key, value, err string
+	}{
+		{"HEARTH_FEDERATION_BLOCK", "spam.example, Worse.Example., bücher.example", ""},
+		{"HEARTH_FEDERATION_BLOCK", "spam.example:8443",
+			`config federation.block: "spam.example:8443": a rule names a domain, not a server: leave out the port`},
+		{"HEARTH_FEDERATION_ALLOW", "friends.example:443",
+			`config federation.allow: "friends.example:443": a rule names a domain, not a server: leave out the port`},
+		{"HEARTH_FEDERATION_BLOCK", "https://spam.example",
+			`config federation.block: "https://spam.example": must be a bare domain name, like example.social`},
+		{"HEARTH_FEDERATION_BLOCK", "spam.example/users",
+			`config federation.block: "spam.example/users": must be a bare domain name, like example.social`},
+		{"HEARTH_FEDERATION_BLOCK", "spam..example",
+			`config federation.block: "spam..example": must be a bare domain name, like example.social`},
+	} {
+		_, err := LoadConfig("", envOf(map[string]string{tc.key: tc.value}))
+		if tc.err == "" && err != nil || tc.err != "" && (err == nil || err.Error() != tc.err) {
+			t.Errorf("%s=%s: error %v, want %q", tc.key, tc.value, err, tc.err)
+		}
 	}
 }
 

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/storage"
 )
 
@@ -154,17 +154,19 @@ func deliveriesRetry(ctx context.Context, c *cli, args []string) (err error) {
 	return nil
 }
 
-// hostOf accepts a host as the status lists it, or any URL on it.
+// hostOf accepts a host as the status lists it, or any URL on it, in any
+// spelling of its name.
 func hostOf(arg string) (string, error) {
 	if strings.Contains(arg, "://") {
-		u, err := url.Parse(arg)
-		if err != nil || u.Host == "" {
+		host, err := activitypub.Host(arg)
+		if err != nil {
 			return "", usagef("%q is neither a host nor a URL", arg)
 		}
-		arg = u.Host
+		return host, nil
 	}
-	if arg == "" || strings.ContainsAny(arg, "/ ") {
+	host, err := activitypub.CanonicalHost(arg)
+	if err != nil {
 		return "", usagef("%q is not a host name", arg)
 	}
-	return strings.ToLower(arg), nil
+	return host, nil
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -56,6 +57,7 @@ var commands = []command{
 	{name: "member", summary: "List a group's members and join requests; approve, reject, ban, unban.", sub: memberCommands},
 	{name: "mod", summary: "Add, remove and list a group's moderators.", sub: modCommands},
 	{name: "post", summary: "List, release and decline anonymous posts held for a moderator.", sub: postCommands},
+	{name: "domain", summary: "Block or allow other servers by domain, while the server runs; list the rules.", sub: domainCommands},
 	{name: "backup", args: "FILE", summary: "Copy the database to a new FILE, even while the server runs.", run: backup},
 	{name: "restore", args: "FILE", summary: "Put a backup FILE in place of the database; the server must be stopped.", run: restore},
 	{name: "check", summary: "Check the configuration, the database and that the base URL serves this instance.", run: check},
@@ -374,8 +376,15 @@ func (m *Main) adviseAdmin(ctx context.Context) error {
 	if m.Config.seemsBehindUntrustedProxy() {
 		m.Logger.Warn("server.listen is a loopback address, so a reverse proxy forwards every request, but server.trusted_proxies is empty: all clients will share the proxy's per-address rate limit")
 	}
-	if federation.Mode(fed.Mode) == federation.ModeAllowlist && len(fed.Allow) == 0 {
-		m.Logger.Warn("federation.mode is allowlist but federation.allow is empty: no server can reach the groups")
+	if m.Service.Mode() == federation.ModeAllowlist {
+		rules, err := m.Service.DomainRules(ctx)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(rules, func(r federation.DomainRule) bool { return r.Policy == storage.DomainAllow }) {
+			m.Logger.Warn("federation.mode is allowlist but no domain is allowed: no server can reach the groups; " +
+				"allow one in federation.allow or with \"hearth domain allow DOMAIN\"")
+		}
 	}
 	var groups []storage.Group
 	err := m.Store.View(ctx, func(tx *storage.Tx) error {

@@ -460,6 +460,8 @@ func TestCLIErrors(t *testing.T) {
 			`hearth: config federation.insecure_dev: must be true or false`},
 		{"bad domain from env", []string{"HEARTH_FEDERATION_BLOCK=bad.example,https://worse.example"}, []string{"serve"}, 1,
 			`hearth: config federation.block: "https://worse.example": must be a bare domain name, like example.social`},
+		{"domain with a port from env", []string{"HEARTH_FEDERATION_BLOCK=bad.example:8443"}, []string{"serve"}, 1,
+			`hearth: config federation.block: "bad.example:8443": a rule names a domain, not a server: leave out the port`},
 		{"bad value in file", nil, []string{"group", "list", "--config", badFile}, 1,
 			`hearth: config log.level: "loud": must be debug, info, warn or error`},
 		{"unknown key in file", nil, []string{"--config", typoFile, "serve"}, 1,

@@ -27,6 +27,9 @@ func routes(fed *federation.Service, pages *templates.Pages, store *storage.Stor
 	// 500 it turns into.
 	r.Use(middleware.Recoverer)
 	r.Use(middleware.GetHead)
+	// A server the instance does not federate with is refused whatever it
+	// asks for, once its request is signed.
+	r.Use(fed.RefuseUnfederated)
 
 	// The web.
 	r.Get("/", pages.Home)

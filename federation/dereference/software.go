@@ -26,7 +26,11 @@ func (f *Fetcher) LearnSoftware(ctx context.Context, actor storage.Actor) {
 	if err != nil {
 		return
 	}
-	host := strings.ToLower(u.Host)
+	// Keyed as deliveries name their host, which is how it is looked up.
+	host, err := activitypub.Host(actor.Inbox)
+	if err != nil {
+		return
+	}
 	var checked time.Time
 	if err := f.store.View(ctx, func(tx *storage.Tx) (err error) {
 		_, checked, err = tx.HostSoftware(host)
