@@ -87,5 +87,13 @@ func NewUndo(id string, original *Activity) *Activity {
 	}
 }
 
+// NewDeleteOf builds the group's Delete of one of its own earlier
+// activities, addressed like it. GoToSocial withdraws a boost on the Delete
+// of the Announce, and ignores its Undo.
+func NewDeleteOf(id string, original *Activity) *Activity {
+	return &Activity{Context: ActivityStreamsContext, ID: id, Type: "Delete", Actor: original.Actor,
+		To: original.To, CC: original.CC, Object: original.ID}
+}
+
 // Marshal encodes an activity for storage and delivery.
 func Marshal(a *Activity) ([]byte, error) { return json.Marshal(a) }

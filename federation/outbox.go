@@ -52,6 +52,11 @@ func announceAudiences(tx *storage.Tx, g storage.Group) (wrapped, boost []string
 	if err != nil {
 		return nil, nil, err
 	}
+	return splitBySoftware(tx, inboxes)
+}
+
+// splitBySoftware splits inboxes by the form of Announce their servers read.
+func splitBySoftware(tx *storage.Tx, inboxes []string) (wrapped, boost []string, err error) {
 	software, err := tx.SoftwareByInbox(inboxes)
 	if err != nil {
 		return nil, nil, err

@@ -192,6 +192,14 @@ func awaitWrapped(t *testing.T, inst *fedtest.Instance, activityID string) fedte
 	})
 }
 
+// awaitBoostDeleted waits for the group's Delete of its boost boostID.
+func awaitBoostDeleted(t *testing.T, inst *fedtest.Instance, boostID string) fedtest.Delivery {
+	t.Helper()
+	return inst.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+		return d.Verified && d.Type() == "Delete" && d.Activity["object"] == boostID
+	})
+}
+
 func countWhere(inst *fedtest.Instance, match func(fedtest.Delivery) bool) int {
 	n := 0
 	for _, d := range inst.Deliveries() {
@@ -273,6 +281,8 @@ func TestPublicGroupRelaysFollowPostEditDeleteUnfollow(t *testing.T) {
 		if objectField(undo.Activity, "type") != "Announce" || objectField(undo.Activity, "object") != noteID {
 			t.Errorf("%s: Undo does not withdraw the boost of the note: %s", inst.Host, undo.Raw)
 		}
+		// GoToSocial ignores the Undo of a boost but honours the Delete of it.
+		awaitBoostDeleted(t, inst, objectField(undo.Activity, "id").(string))
 	}
 
 	// Nothing of the deleted post is kept.
