@@ -34,11 +34,11 @@ type runningHearth struct {
 	network *fedtest.Network
 }
 
-func startHearth(t *testing.T, configure func(*federation.Config)) *runningHearth {
+func startHearth(t *testing.T, configure func(*federation.Config), options ...storage.Option) *runningHearth {
 	t.Helper()
 	ctx := context.Background()
 	network := fedtest.NewNetwork(t)
-	store, err := storage.Open(ctx, filepath.Join(t.TempDir(), "hearth.db"))
+	store, err := storage.Open(ctx, filepath.Join(t.TempDir(), "hearth.db"), options...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +414,7 @@ func TestBannedActorsAndBlockedDomainsAreRejected(t *testing.T) {
 	masto := h.network.NewInstance("mastodon.test")
 	alice := masto.NewActor("alice")
 	join(t, alice, masto, group)
-	if _, err := h.svc.BanMember(context.Background(), "grief", alice.Handle); err != nil {
+	if _, err := h.svc.BanMember(context.Background(), "grief", alice.Handle, federation.BanTerms{}); err != nil {
 		t.Fatal(err)
 	}
 	masto.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool { return d.Type() == "Reject" })
@@ -650,7 +650,7 @@ func TestMovedMemberKeepsMembershipAndBansFollow(t *testing.T) {
 	alice := oldHome.NewActor("alice")
 	join(t, alice, oldHome, grief)
 	join(t, alice, oldHome, recovery)
-	if _, err := h.svc.BanMember(context.Background(), "recovery", alice.Handle); err != nil {
+	if _, err := h.svc.BanMember(context.Background(), "recovery", alice.Handle, federation.BanTerms{}); err != nil {
 		t.Fatal(err)
 	}
 	moved := newHome.NewActor("alice")
@@ -707,7 +707,7 @@ func TestBanSurvivesDeletingTheAccount(t *testing.T) {
 	masto := h.network.NewInstance("mastodon.test")
 	mallory := masto.NewActor("mallory")
 	join(t, mallory, masto, group)
-	if _, err := h.svc.BanMember(context.Background(), "grief", mallory.Handle); err != nil {
+	if _, err := h.svc.BanMember(context.Background(), "grief", mallory.Handle, federation.BanTerms{}); err != nil {
 		t.Fatal(err)
 	}
 	mustPost(t, mallory, group+"/inbox", map[string]any{"@context": activitypub.ActivityStreamsContext,

@@ -53,7 +53,9 @@ var commands = []command{
 	{name: "deliveries", summary: "Show the outgoing queue, failing hosts and given-up deliveries.", run: deliveries, sub: deliveriesCommands},
 	{name: "member", summary: "List a group's members and join requests; approve, reject, ban, unban.", sub: memberCommands},
 	{name: "mod", summary: "Add, remove and list a group's moderators.", sub: modCommands},
-	{name: "post", summary: "List, release and decline anonymous posts held for a moderator.", sub: postCommands},
+	{name: "post", summary: "Remove, pin and unpin shared posts; list, release and decline held anonymous posts.", sub: postCommands},
+	{name: "report", summary: "List and resolve the reports about a group.", sub: reportCommands},
+	{name: "modlog", args: "GROUP", summary: "Show a group's moderation log: who did what, when and why.", run: modlog},
 	{name: "backup", args: "FILE", summary: "Copy the database to a new FILE, even while the server runs.", run: backup},
 	{name: "version", summary: "Print the version.", run: printVersion},
 }
