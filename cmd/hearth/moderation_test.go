@@ -499,6 +499,16 @@ func TestReportsReachTheModerators(t *testing.T) {
 		strings.Contains(answer, "ban spammer") {
 		t.Errorf("reports after acting on report 1: %q", answer)
 	}
+	block := spam.AwaitDelivery(t, wait, fedtest.OfType("Block"))
+	if answer := order(t, keeper, mods, group, "unban spammer@spam.test"); !strings.Contains(answer, "The ban of spammer@spam.test is lifted") {
+		t.Errorf("unban: %q", answer)
+	}
+	spam.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+		return d.Verified && d.Type() == "Undo" && objectField(d.Activity, "id") == block.Activity["id"]
+	})
+	if answer := order(t, keeper, mods, group, "unban spammer@spam.test"); !strings.Contains(answer, "spammer@spam.test is not banned") {
+		t.Errorf("unbanning twice: %q", answer)
+	}
 }
 
 func TestModerationFromTheCLI(t *testing.T) {
