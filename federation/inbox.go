@@ -17,6 +17,9 @@ var errDropped = errors.New("dropped")
 type inbound struct {
 	activity *activitypub.Object
 	actor    storage.Actor
+	// named is the account a moderator's command in the activity names,
+	// looked up before the transaction that carries the command out.
+	named namedAccount
 }
 
 // Inbox runs the pipeline: cheap checks first, then the signature, then the
@@ -78,6 +81,8 @@ func (s *Service) dispatch(ctx context.Context, in inbound) error {
 		return s.onLike(ctx, in)
 	case "Move":
 		return s.onMove(ctx, in)
+	case "Flag":
+		return s.onFlag(ctx, in)
 	}
 	s.log.Debug("ignoring activity", "type", in.activity.Type, "id", in.activity.ID)
 	return nil

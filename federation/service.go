@@ -57,6 +57,9 @@ type Config struct {
 	// RateLimits bound what one server or client may ask; the zero value
 	// sets no limit.
 	RateLimits RateLimits
+	// TidyEvery is how often the instance forgets what it no longer needs
+	// and lifts the bans that ran out; zero means hourly.
+	TidyEvery time.Duration
 }
 
 // Service serves and sends everything federated for one instance.
@@ -100,6 +103,9 @@ func New(ctx context.Context, cfg Config, store *storage.Store) (*Service, error
 	}
 	if cfg.Mode == "" {
 		cfg.Mode = ModeOpen
+	}
+	if cfg.TidyEvery <= 0 {
+		cfg.TidyEvery = time.Hour
 	}
 	var err error
 	if cfg.Block, err = parseDomains("block", cfg.Block); err != nil {
@@ -206,10 +212,11 @@ const failedMemory = 30 * 24 * time.Hour
 
 // tidy drops, once an hour, what the instance no longer needs to remember:
 // old activity ids, old given-up deliveries, and deleted groups whose last
-// deliveries are done.
+// deliveries are done. It lifts the bans that ran out, too: their servers
+// let the banned follow again only once the group's Block is undone.
 func (s *Service) tidy(ctx context.Context) {
 	defer close(s.tidied)
-	ticker := time.NewTicker(time.Hour)
+	ticker := time.NewTicker(s.cfg.TidyEvery)
 	defer ticker.Stop()
 	for {
 		err := s.store.Update(ctx, func(tx *storage.Tx) error {
@@ -219,11 +226,16 @@ func (s *Service) tidy(ctx context.Context) {
 			if _, err := tx.ForgetFailedDeliveries(tx.Now().Add(-failedMemory)); err != nil {
 				return err
 			}
-			_, err := tx.PurgeRetiredGroups()
-			return err
+			if _, err := tx.PurgeRetiredGroups(); err != nil {
+				return err
+			}
+			return s.liftExpiredBans(tx)
 		})
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("tidying the database", "err", err)
+		}
+		if err == nil {
+			s.deliveries.Wake()
 		}
 		select {
 		case <-ctx.Done():

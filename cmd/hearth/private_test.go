@@ -498,7 +498,7 @@ func TestPrivateGroupRepublishesOnlyWhatWasMeantForItsMembers(t *testing.T) {
 		// river@riverside.test would be named above these words.
 		{"the author's answer to the notice of publication", river, answer(published, "Thank you, this means a lot.")},
 		{"the moderator's answer to the notice of a held post", keeper, answer(notice, "Looks fine, releasing it.")},
-		{"a member's message that reads as a moderator's command", bob, directMessage(group, "release the pressure, I need to talk")},
+		{"a member's message in the form of a moderator's command", bob, directMessage(group, "release "+url)},
 		{"a direct message to the group and another member", bob, toGroupAndRiver},
 	} {
 		mustPost(t, tc.sender, group+"/inbox", tc.sender.Create(tc.message))
@@ -508,13 +508,16 @@ func TestPrivateGroupRepublishesOnlyWhatWasMeantForItsMembers(t *testing.T) {
 	}
 
 	// A direct message to the group alone is a post, as is a followers-only
-	// post that mentions it.
+	// post that mentions it. One that starts with a command's word but is
+	// not in its form is a post too.
 	mustPost(t, bob, group+"/inbox", bob.Create(directMessage(group, "Hello, I am new here.")))
 	copyOf(t, riverside, group, "Hello, I am new here.")
+	mustPost(t, bob, group+"/inbox", bob.Create(directMessage(group, "release the pressure, I need to talk")))
+	copyOf(t, riverside, group, "release the pressure")
 	mustPost(t, bob, group+"/inbox", bob.Create(followersOnly(bob, group, "Day two.")))
 	copyOf(t, riverside, group, "Day two.")
 	for _, d := range append(riverside.Deliveries(), masto.Deliveries()...) {
-		for _, text := range []string{"this means a lot", "Looks fine", "release the pressure", "between the three"} {
+		for _, text := range []string{"this means a lot", "Looks fine", "release " + url, "between the three"} {
 			if bytes.Contains(d.Raw, []byte(text)) {
 				t.Errorf("%s got %q: %s", d.Inbox, text, d.Raw)
 			}
