@@ -21,6 +21,7 @@ type Activity struct {
 	CC        []string `json:"cc,omitempty"`
 	Audience  string   `json:"audience,omitempty"`
 	Object    any      `json:"object"`
+	Target    string   `json:"target,omitempty"`
 }
 
 // NewToken returns a random, URL-safe token for a new id.
@@ -85,6 +86,36 @@ func NewUndo(id string, original *Activity) *Activity {
 		CC:      original.CC,
 		Object:  &inner,
 	}
+}
+
+// NewBlock builds the group's Block of an account, addressed to it alone:
+// its server then drops the account's follow and refuses new ones.
+func NewBlock(id, group, account string) *Activity {
+	return &Activity{Context: ActivityStreamsContext, ID: id, Type: "Block", Actor: group, To: []string{account}, Object: account}
+}
+
+// NewDeleteOf builds the group's Delete of one of its own earlier
+// activities, addressed like it. GoToSocial withdraws a boost on the Delete
+// of the Announce, and ignores its Undo.
+func NewDeleteOf(id string, original *Activity) *Activity {
+	return &Activity{Context: ActivityStreamsContext, ID: id, Type: "Delete", Actor: original.Actor,
+		To: original.To, CC: original.CC, Object: original.ID}
+}
+
+// NewRemoval builds the group's Delete of a member's post that its
+// moderators removed, addressed as the group's relays are; group-aware
+// servers get it inside the group's Announce.
+func NewRemoval(id, group, followers, object string) *Activity {
+	return &Activity{Context: ActivityStreamsContext, ID: id, Type: "Delete", Actor: group,
+		To: []string{Public}, CC: []string{followers}, Audience: group, Object: tombstone{ID: object, Type: "Tombstone"}}
+}
+
+// NewFeaturedChange builds the group's Add (typ "Add") or Remove of object
+// to or from its featured collection, a post pinned to or unpinned from
+// its profile, addressed to and cc.
+func NewFeaturedChange(typ, id, group, featured, object string, to, cc []string) *Activity {
+	return &Activity{Context: ActivityStreamsContext, ID: id, Type: typ, Actor: group,
+		To: to, CC: cc, Object: object, Target: featured}
 }
 
 // Marshal encodes an activity for storage and delivery.

@@ -541,6 +541,14 @@ func TestHost(t *testing.T) {
 		{"https://[2001:DB8::1]:8443/u", "[2001:db8::1]:8443"},
 		{"https://[2001:db8::1]/u", "[2001:db8::1]"},
 		{"https://mastodon.example/users/alice#main-key", "mastodon.example"},
+		{"https://mastodon.example./users/alice", "mastodon.example"},
+		{"https://MASTODON.Example.:443/users/alice", "mastodon.example"},
+		{"https://mastodon.example.:8443/u", "mastodon.example:8443"},
+		{"https://bücher.example/u", "xn--bcher-kva.example"},
+		{"https://BÜCHER.example./u", "xn--bcher-kva.example"},
+		{"https://XN--BCHER-KVA.example/u", "xn--bcher-kva.example"},
+		{"https://b%C3%BCcher.example/u", "xn--bcher-kva.example"},
+		{"https://mastodon。example/u", "mastodon.example"},
 	}
 	for _, tt := range tests {
 		got, err := Host(tt.iri)
@@ -549,9 +557,31 @@ func TestHost(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", "/users/alice", "mastodon.example", "ftp://a.example/", "https://", "https:///path",
-		"acct:alice@a.example", "https://alice@a.example/", "http:a.example", "https://a.example:port/", "https://a b.example/"} {
+		"acct:alice@a.example", "https://alice@a.example/", "http:a.example", "https://a.example:port/", "https://a b.example/",
+		"https://./", "https://a..example/", "https://a.example../", "https://.a.example/", "https://a!b.example/",
+		"https://xn--zz.example/", "https://[fe80::1%25eth0]/"} {
 		if got, err := Host(bad); !errors.Is(err, ErrNotHTTPIRI) {
 			t.Errorf("Host(%q) = %q, %v; want ErrNotHTTPIRI", bad, got, err)
+		}
+	}
+}
+
+func TestCanonicalHost(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"Spam.Example.", "spam.example"},
+		{"spam.example:8443", "spam.example:8443"},
+		{"SPAM.example.:8443", "spam.example:8443"},
+		{"bücher.example", "xn--bcher-kva.example"},
+		{"[2001:DB8::1]:8443", "[2001:db8::1]:8443"},
+		{"2001:db8::1", "[2001:db8::1]"},
+	} {
+		if got, err := CanonicalHost(tt.in); err != nil || got != tt.want {
+			t.Errorf("CanonicalHost(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"", ".", "a..example", "spam.example:", "spam.example:http", "spam.example:99999", "a b.example", "a/b.example", "a*b.example"} {
+		if got, err := CanonicalHost(bad); !errors.Is(err, ErrInvalidHost) {
+			t.Errorf("CanonicalHost(%q) = %q, %v; want ErrInvalidHost", bad, got, err)
 		}
 	}
 }

@@ -2,9 +2,12 @@ package activitypub
 
 import (
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"unicode"
 )
 
 func FuzzDecode(f *testing.F) {
@@ -45,5 +48,39 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 		o.IsPublic()
+	})
+}
+
+func FuzzLocalUsername(f *testing.F) {
+	base, err := url.Parse("https://hearth.example:8443")
+	if err != nil {
+		f.Fatal(err)
+	}
+	iris := NewIRIs(base)
+	for _, seed := range []string{
+		"acct:grief@hearth.example:8443", "grief@hearth.example:8443", "@grief@HEARTH.example:8443",
+		"acct:hearth.example:8443@hearth.example:8443", "https://hearth.example:8443/g/grief",
+		"https://hearth.example:8443/actor", "HTTPS://Hearth.Example:8443/g/a%2Fb", "acct:a@b@hearth.example:8443",
+		"acct:grief@elsewhere.example", "https://hearth.example:8443/g/grief/outbox", "acct:", "", " ",
+		"acct:gr\u202eief@hearth.example:8443", "https://hearth.example:8443/g/%20x", "mailto:grief@hearth.example:8443",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, resource string) {
+		name, err := LocalUsername(iris, resource)
+		if err != nil {
+			if !errors.Is(err, ErrMalformedResource) && !errors.Is(err, ErrForeignResource) {
+				t.Fatalf("LocalUsername(%q): error %v is neither malformed nor foreign", resource, err)
+			}
+			return
+		}
+		if name == iris.Host() {
+			return
+		}
+		if name == "" || strings.ContainsFunc(name, func(r rune) bool {
+			return IsControlOrBidi(r) || unicode.IsSpace(r) || strings.ContainsRune("/?#@:", r)
+		}) {
+			t.Fatalf("LocalUsername(%q) = %q, which is neither a group name nor the host", resource, name)
+		}
 	})
 }

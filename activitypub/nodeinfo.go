@@ -58,15 +58,16 @@ type NodeInfoUsage struct {
 	LocalPosts int           `json:"localPosts"`
 }
 
-// NodeInfoUsers counts users; for Hearth, the distinct members of its groups.
+// NodeInfoUsers counts users; for Hearth, the distinct members of its public
+// groups that show their member count.
 type NodeInfoUsers struct {
 	Total int `json:"total"`
 }
 
 // NodeStats are the counts NodeInfo publishes.
 type NodeStats struct {
-	Members int // distinct remote actors that are members of some group
-	Posts   int // posts the groups relayed
+	Members int // distinct remote actors that are members of a public group showing its count
+	Posts   int // posts the public groups relayed
 }
 
 // NewNodeInfo builds the NodeInfo document for schemaVersion ("2.0" or

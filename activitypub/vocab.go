@@ -3,9 +3,14 @@ package activitypub
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/idna"
 )
 
 // Object is any received ActivityStreams document: an activity, an object
@@ -156,27 +161,86 @@ func (o *Object) ObjectID() string {
 }
 
 // ErrNotHTTPIRI is returned by Host for anything but an absolute http or
-// https IRI with a host.
+// https IRI with a valid host.
 var ErrNotHTTPIRI = errors.New("not an absolute http(s) IRI")
 
-// Host returns the origin host of an absolute http(s) IRI, lower-cased, with
-// the port only when it is not the scheme's default, so that two IRIs from
-// the same server always compare equal. IRIs with user information are
-// refused: they invite confusion about which host is meant.
+// Host returns the origin host of an absolute http(s) IRI in canonical form
+// (see HostName), with the port only when it is not the scheme's default,
+// so that two IRIs from the same server always compare equal. IRIs with
+// user information are refused: they invite confusion about which host is
+// meant.
 func Host(iri string) (string, error) {
 	u, err := url.Parse(iri)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil || u.Hostname() == "" {
 		return "", ErrNotHTTPIRI
 	}
-	host := strings.ToLower(u.Hostname())
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
+	host, err := HostName(u.Hostname())
+	if err != nil {
+		return "", ErrNotHTTPIRI
 	}
 	port := u.Port()
 	if port == "" || u.Scheme == "http" && port == "80" || u.Scheme == "https" && port == "443" {
 		return host, nil
 	}
 	return host + ":" + port, nil
+}
+
+// ErrInvalidHost is returned by HostName and CanonicalHost for what cannot
+// be the name of a server.
+var ErrInvalidHost = errors.New("not a valid host name")
+
+// hostNames maps host names as browsers do (the WHATWG URL standard's
+// domain-to-ASCII): underscores and labels like "r3---sn" are allowed, as
+// servers use them; the characters that remain are checked by HostName.
+var hostNames = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.Transitional(false),
+	idna.StrictDomainName(false), idna.CheckHyphens(false))
+
+// HostName returns the canonical form of a host name, the one every
+// comparison of hosts uses: lower case, an international name in its ASCII
+// (punycode) form, and without the trailing dot of a fully qualified name.
+// "Blocked.Example." and "blocked.example", or "BÜCHER.example" and
+// "xn--bcher-kva.example", name one server: a policy on a domain must see
+// through the spelling. An IPv6 address comes back in brackets.
+func HostName(name string) (string, error) {
+	if strings.Contains(name, ":") {
+		ip := strings.Trim(name, "[]")
+		if net.ParseIP(ip) == nil {
+			return "", fmt.Errorf("%q: %w", name, ErrInvalidHost)
+		}
+		return "[" + strings.ToLower(ip) + "]", nil
+	}
+	ascii, err := hostNames.ToASCII(name)
+	if err != nil {
+		return "", fmt.Errorf("%q: %w: %w", name, ErrInvalidHost, err)
+	}
+	// The mapping turns other full stops into dots, so the trailing one is
+	// cut after it.
+	ascii = strings.TrimSuffix(ascii, ".")
+	if ascii == "" || strings.HasPrefix(ascii, ".") || strings.HasSuffix(ascii, ".") || strings.Contains(ascii, "..") ||
+		strings.IndexFunc(ascii, notHostChar) >= 0 {
+		return "", fmt.Errorf("%q: %w", name, ErrInvalidHost)
+	}
+	return ascii, nil
+}
+
+func notHostChar(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
+}
+
+// CanonicalHost is HostName for a host that may carry a port, as in a
+// handle's user@host:port: the port is kept as written.
+func CanonicalHost(hostport string) (string, error) {
+	name, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return HostName(hostport)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return "", fmt.Errorf("%q: %w", hostport, ErrInvalidHost)
+	}
+	if name, err = HostName(name); err != nil {
+		return "", err
+	}
+	return name + ":" + port, nil
 }
 
 // SameOrigin reports whether two IRIs name the same server, as Host sees it.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"unicode"
 )
 
 // JRDContentType is the media type of WebFinger answers (RFC 7033).
@@ -91,8 +92,8 @@ func NewServiceJRD(iris IRIs) JRD {
 // instance iris describes: a group's name, or the host for the instance
 // actor. It accepts acct:user@host, user@host (with or without a leading @)
 // and the actor's URL. Usernames in handles are lower-cased, since group
-// names are and Mastodon compares handles without case. The name is not
-// validated; the caller looks it up.
+// names are and Mastodon compares handles without case. The name is only
+// checked to be one word, as a name could be; the caller looks it up.
 func LocalUsername(iris IRIs, resource string) (string, error) {
 	resource = strings.TrimSpace(resource)
 	if resource == "" {
@@ -121,10 +122,19 @@ func LocalUsername(iris IRIs, resource string) (string, error) {
 	if strings.EqualFold(user, iris.Host()) {
 		return iris.Host(), nil
 	}
-	if strings.ContainsAny(user, " /?#:") {
+	if !oneWord(user) {
 		return "", ErrMalformedResource
 	}
 	return strings.ToLower(user), nil
+}
+
+// oneWord reports whether s could be a name: not empty, with no space,
+// control or bidirectional formatting character, and none of the
+// characters that separate the parts of a handle or a URL.
+func oneWord(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || IsControlOrBidi(r) || strings.ContainsRune("/?#@:", r)
+	})
 }
 
 func usernameFromActorURL(iris IRIs, resource string) (string, error) {
@@ -144,7 +154,7 @@ func usernameFromActorURL(iris IRIs, resource string) (string, error) {
 		return iris.Host(), nil
 	}
 	name, ok := strings.CutPrefix(u.Path, "/g/")
-	if !ok || name == "" || strings.Contains(name, "/") {
+	if !ok || !oneWord(name) {
 		return "", ErrForeignResource
 	}
 	return name, nil

@@ -62,6 +62,8 @@ func (s *Service) holdAnonymous(tx *storage.Tx, g storage.Group, in inbound, obj
 	post := receivedPost(g, in, obj, storage.Held)
 	post.CopyID = s.iris.GroupNote(g.Name, activitypub.NewToken())
 	post.Anonymous = true
+	// The group publishes the warning and the words as its own.
+	post.Summary = activitypub.WithoutControls(post.Summary)
 	post.Content = anonymousContent(obj.Content)
 	if post.Content == "" {
 		_, err := s.tell(tx, g, in.actor, "<p>Your anonymous post was empty, so there was nothing to share.</p>", obj.ID, 0)
@@ -70,7 +72,7 @@ func (s *Service) holdAnonymous(tx *storage.Tx, g storage.Group, in inbound, obj
 	if fresh, err := storeNewPost(tx, post); err != nil || !fresh {
 		return err
 	}
-	told, err := s.tellModerators(tx, g, *post, in.actor)
+	told, err := s.tellModerators(tx, g, heldNotice(g, *post, in.actor), post.ID)
 	if err != nil {
 		return err
 	}
@@ -78,38 +80,19 @@ func (s *Service) holdAnonymous(tx *storage.Tx, g storage.Group, in inbound, obj
 	return nil
 }
 
-// tellModerators sends every moderator of g the held post, who wrote it,
-// and the two replies that act on it. It returns how many were told.
-func (s *Service) tellModerators(tx *storage.Tx, g storage.Group, p storage.Post, author storage.Actor) (int, error) {
-	moderators, err := tx.Moderators(g.ID)
-	if err != nil {
-		return 0, err
-	}
+// heldNotice is what the moderators are told of a held post: who wrote
+// it, what it says, and the two lines that act on it.
+func heldNotice(g storage.Group, p storage.Post, author storage.Actor) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "<p>An anonymous post waits for a moderator in %s. It was written by %s; only the moderators are told.</p>",
-		html.EscapeString(g.Name), html.EscapeString(author.Handle()))
+		html.EscapeString(g.Name), html.EscapeString(accountName(author)))
 	if p.Summary != "" {
 		fmt.Fprintf(&b, "<p>Content warning: %s</p>", html.EscapeString(p.Summary))
 	}
 	fmt.Fprintf(&b, "<blockquote>%s</blockquote>", p.Content)
-	fmt.Fprintf(&b, "<p>To publish it as the group, without their name, send the group a direct message:<br>release %s</p>", html.EscapeString(p.CopyID))
-	fmt.Fprintf(&b, "<p>To turn it down:<br>decline %s</p>", html.EscapeString(p.CopyID))
-	told := 0
-	for _, id := range moderators {
-		moderator, err := tx.Actor(id)
-		if errors.Is(err, storage.ErrNotFound) {
-			s.log.Warn("cannot tell a moderator who was never fetched", "group", g.Name, "moderator", id)
-			continue
-		}
-		if err != nil {
-			return told, err
-		}
-		if _, err := s.tell(tx, g, moderator, b.String(), "", p.ID); err != nil {
-			return told, err
-		}
-		told++
-	}
-	return told, nil
+	b.WriteString("<p>To publish it as the group, without their name, or to turn it down, send the group one of these lines as a direct message:</p>")
+	b.WriteString(commandLines("release "+p.CopyID, "decline "+p.CopyID))
+	return b.String()
 }
 
 // paragraphEnd and lineBreak split post HTML where its author broke lines.
@@ -121,14 +104,16 @@ var (
 // anonymousContent rewrites an anonymous post as plain paragraphs, without
 // the mentions and the marker it starts with. All markup goes: the links
 // Mastodon writes for mentions, hashtags and media point at the author's
-// server and would give them away.
+// server and would give them away. Control and bidirectional formatting
+// characters go too, even those written as character references: in the
+// group's own notes they could reorder or hide the words around them.
 func anonymousContent(content string) string {
 	var paragraphs []string
 	leading := true
 	for _, para := range paragraphEnd.Split(content, -1) {
 		var lines []string
 		for _, line := range lineBreak.Split(para, -1) {
-			text := activitypub.PlainText(line)
+			text := activitypub.WithoutControls(activitypub.PlainText(line))
 			if leading {
 				text = withoutMarker(text)
 			}
@@ -157,9 +142,9 @@ func withoutMarker(text string) string {
 	return strings.Join(words, " ")
 }
 
-// decideHeld releases or declines the held post whose address is url, and
-// tells its author.
-func (s *Service) decideHeld(tx *storage.Tx, g storage.Group, url string, release bool) error {
+// decideHeld releases or declines the held post whose address is url, for
+// a moderator (by), and tells its author.
+func (s *Service) decideHeld(tx *storage.Tx, g storage.Group, url string, release bool, by string) error {
 	p, err := tx.PostByCopy(url)
 	if errors.Is(err, storage.ErrNotFound) || err == nil && p.GroupID != g.ID {
 		return fmt.Errorf("%s: %w", url, ErrNotHeld)
@@ -183,6 +168,9 @@ func (s *Service) decideHeld(tx *storage.Tx, g storage.Group, url string, releas
 		if err := tx.ErasePost(&p, storage.Declined); err != nil {
 			return err
 		}
+		if err := logAction(tx, g, by, "decline", p.CopyID, ""); err != nil {
+			return err
+		}
 		s.log.Info("anonymous post declined", "group", g.Name, "post", p.CopyID)
 		_, err := s.tell(tx, g, author, "<p>A moderator of "+html.EscapeString(g.Name)+
 			" decided not to publish your anonymous post. Nobody else saw it.</p>", p.ObjectID, p.ID)
@@ -198,6 +186,9 @@ func (s *Service) decideHeld(tx *storage.Tx, g storage.Group, url string, releas
 	}
 	inboxes, err := s.publish(tx, g, p.ID, activitypub.NewCreate(s.newActivityID(g), note))
 	if err != nil {
+		return err
+	}
+	if err := logAction(tx, g, by, "release", p.CopyID, ""); err != nil {
 		return err
 	}
 	s.log.Info("anonymous post released", "group", g.Name, "post", p.CopyID, "inboxes", inboxes)
@@ -301,13 +292,13 @@ func (s *Service) HeldPosts(ctx context.Context, group string) ([]HeldPost, erro
 // "release" message does.
 func (s *Service) ReleasePost(ctx context.Context, group, url string) error {
 	return s.inGroup(ctx, group, func(tx *storage.Tx, g storage.Group) error {
-		return s.decideHeld(tx, g, url, true)
+		return s.decideHeld(tx, g, url, true, byAdmin)
 	})
 }
 
 // DeclinePost turns a held post down and tells its author.
 func (s *Service) DeclinePost(ctx context.Context, group, url string) error {
 	return s.inGroup(ctx, group, func(tx *storage.Tx, g storage.Group) error {
-		return s.decideHeld(tx, g, url, false)
+		return s.decideHeld(tx, g, url, false, byAdmin)
 	})
 }

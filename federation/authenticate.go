@@ -130,3 +130,21 @@ func (s *Service) reader(r *http.Request) (storage.Actor, error) {
 	}
 	return actor, nil
 }
+
+// RefuseUnfederated answers 403 to every signed request from a server the
+// instance does not federate with, before it reaches a handler: a blocked
+// server may fetch nothing of the groups', not even what is public. The
+// keyId is not verified first: claiming to be a blocked server only gets
+// the claimant refused. Unsigned requests go through; they name nobody.
+func (s *Service) RefuseUnfederated(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if keyID, err := signature.KeyID(r); err == nil {
+			if host, err := activitypub.Host(keyID); err == nil && !s.federates(host) {
+				writeError(w, r, s.log, &Error{Status: http.StatusForbidden, Reason: errDomainRefused.Error(),
+					Err: fmt.Errorf("signer host %s", host)})
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}

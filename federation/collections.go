@@ -180,13 +180,34 @@ func (s *Service) FollowersCollection(w http.ResponseWriter, r *http.Request) er
 	return writeActivity(w, activitypub.NewHiddenCollection(s.iris.GroupFollowers(g.Name), members, showCount))
 }
 
-// FeaturedCollection serves the group's pinned posts; none are pinned yet.
+// FeaturedCollection serves the group's pinned posts, the latest pinned
+// first: Mastodon shows on the group's profile those the group wrote. A
+// private group shows them only to a signed fetch by a member, a moderator
+// or a member's server.
 func (s *Service) FeaturedCollection(w http.ResponseWriter, r *http.Request) error {
-	g, err := s.groupOf(r, nil)
+	var pinned []storage.Post
+	g, err := s.groupOf(r, func(tx *storage.Tx, g storage.Group) error {
+		var err error
+		pinned, err = tx.PinnedPosts(g.ID)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	return writeActivity(w, activitypub.NewOrderedCollection(s.iris.GroupFeatured(g.Name), []string{}))
+	if g.Visibility == storage.Private {
+		member, err := s.readsAsMember(r, g)
+		if err != nil {
+			return err
+		}
+		if !member {
+			pinned = nil
+		}
+	}
+	items := make([]string, 0, len(pinned))
+	for _, p := range pinned {
+		items = append(items, address(p))
+	}
+	return writeActivity(w, activitypub.NewOrderedCollection(s.iris.GroupFeatured(g.Name), items))
 }
 
 // ModeratorsCollection serves the actor ids of the group's moderators; Lemmy reads it

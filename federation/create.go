@@ -21,6 +21,9 @@ func (s *Service) onCreate(ctx context.Context, in inbound) error {
 	if err != nil || !ok {
 		return err
 	}
+	if in.named, err = s.lookUpCommandAccount(ctx, in, obj); err != nil {
+		return err
+	}
 	return s.commit(ctx, in.activity.ID, func(tx *storage.Tx) error {
 		groups, err := s.targetGroups(tx, in.activity, obj)
 		if err != nil {

@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/storage"
@@ -36,7 +37,13 @@ func (s *Service) onDelete(ctx context.Context, in inbound) error {
 				}
 				continue
 			}
-			if err := s.withdraw(tx, p, in.activity, in.actor.ID); err != nil {
+			var deletion any
+			if !blindCopies(in.activity) {
+				// Passed on exactly as received, it would show everyone
+				// whom its author copied blind.
+				deletion = json.RawMessage(in.activity.Raw)
+			}
+			if err := s.withdraw(tx, p, deletion); err != nil {
 				return err
 			}
 		}

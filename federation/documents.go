@@ -67,16 +67,19 @@ func (s *Service) NodeInfoDiscovery(w http.ResponseWriter, r *http.Request) erro
 	return writeJSON(w, "application/json; charset=utf-8", doc)
 }
 
-// NodeInfo serves the NodeInfo document of one schema version.
+// NodeInfo serves the NodeInfo document of one schema version. Anyone may
+// fetch it, again and again, so it counts only what the groups show anyone
+// already: the members of public groups that show their count, and the posts
+// of public groups.
 func (s *Service) NodeInfo(version string) HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var stats activitypub.NodeStats
 		err := s.store.View(r.Context(), func(tx *storage.Tx) error {
 			var err error
-			if stats.Members, err = tx.CountAllMembers(); err != nil {
+			if stats.Members, err = tx.CountPublicMembers(); err != nil {
 				return err
 			}
-			stats.Posts, err = tx.CountPosts()
+			stats.Posts, err = tx.CountPublicPosts()
 			return err
 		})
 		if err != nil {

@@ -3,14 +3,16 @@ package federation
 import (
 	"context"
 	"errors"
+	"html"
 
 	"github.com/hearth-social/hearth/storage"
 )
 
 // onFollow is a request to join. Open groups accept at once, approval
-// groups hold it for a moderator, and banned actors and closed groups get a
-// Reject so the request does not hang in their client. (Servers the
-// instance does not federate with were refused before this, with 403.)
+// groups hold it for a moderator, whom they tell, and banned actors and
+// closed groups get a Reject so the request does not hang in their client.
+// A ban that ran out is lifted first. (Servers the instance does not
+// federate with were refused before this, with 403.)
 func (s *Service) onFollow(ctx context.Context, in inbound) error {
 	follow := in.activity
 	s.remote.LearnSoftware(ctx, in.actor)
@@ -20,6 +22,12 @@ func (s *Service) onFollow(ctx context.Context, in inbound) error {
 			return err
 		}
 		current, err := tx.Membership(g.ID, in.actor.ID)
+		if err == nil && tx.BanExpired(current) {
+			if err := s.liftExpiredBan(tx, current); err != nil {
+				return err
+			}
+			err = storage.ErrNotFound
+		}
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
 		case err != nil:
@@ -37,9 +45,7 @@ func (s *Service) onFollow(ctx context.Context, in inbound) error {
 		case storage.JoinClosed:
 			return s.answerFollow(tx, g, in.actor, follow.ID, "Reject")
 		case storage.JoinApproval:
-			s.log.Info("join request held for a moderator", "group", g.Name)
-			s.log.Debug("join request", "group", g.Name, "actor", in.actor.ID)
-			return tx.SetMembership(g.ID, in.actor.ID, storage.Pending, follow.ID)
+			return s.holdJoinRequest(tx, g, in.actor, follow.ID, err == nil)
 		}
 		if err := tx.SetMembership(g.ID, in.actor.ID, storage.Member, follow.ID); err != nil {
 			return err
@@ -48,4 +54,20 @@ func (s *Service) onFollow(ctx context.Context, in inbound) error {
 		s.log.Debug("member joined", "group", g.Name, "actor", in.actor.ID)
 		return s.answerFollow(tx, g, in.actor, follow.ID, "Accept")
 	})
+}
+
+// holdJoinRequest keeps a request to join for the moderators and, unless
+// it repeats one that waits already, tells them, with the two lines that
+// answer it.
+func (s *Service) holdJoinRequest(tx *storage.Tx, g storage.Group, person storage.Actor, followID string, waiting bool) error {
+	s.log.Info("join request held for a moderator", "group", g.Name)
+	s.log.Debug("join request", "group", g.Name, "actor", person.ID)
+	if err := tx.SetMembership(g.ID, person.ID, storage.Pending, followID); err != nil || waiting {
+		return err
+	}
+	name := accountName(person)
+	_, err := s.tellModerators(tx, g, "<p>"+html.EscapeString(name)+" asks to join "+html.EscapeString(g.Name)+
+		".</p><p>To let them in or turn them down, send the group one of these lines as a direct message:</p>"+
+		commandLines("approve "+name, "reject "+name), 0)
+	return err
 }

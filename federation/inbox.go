@@ -17,6 +17,9 @@ var errDropped = errors.New("dropped")
 type inbound struct {
 	activity *activitypub.Object
 	actor    storage.Actor
+	// named is the account a moderator's command in the activity names,
+	// looked up before the transaction that carries the command out.
+	named namedAccount
 }
 
 // Inbox runs the pipeline: cheap checks first, then the signature, then the
@@ -24,6 +27,9 @@ type inbound struct {
 // pass, and the answer is 202 only once the effects are committed: a sender
 // retries only on an error, so a 202 for something not kept would lose it.
 func (s *Service) Inbox(w http.ResponseWriter, r *http.Request) error {
+	if !s.admitSigner(w, r) {
+		return nil
+	}
 	if name := r.PathValue("name"); name != "" {
 		if _, err := s.Group(r.Context(), name); err != nil {
 			return err
@@ -75,6 +81,8 @@ func (s *Service) dispatch(ctx context.Context, in inbound) error {
 		return s.onLike(ctx, in)
 	case "Move":
 		return s.onMove(ctx, in)
+	case "Flag":
+		return s.onFlag(ctx, in)
 	}
 	s.log.Debug("ignoring activity", "type", in.activity.Type, "id", in.activity.ID)
 	return nil

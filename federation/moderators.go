@@ -13,15 +13,18 @@ import (
 var ErrNotModerator = errors.New("is not a moderator of the group")
 
 // AddModerator makes a remote account a moderator of the group. It is then
-// listed in the moderators collection, where Lemmy looks, and may act on
-// held posts by direct message.
+// listed in the moderators collection, where Lemmy looks, and runs the
+// group by direct message.
 func (s *Service) AddModerator(ctx context.Context, group, account string) (storage.Actor, error) {
 	a, err := s.remote.ResolveAccount(ctx, account)
 	if err != nil {
 		return a, err
 	}
 	return a, s.inGroup(ctx, group, func(tx *storage.Tx, g storage.Group) error {
-		return tx.AddModerator(g.ID, a.ID)
+		if err := tx.AddModerator(g.ID, a.ID); err != nil {
+			return err
+		}
+		return logAction(tx, g, byAdmin, "add moderator", a.ID, "")
 	})
 }
 
@@ -36,7 +39,10 @@ func (s *Service) RemoveModerator(ctx context.Context, group, account string) (s
 		if errors.Is(err, storage.ErrNotFound) {
 			return fmt.Errorf("%s %w", a.Handle(), ErrNotModerator)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return logAction(tx, g, byAdmin, "remove moderator", a.ID, "")
 	})
 }
 

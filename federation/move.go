@@ -53,7 +53,13 @@ func (s *Service) onMove(ctx context.Context, in inbound) error {
 			if err != nil && !errors.Is(err, storage.ErrNotFound) {
 				return err
 			}
-			if err := tx.SetMembership(m.GroupID, target.ID, m.State, ""); err != nil {
+			if m.State == storage.Banned {
+				// The ban keeps its terms; the new account was sent no Block.
+				err = tx.Ban(m.GroupID, target.ID, m.BanExpiresAt, m.BanReason, "")
+			} else {
+				err = tx.SetMembership(m.GroupID, target.ID, m.State, "")
+			}
+			if err != nil {
 				return err
 			}
 		}

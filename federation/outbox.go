@@ -2,6 +2,9 @@ package federation
 
 import (
 	"encoding/json"
+	"errors"
+	"html"
+	"strings"
 	"time"
 
 	"github.com/hearth-social/hearth/activitypub"
@@ -53,6 +56,11 @@ func announceAudiences(tx *storage.Tx, g storage.Group) (wrapped, boost []string
 	if err != nil {
 		return nil, nil, err
 	}
+	return splitBySoftware(tx, inboxes)
+}
+
+// splitBySoftware splits inboxes by the form of Announce their servers read.
+func splitBySoftware(tx *storage.Tx, inboxes []string) (wrapped, boost []string, err error) {
 	software, err := tx.SoftwareByInbox(inboxes)
 	if err != nil {
 		return nil, nil, err
@@ -127,7 +135,7 @@ func (s *Service) tell(tx *storage.Tx, g storage.Group, person storage.Actor, bo
 		s.log.Debug("cannot message someone without a known inbox", "group", g.Name, "person", person.ID)
 		return "", nil
 	}
-	who := person.Handle()
+	who := shownHandle(person)
 	note := activitypub.NewNote(s.iris.GroupNote(g.Name, activitypub.NewToken()), s.iris.Group(g.Name), tx.Now())
 	note.To = []string{person.ID}
 	note.InReplyTo = inReplyTo
@@ -142,6 +150,50 @@ func (s *Service) tell(tx *storage.Tx, g storage.Group, person storage.Actor, bo
 	}
 	return note.ID, tx.AddNotice(storage.Notice{NoteID: note.ID, GroupID: g.ID, PostID: postID,
 		Recipient: person.ID, ActivityID: create.ID})
+}
+
+// shownHandle is an actor's handle as the group writes it in its own notes.
+// Its username was checked when the actor was fetched, but its id, which
+// stands in for a handle when it has none, and its host may still hold
+// control or bidirectional formatting characters: the handle, and the
+// group's words after it, would read as something else.
+func shownHandle(a storage.Actor) string {
+	return activitypub.WithoutControls(a.Handle())
+}
+
+// tellModerators sends every moderator of g the same direct message, about
+// the post postID if it is not 0, and returns how many were told.
+func (s *Service) tellModerators(tx *storage.Tx, g storage.Group, body string, postID int64) (int, error) {
+	moderators, err := tx.Moderators(g.ID)
+	if err != nil {
+		return 0, err
+	}
+	told := 0
+	for _, id := range moderators {
+		moderator, err := tx.Actor(id)
+		if errors.Is(err, storage.ErrNotFound) {
+			s.log.Warn("cannot tell a moderator who was never fetched", "group", g.Name, "moderator", id)
+			continue
+		}
+		if err != nil {
+			return told, err
+		}
+		if _, err := s.tell(tx, g, moderator, body, "", postID); err != nil {
+			return told, err
+		}
+		told++
+	}
+	return told, nil
+}
+
+// commandLines ends a message to moderators with the exact commands they
+// may send back, one per line, so that each can be copied whole.
+func commandLines(lines ...string) string {
+	escaped := make([]string, len(lines))
+	for i, line := range lines {
+		escaped[i] = html.EscapeString(line)
+	}
+	return "<p>" + strings.Join(escaped, "<br>") + "</p>"
 }
 
 // aboutItself is an activity of kind typ by the group about its own actor,

@@ -2,7 +2,6 @@ package federation
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -16,28 +15,9 @@ import (
 var errDomainRefused = dereference.ErrNotFederated
 
 // federates reports whether the instance talks to host at all: a blocked
-// domain never, and in allowlist mode only the listed ones. A rule for a
-// domain covers its subdomains.
-func (s *Service) federates(host string) bool {
-	name := strings.ToLower(host)
-	if h, _, err := net.SplitHostPort(name); err == nil {
-		name = h
-	}
-	if matchesDomain(name, s.cfg.Block) {
-		return false
-	}
-	return s.cfg.Mode != ModeAllowlist || matchesDomain(name, s.cfg.Allow)
-}
-
-func matchesDomain(name string, domains []string) bool {
-	for _, d := range domains {
-		d = strings.ToLower(strings.TrimSpace(d))
-		if d != "" && (name == d || strings.HasSuffix(name, "."+d)) {
-			return true
-		}
-	}
-	return false
-}
+// domain never, and in allowlist mode only the allowed ones. A rule for a
+// domain covers its subdomains, and sees through how host is spelled.
+func (s *Service) federates(host string) bool { return s.rules.Load().federates(s.cfg.Mode, host) }
 
 // mayPost applies the group's posting policy to the author.
 func mayPost(tx *storage.Tx, g storage.Group, author string) (bool, error) {

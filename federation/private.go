@@ -53,7 +53,7 @@ func (s *Service) memberCopy(tx *storage.Tx, g storage.Group, p storage.Post, ob
 	if err != nil {
 		return nil, err
 	}
-	who := author.Handle()
+	who := shownHandle(author)
 	note.Content = "<p>" + activitypub.MentionLink(author.ID, who) + " wrote:</p>" + p.Content
 	note.Tag = append([]activitypub.NoteTag{activitypub.Mention(author.ID, who)}, note.Tag...)
 	note.Attachment = activitypub.AttachmentsByReference(obj.Attachment)

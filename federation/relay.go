@@ -3,6 +3,7 @@ package federation
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/storage"
@@ -71,12 +72,19 @@ func (s *Service) relayPost(tx *storage.Tx, g storage.Group, in inbound, obj *ac
 // receivedPost is the record of a member's post obj, which came in in, for
 // group g.
 func receivedPost(g storage.Group, in inbound, obj *activitypub.Object, state storage.PostState) *storage.Post {
+	var page string
+	if activitypub.SameOrigin(obj.URL, obj.ID) {
+		// A page elsewhere could pass for another post's, which a
+		// moderator names by its page.
+		page = obj.URL
+	}
 	return &storage.Post{
 		GroupID:     g.ID,
 		ObjectID:    obj.ID,
 		AuthorID:    in.actor.ID,
 		ActivityID:  in.activity.ID,
 		InReplyTo:   obj.InReplyTo,
+		URL:         page,
 		State:       state,
 		Summary:     activitypub.PlainText(obj.Summary),
 		Content:     activitypub.SanitizeHTML(obj.Content),
@@ -111,10 +119,13 @@ func relayedPosts(tx *storage.Tx, objectID, author string) ([]storage.Post, erro
 }
 
 // withdraw marks a relayed post removed, erases it, takes it out of the
-// outbox, and tells the members' servers: the Announce of the author's
-// Delete (when there is one) for group-aware servers, an Undo of the boost
-// for the others.
-func (s *Service) withdraw(tx *storage.Tx, p storage.Post, deletion *activitypub.Object, author string) error {
+// outbox, and retracts it from the servers of the members and of its
+// author. Group-aware servers get the group's Announce of deletion, when
+// there is one: the author's Delete, or the group's own when a moderator
+// removed the post. The others get, for each boost of the post, its Undo
+// and the Delete of the boost's Announce: Mastodon honours both, and
+// GoToSocial only the Delete.
+func (s *Service) withdraw(tx *storage.Tx, p storage.Post, deletion any) error {
 	sent, err := tx.ActivitiesOfPost(p.ID)
 	if err != nil {
 		return err
@@ -122,18 +133,20 @@ func (s *Service) withdraw(tx *storage.Tx, p storage.Post, deletion *activitypub
 	if err := tx.ErasePost(&p, storage.Removed); err != nil {
 		return err
 	}
-	if deletion != nil {
-		if err := s.announceToMembers(tx, p, deletion, author, false); err != nil {
-			return err
-		}
-	}
 	g, err := tx.GroupByID(p.GroupID)
 	if err != nil {
 		return err
 	}
-	_, boostTo, err := announceAudiences(tx, g)
+	wrappedTo, boostTo, err := retractionAudiences(tx, g, p)
 	if err != nil {
 		return err
+	}
+	if deletion != nil {
+		announce := activitypub.NewAnnounce(s.newActivityID(g), s.iris.Group(g.Name), s.iris.GroupFollowers(g.Name), tx.Now(),
+			deletion, p.AuthorID)
+		if err := s.send(tx, g, announce, p.ID, false, wrappedTo); err != nil {
+			return err
+		}
 	}
 	for _, a := range sent {
 		var boost activitypub.Activity
@@ -146,6 +159,28 @@ func (s *Service) withdraw(tx *storage.Tx, p storage.Post, deletion *activitypub
 		if err := s.send(tx, g, activitypub.NewUndo(s.newActivityID(g), &boost), p.ID, false, boostTo); err != nil {
 			return err
 		}
+		if err := s.send(tx, g, activitypub.NewDeleteOf(s.newActivityID(g), &boost), p.ID, false, boostTo); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// retractionAudiences splits, by the form of Announce they read, the
+// servers a post's relay is withdrawn from: its group's members' and its
+// author's, whose server showed the boost too, even if the author has
+// since left or been banned.
+func retractionAudiences(tx *storage.Tx, g storage.Group, p storage.Post) (wrapped, boost []string, err error) {
+	inboxes, err := tx.MemberInboxes(g.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	author, err := tx.Actor(p.AuthorID)
+	switch {
+	case err == nil && !slices.Contains(inboxes, author.DeliveryInbox()):
+		inboxes = append(inboxes, author.DeliveryInbox())
+	case err != nil && !errors.Is(err, storage.ErrNotFound):
+		return nil, nil, err
+	}
+	return splitBySoftware(tx, inboxes)
 }

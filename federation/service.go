@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/hearth-social/hearth/activitypub"
@@ -53,6 +54,12 @@ type Config struct {
 	// means a fresh key of activitypub.KeyBits. Tests hand out pre-made
 	// keys, as making them is most of what their setup would cost.
 	GenerateKey func() (*rsa.PrivateKey, error)
+	// RateLimits bound what one server or client may ask; the zero value
+	// sets no limit.
+	RateLimits RateLimits
+	// TidyEvery is how often the instance forgets what it no longer needs
+	// and lifts the bans that ran out; zero means hourly.
+	TidyEvery time.Duration
 }
 
 // Service serves and sends everything federated for one instance.
@@ -67,10 +74,17 @@ type Service struct {
 
 	instanceSigner *signature.Signer
 	remote         *dereference.Fetcher
+	limits         edgeLimits
 	deliveries     *delivery.Engine
 
 	stopTidying context.CancelFunc
 	tidied      chan struct{}
+
+	// rules is the domain policy in force; watchDomainRules replaces it
+	// when "hearth domain" changes it from another process.
+	rules        atomic.Pointer[domainRules]
+	stopWatching context.CancelFunc
+	watched      chan struct{}
 }
 
 // New prepares the service, making the instance actor's key on first use.
@@ -90,6 +104,16 @@ func New(ctx context.Context, cfg Config, store *storage.Store) (*Service, error
 	if cfg.Mode == "" {
 		cfg.Mode = ModeOpen
 	}
+	if cfg.TidyEvery <= 0 {
+		cfg.TidyEvery = time.Hour
+	}
+	var err error
+	if cfg.Block, err = parseDomains("block", cfg.Block); err != nil {
+		return nil, err
+	}
+	if cfg.Allow, err = parseDomains("allow", cfg.Allow); err != nil {
+		return nil, err
+	}
 	s := &Service{
 		cfg:   cfg,
 		store: store,
@@ -97,8 +121,12 @@ func New(ctx context.Context, cfg Config, store *storage.Store) (*Service, error
 		log:   cfg.Logger,
 		now:   cfg.Now,
 	}
+	s.limits = newEdgeLimits(cfg.RateLimits, s.log, s.now)
 	if err := s.loadInstanceKey(ctx); err != nil {
 		return nil, err
+	}
+	if _, err := s.loadDomainRules(ctx); err != nil {
+		return nil, fmt.Errorf("domain policies: %w", err)
 	}
 	s.instanceSigner = signature.NewSigner(s.iris.InstanceKey(), s.instanceKey)
 	client := transport.NewClient(transport.Options{
@@ -144,8 +172,12 @@ func (s *Service) UserAgent() string {
 // IRIs is the builder of every identifier the instance mints.
 func (s *Service) IRIs() activitypub.IRIs { return s.iris }
 
-// Start runs the delivery workers until Stop.
+// Start runs the delivery workers until Stop, and keeps the domain rules
+// up to date.
 func (s *Service) Start(ctx context.Context) error {
+	if err := s.cutOffRefused(ctx); err != nil {
+		return fmt.Errorf("cutting off refused domains: %w", err)
+	}
 	if err := s.deliveries.Start(ctx); err != nil {
 		return err
 	}
@@ -153,6 +185,10 @@ func (s *Service) Start(ctx context.Context) error {
 	s.stopTidying = stop
 	s.tidied = make(chan struct{})
 	go s.tidy(tidyCtx)
+	watchCtx, stopWatching := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopWatching = stopWatching
+	s.watched = make(chan struct{})
+	go s.watchDomainRules(watchCtx)
 	return nil
 }
 
@@ -161,6 +197,8 @@ func (s *Service) Start(ctx context.Context) error {
 func (s *Service) Stop(ctx context.Context) error {
 	s.stopTidying()
 	<-s.tidied
+	s.stopWatching()
+	<-s.watched
 	return s.deliveries.Stop(ctx)
 }
 
@@ -174,10 +212,11 @@ const failedMemory = 30 * 24 * time.Hour
 
 // tidy drops, once an hour, what the instance no longer needs to remember:
 // old activity ids, old given-up deliveries, and deleted groups whose last
-// deliveries are done.
+// deliveries are done. It lifts the bans that ran out, too: their servers
+// let the banned follow again only once the group's Block is undone.
 func (s *Service) tidy(ctx context.Context) {
 	defer close(s.tidied)
-	ticker := time.NewTicker(time.Hour)
+	ticker := time.NewTicker(s.cfg.TidyEvery)
 	defer ticker.Stop()
 	for {
 		err := s.store.Update(ctx, func(tx *storage.Tx) error {
@@ -187,11 +226,16 @@ func (s *Service) tidy(ctx context.Context) {
 			if _, err := tx.ForgetFailedDeliveries(tx.Now().Add(-failedMemory)); err != nil {
 				return err
 			}
-			_, err := tx.PurgeRetiredGroups()
-			return err
+			if _, err := tx.PurgeRetiredGroups(); err != nil {
+				return err
+			}
+			return s.liftExpiredBans(tx)
 		})
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("tidying the database", "err", err)
+		}
+		if err == nil {
+			s.deliveries.Wake()
 		}
 		select {
 		case <-ctx.Done():

@@ -35,7 +35,7 @@ func (s *Service) onUpdate(ctx context.Context, in inbound) error {
 			if !obj.IsPublic() {
 				// The author narrowed who may read the post: relaying the
 				// edit would publish it. The group withdraws its relay.
-				if err := s.withdraw(tx, p, nil, in.actor.ID); err != nil {
+				if err := s.withdraw(tx, p, nil); err != nil {
 					return err
 				}
 				continue

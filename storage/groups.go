@@ -95,7 +95,7 @@ func (tx *Tx) UpdateGroup(g *Group) error {
 }
 
 // RetireGroup deletes a group as far as anyone can see: its members,
-// moderators and posts go at once, what it had queued is dropped, and its
+// moderators, posts, reports and moderation log go at once, what it had queued is dropped, and its
 // name no longer finds it. The row and its key stay until
 // PurgeRetiredGroups, so that a farewell queued after retiring can still be
 // signed and sent; meanwhile NameRetiring reports the name as held.
@@ -113,7 +113,7 @@ func (tx *Tx) RetireGroup(id int64) error {
 	if _, err := tx.exec(`UPDATE activities SET in_outbox = 0, body = `+activityShell+` WHERE group_id = ?`, id); err != nil {
 		return err
 	}
-	for _, table := range []string{"memberships", "moderators", "posts"} {
+	for _, table := range []string{"memberships", "moderators", "posts", "reports", "moderation_log", "command_refusals"} {
 		if _, err := tx.exec(`DELETE FROM `+table+` WHERE group_id = ?`, id); err != nil {
 			return err
 		}

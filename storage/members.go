@@ -19,33 +19,68 @@ const (
 
 // Membership is one actor's standing in one group.
 type Membership struct {
-	GroupID   int64
-	ActorID   string
-	State     MemberState
-	FollowID  string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	GroupID  int64
+	ActorID  string
+	State    MemberState
+	FollowID string
+	// A ban's terms: when it runs out (zero: never), why it was made, and
+	// the Block the group sent.
+	BanExpiresAt time.Time
+	BanReason    string
+	BlockID      string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 func scanMembership(row interface{ Scan(...any) error }) (Membership, error) {
 	var m Membership
-	var created, updated int64
-	err := row.Scan(&m.GroupID, &m.ActorID, &m.State, &m.FollowID, &created, &updated)
-	m.CreatedAt, m.UpdatedAt = fromMillis(created), fromMillis(updated)
+	var expires, created, updated int64
+	err := row.Scan(&m.GroupID, &m.ActorID, &m.State, &m.FollowID, &expires, &m.BanReason, &m.BlockID, &created, &updated)
+	m.BanExpiresAt, m.CreatedAt, m.UpdatedAt = fromMillis(expires), fromMillis(created), fromMillis(updated)
 	return m, translate(err)
 }
 
-const membershipColumns = `group_id, actor_id, state, follow_id, created_at, updated_at`
+const membershipColumns = `group_id, actor_id, state, follow_id, ban_expires_at, ban_reason, block_id, created_at, updated_at`
 
 // SetMembership records actorID's state in the group, creating the row if needed.
-// followID is kept from the Follow so the Accept or Reject can name it.
+// followID is kept from the Follow so the Accept or Reject can name it. A
+// state other than Banned drops the terms of an earlier ban.
 func (tx *Tx) SetMembership(groupID int64, actorID string, state MemberState, followID string) error {
-	_, err := tx.exec(`INSERT INTO memberships (`+membershipColumns+`) VALUES (?, ?, ?, ?, ?, ?)
+	_, err := tx.exec(`INSERT INTO memberships (group_id, actor_id, state, follow_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (group_id, actor_id) DO UPDATE SET state = excluded.state,
 			follow_id = CASE WHEN excluded.follow_id = '' THEN memberships.follow_id ELSE excluded.follow_id END,
+			ban_expires_at = CASE WHEN excluded.state = 'banned' THEN memberships.ban_expires_at ELSE 0 END,
+			ban_reason = CASE WHEN excluded.state = 'banned' THEN memberships.ban_reason ELSE '' END,
+			block_id = CASE WHEN excluded.state = 'banned' THEN memberships.block_id ELSE '' END,
 			updated_at = excluded.updated_at`,
 		groupID, actorID, state, followID, millis(tx.now), millis(tx.now))
 	return err
+}
+
+// Ban records that actorID is banned from the group until expires (zero:
+// until lifted), for reason, and that blockID is the Block the group sent
+// them ("" when none was).
+func (tx *Tx) Ban(groupID int64, actorID string, expires time.Time, reason, blockID string) error {
+	_, err := tx.exec(`INSERT INTO memberships (`+membershipColumns+`) VALUES (?, ?, 'banned', '', ?, ?, ?, ?, ?)
+		ON CONFLICT (group_id, actor_id) DO UPDATE SET state = 'banned', ban_expires_at = excluded.ban_expires_at,
+			ban_reason = excluded.ban_reason, block_id = excluded.block_id, updated_at = excluded.updated_at`,
+		groupID, actorID, millis(expires), reason, blockID, millis(tx.now), millis(tx.now))
+	return err
+}
+
+// ExpiredBans lists the bans, in every group, that ran out by now.
+func (tx *Tx) ExpiredBans() ([]Membership, error) {
+	rows, err := tx.query(`SELECT `+membershipColumns+` FROM memberships
+		WHERE ban_expires_at > 0 AND ban_expires_at <= ? AND state = 'banned' ORDER BY ban_expires_at`, millis(tx.now))
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(rows, func(r *sql.Rows) (Membership, error) { return scanMembership(r) })
+}
+
+// BanExpired reports whether m is a ban that ran out by now.
+func (tx *Tx) BanExpired(m Membership) bool {
+	return m.State == Banned && !m.BanExpiresAt.IsZero() && !m.BanExpiresAt.After(tx.now)
 }
 
 // Membership returns actorID's standing in the group, or ErrNotFound.
@@ -84,10 +119,14 @@ func (tx *Tx) CountMembers(groupID int64) (int, error) {
 	return n, translate(err)
 }
 
-// CountAllMembers counts distinct member actors across every group, for NodeInfo.
-func (tx *Tx) CountAllMembers() (int, error) {
+// CountPublicMembers counts, for NodeInfo, the distinct members of the
+// public groups that show their member count. Members of the other groups
+// are left out even when they belong to a counted one as well: otherwise the
+// total would move when they join or leave.
+func (tx *Tx) CountPublicMembers() (int, error) {
 	var n int
-	err := tx.queryRow(`SELECT count(DISTINCT actor_id) FROM memberships WHERE state = 'member'`).Scan(&n)
+	err := tx.queryRow(`SELECT count(DISTINCT m.actor_id) FROM memberships m JOIN groups g ON g.id = m.group_id
+		WHERE m.state = 'member' AND g.visibility = 'public' AND NOT g.hide_member_count`).Scan(&n)
 	return n, translate(err)
 }
 

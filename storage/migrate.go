@@ -5,9 +5,6 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strings"
 )
 
 //go:embed migrations/*.sql
@@ -23,14 +20,12 @@ func (s *Store) migrate(ctx context.Context) error {
 	)`); err != nil {
 		return fmt.Errorf("migrations table: %w", err)
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	names, err := migrationNames()
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
-	for _, path := range names {
-		name := strings.TrimPrefix(path, "migrations/")
-		script, err := migrations.ReadFile(path)
+	for _, name := range names {
+		script, err := migrations.ReadFile("migrations/" + name)
 		if err != nil {
 			return err
 		}

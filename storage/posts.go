@@ -28,24 +28,26 @@ type Post struct {
 	ActivityID  string // the Create that brought it
 	CopyID      string // the group's own note, for private and anonymous posts
 	InReplyTo   string
+	URL         string // the member's post's web page, as its server gave it
 	State       PostState
 	Anonymous   bool
 	Summary     string
-	Content     string // sanitized HTML
-	RawActivity []byte // the Create exactly as received
+	Content     string    // sanitized HTML
+	RawActivity []byte    // the Create exactly as received
+	PinnedAt    time.Time // zero unless pinned to the group's profile
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }
 
-const postColumns = `id, group_id, object_id, author_id, activity_id, copy_id, in_reply_to, state, anonymous,
-	summary, content, raw_activity, created_at, updated_at`
+const postColumns = `id, group_id, object_id, author_id, activity_id, copy_id, in_reply_to, url, state, anonymous,
+	summary, content, raw_activity, pinned_at, created_at, updated_at`
 
 func scanPost(row interface{ Scan(...any) error }) (Post, error) {
 	var p Post
-	var created, updated int64
-	err := row.Scan(&p.ID, &p.GroupID, &p.ObjectID, &p.AuthorID, &p.ActivityID, &p.CopyID, &p.InReplyTo, &p.State,
-		&p.Anonymous, &p.Summary, &p.Content, &p.RawActivity, &created, &updated)
-	p.CreatedAt, p.UpdatedAt = fromMillis(created), fromMillis(updated)
+	var pinned, created, updated int64
+	err := row.Scan(&p.ID, &p.GroupID, &p.ObjectID, &p.AuthorID, &p.ActivityID, &p.CopyID, &p.InReplyTo, &p.URL, &p.State,
+		&p.Anonymous, &p.Summary, &p.Content, &p.RawActivity, &pinned, &created, &updated)
+	p.PinnedAt, p.CreatedAt, p.UpdatedAt = fromMillis(pinned), fromMillis(created), fromMillis(updated)
 	return p, translate(err)
 }
 
@@ -56,9 +58,9 @@ func (tx *Tx) CreatePost(p *Post) error {
 	if p.RawActivity == nil {
 		p.RawActivity = []byte{}
 	}
-	res, err := tx.exec(`INSERT INTO posts (group_id, object_id, author_id, activity_id, copy_id, in_reply_to, state,
-		anonymous, summary, content, raw_activity, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.GroupID, p.ObjectID, p.AuthorID, p.ActivityID, p.CopyID, p.InReplyTo, p.State, p.Anonymous,
+	res, err := tx.exec(`INSERT INTO posts (group_id, object_id, author_id, activity_id, copy_id, in_reply_to, url, state,
+		anonymous, summary, content, raw_activity, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.GroupID, p.ObjectID, p.AuthorID, p.ActivityID, p.CopyID, p.InReplyTo, p.URL, p.State, p.Anonymous,
 		p.Summary, p.Content, p.RawActivity, millis(tx.now), millis(tx.now))
 	if err != nil {
 		return err
@@ -83,6 +85,33 @@ func (tx *Tx) PostByObject(groupID int64, objectID string) (Post, error) {
 // PostByCopy returns the post whose group-authored copy is copyID.
 func (tx *Tx) PostByCopy(copyID string) (Post, error) {
 	return scanPost(tx.queryRow(`SELECT `+postColumns+` FROM posts WHERE copy_id = ?`, copyID))
+}
+
+// PostByURL returns the group's post whose web page is url, or
+// ErrNotFound.
+func (tx *Tx) PostByURL(groupID int64, url string) (Post, error) {
+	return scanPost(tx.queryRow(`SELECT `+postColumns+` FROM posts WHERE url = ? AND group_id = ? ORDER BY id DESC LIMIT 1`, url, groupID))
+}
+
+// SetPinned pins the post to its group's profile, or unpins it.
+func (tx *Tx) SetPinned(postID int64, pinned bool) error {
+	var at int64
+	if pinned {
+		at = millis(tx.now)
+	}
+	res, err := tx.exec(`UPDATE posts SET pinned_at = ? WHERE id = ?`, at, postID)
+	return mustAffect(res, err)
+}
+
+// PinnedPosts lists the group's pinned posts that are still shared, the
+// latest pinned first.
+func (tx *Tx) PinnedPosts(groupID int64) ([]Post, error) {
+	rows, err := tx.query(`SELECT `+postColumns+` FROM posts WHERE group_id = ? AND pinned_at > 0 AND state = 'relayed'
+		ORDER BY pinned_at DESC, id DESC`, groupID)
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(rows, func(r *sql.Rows) (Post, error) { return scanPost(r) })
 }
 
 // PostsOfObject lists every group's post of objectID: one member's post may
@@ -110,9 +139,10 @@ func (tx *Tx) Posts(groupID int64, state PostState, limit int) ([]Post, error) {
 	return scanAll(rows, func(r *sql.Rows) (Post, error) { return scanPost(r) })
 }
 
-// CountPosts counts relayed posts across all groups, for NodeInfo.
-func (tx *Tx) CountPosts() (int, error) {
+// CountPublicPosts counts, for NodeInfo, the posts public groups relayed.
+func (tx *Tx) CountPublicPosts() (int, error) {
 	var n int
-	err := tx.queryRow(`SELECT count(*) FROM posts WHERE state = 'relayed'`).Scan(&n)
+	err := tx.queryRow(`SELECT count(*) FROM posts p JOIN groups g ON g.id = p.group_id
+		WHERE p.state = 'relayed' AND g.visibility = 'public'`).Scan(&n)
 	return n, translate(err)
 }

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"golang.org/x/net/idna"
 )
 
 // Activity is an activity this instance sends, stored once however many
@@ -48,13 +50,33 @@ func (tx *Tx) Enqueue(a Activity, inboxes []string) error {
 	return nil
 }
 
+// inboxHost names the server an inbox is on as activitypub.Host does,
+// which storage, a leaf, does not import (TestInboxHostIsActivityPubHost
+// holds the two together). Deliveries are grouped, limited and counted
+// against their host by this name, so every spelling of one server must
+// give the same one: in any case, with the trailing dot of a fully
+// qualified name, in Unicode or punycode, with its default port written.
 func inboxHost(inbox string) (string, error) {
 	u, err := url.Parse(inbox)
-	if err != nil || u.Host == "" {
+	if err != nil || u.Hostname() == "" {
 		return "", fmt.Errorf("inbox %q is not an absolute URL", inbox)
 	}
-	return strings.ToLower(u.Host), nil
+	host := strings.ToLower(u.Hostname())
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	} else if ascii, err := hostNames.ToASCII(host); err == nil {
+		host = strings.TrimSuffix(ascii, ".")
+	}
+	port := u.Port()
+	if port == "" || u.Scheme == "http" && port == "80" || u.Scheme == "https" && port == "443" {
+		return host, nil
+	}
+	return host + ":" + port, nil
 }
+
+// hostNames is activitypub's mapping of host names to ASCII.
+var hostNames = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.Transitional(false),
+	idna.StrictDomainName(false), idna.CheckHyphens(false))
 
 const activityColumns = `id, coalesce(group_id, 0), coalesce(post_id, 0), type, in_outbox, body, created_at`
 

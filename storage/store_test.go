@@ -3,6 +3,7 @@ package storage_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -289,5 +290,59 @@ func TestRetiredGroupStaysForItsLastDeliveries(t *testing.T) {
 	})
 	if n := purge(); n != 1 {
 		t.Errorf("purged %d groups once the delivery was done, want 1", n)
+	}
+}
+
+// TestUsernamesCachedBeforeTheCheckAreDropped runs the migration that drops
+// the usernames actors were cached with before usernames were checked.
+func TestUsernamesCachedBeforeTheCheckAreDropped(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "hearth.db")
+	c := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	s := mustOpen(t, path, c)
+	usernames := []struct {
+		name  string
+		stays bool
+	}{
+		{"alice", true}, {"Jean-Luc.P_2", true}, {"mastodon.example", true}, {"_", true}, {"", true},
+		{".alice", false}, {"alice-", false}, {"alice@other.example", false}, {"alice\u202e", false},
+		{"\x1b[2Jalice", false}, {"alice\nbob", false}, {"zoë", false}, {"\u212a", false},
+	}
+	id := func(i int) string { return fmt.Sprintf("https://a.example/users/%d", i) }
+	update(t, s, func(tx *storage.Tx) error {
+		for i, u := range usernames {
+			if err := tx.PutActor(storage.Actor{ID: id(i), Host: "a.example", Username: u.name, Inbox: id(i) + "/inbox"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	s.Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec(`DELETE FROM schema_migrations WHERE name = '0007_valid_usernames.sql'`)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s = mustOpen(t, path, c)
+	for i, u := range usernames {
+		var a storage.Actor
+		if err := s.View(context.Background(), func(tx *storage.Tx) (err error) {
+			a, err = tx.Actor(id(i))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		want := ""
+		if u.stays {
+			want = u.name
+		}
+		if a.Username != want {
+			t.Errorf("username %q became %q, want %q", u.name, a.Username, want)
+		}
 	}
 }

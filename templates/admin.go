@@ -345,8 +345,8 @@ func (p *Pages) wrongPassword() []byte {
 func (p *Pages) Login(w http.ResponseWriter, r *http.Request) {
 	username, password := strings.TrimSpace(r.PostFormValue("username")), r.PostFormValue("password")
 	page := credentialsPage{frame: consoleFrame(r, ""), Username: username}
-	if !p.logins.allow("address "+clientAddress(r)) || !p.logins.allow("name "+strings.ToLower(username)) {
-		p.log.Warn("console sign-in rate limited", "address", clientAddress(r))
+	if !p.logins.allow("address "+p.fed.ClientAddress(r)) || !p.logins.allow("name "+strings.ToLower(username)) {
+		p.log.Warn("console sign-in rate limited", "address", p.fed.ClientAddress(r))
 		page.Error = "Too many attempts. Wait a quarter of an hour and try again."
 		p.render(w, r, http.StatusTooManyRequests, "admin_login.html", &page)
 		return
@@ -365,7 +365,7 @@ func (p *Pages) Login(w http.ResponseWriter, r *http.Request) {
 		hash = p.wrongPassword()
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || err != nil {
-		p.log.Info("console sign-in failed", "address", clientAddress(r))
+		p.log.Info("console sign-in failed", "address", p.fed.ClientAddress(r))
 		page.Error = "Wrong username or password."
 		p.render(w, r, http.StatusUnauthorized, "admin_login.html", &page)
 		return

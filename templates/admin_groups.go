@@ -5,6 +5,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,6 +46,7 @@ const (
 	maxSummary     = 2000
 	maxRules       = 5000
 	maxWarning     = 200
+	maxReason      = 500
 )
 
 // groupRow is one group in the console's list.
@@ -309,6 +311,9 @@ type accountRow struct {
 	Handle string
 	Name   string
 	Since  time.Time
+	// A ban's terms.
+	Until  time.Time
+	Reason string
 }
 
 func accountOf(tx *storage.Tx, id string, since time.Time) (accountRow, error) {
@@ -347,6 +352,7 @@ func (p *Pages) members(w http.ResponseWriter, r *http.Request, status int, prob
 				if err != nil {
 					return err
 				}
+				a.Until, a.Reason = m.BanExpiresAt, m.BanReason
 				*list = append(*list, a)
 			}
 		}
@@ -361,10 +367,29 @@ func (p *Pages) DecideMember(w http.ResponseWriter, r *http.Request) {
 	actions := map[string]func(*http.Request, string, string) error{
 		"approve": p.memberAction(p.fed.ApproveMember),
 		"reject":  p.memberAction(p.fed.RejectMember),
-		"ban":     p.memberAction(p.fed.BanMember),
+		"ban":     p.ban,
 		"unban":   p.memberAction(p.fed.UnbanMember),
 	}
 	p.act(w, r, actions, "account", "/members", p.members)
+}
+
+// ban bans an account for good, or for the posted number of days (the
+// federation service says how many may be), with the posted reason.
+func (p *Pages) ban(r *http.Request, group, account string) error {
+	days := 0
+	if v := strings.TrimSpace(r.PostFormValue("days")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return errors.New("the length of a ban is a number of days, or empty for a ban until lifted")
+		}
+		days = n
+	}
+	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	if !validText(reason, maxReason) {
+		return errors.New("the reason is too long")
+	}
+	_, err := p.fed.BanMember(r.Context(), group, account, days, reason)
+	return err
 }
 
 type accountDecision func(ctx context.Context, group, account string) (storage.Actor, error)

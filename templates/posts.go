@@ -180,7 +180,7 @@ func (p *Pages) Follow(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "Type your fediverse address as @you@your.server.")
 		return
 	}
-	if !p.follows.allow(clientAddress(r)) {
+	if !p.follows.allow(p.fed.ClientAddress(r)) {
 		fail(http.StatusTooManyRequests, "Too many look-ups from your address; please wait a few minutes.")
 		return
 	}

@@ -1,8 +1,6 @@
 package templates
 
 import (
-	"net"
-	"net/http"
 	"sync"
 	"time"
 )
@@ -66,14 +64,4 @@ func (l *limiter) forget(now time.Time) {
 	if len(l.seen) >= limiterKeys {
 		clear(l.seen)
 	}
-}
-
-// clientAddress is the address a request came from. Behind a reverse proxy
-// that is the proxy's, and the limits apply to every client together.
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

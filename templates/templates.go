@@ -43,13 +43,16 @@ type Federation interface {
 	UpdateGroup(ctx context.Context, name string, change func(*storage.Group)) (storage.Group, error)
 	ApproveMember(ctx context.Context, group, account string) (storage.Actor, error)
 	RejectMember(ctx context.Context, group, account string) (storage.Actor, error)
-	BanMember(ctx context.Context, group, account string) (storage.Actor, error)
+	BanMember(ctx context.Context, group, account string, days int, reason string) (storage.Actor, error)
 	UnbanMember(ctx context.Context, group, account string) (storage.Actor, error)
 	AddModerator(ctx context.Context, group, account string) (storage.Actor, error)
 	RemoveModerator(ctx context.Context, group, account string) (storage.Actor, error)
 	ReleasePost(ctx context.Context, group, url string) error
 	DeclinePost(ctx context.Context, group, url string) error
 	RemoteFollowURL(ctx context.Context, account, group string) (string, error)
+	// ClientAddress is who a request comes from, for the rate limits:
+	// behind a trusted reverse proxy, the client it names.
+	ClientAddress(r *http.Request) string
 }
 
 // Config is what the composition root hands the web side.

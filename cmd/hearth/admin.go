@@ -25,10 +25,18 @@ func newPages(store *storage.Store, svc *federation.Service, logger *slog.Logger
 	return templates.New(templates.Config{
 		Store:        store,
 		IRIs:         svc.IRIs(),
-		Federation:   svc,
+		Federation:   consoleFederation{svc},
 		Logger:       logger,
 		PasswordCost: passwordCost,
 	})
+}
+
+// consoleFederation is the federation service as the web side asks for it:
+// in the templates' own terms, which name no federation type.
+type consoleFederation struct{ *federation.Service }
+
+func (f consoleFederation) BanMember(ctx context.Context, group, account string, days int, reason string) (storage.Actor, error) {
+	return f.Service.BanMember(ctx, group, account, federation.BanTerms{Days: days, Reason: reason})
 }
 
 var adminCommands = []command{

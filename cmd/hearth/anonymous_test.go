@@ -64,7 +64,7 @@ func messageTo(t *testing.T, inst *fedtest.Instance, group string, person *fedte
 	return note
 }
 
-var releaseLine = regexp.MustCompile(`release (\S+?)</p>`)
+var releaseLine = regexp.MustCompile(`release ([^\s<]+)`)
 
 func TestAnonymousPostLeavesNoTraceOfItsAuthor(t *testing.T) {
 	t.Parallel()
@@ -227,6 +227,34 @@ func TestAnonymousPostsAreForModeratorsToDecide(t *testing.T) {
 		"type": "Delete", "actor": alice.ID, "to": []any{group}, "object": map[string]any{"id": secondID, "type": "Tombstone"}})
 	if held, _ := h.svc.HeldPosts(ctx, "circle"); len(held) != 0 {
 		t.Errorf("%d posts held, want none", len(held))
+	}
+}
+
+// TestAnonymousPostCannotReorderTheGroupsWords: the group writes an
+// anonymous post into its notice to the moderators and then publishes it
+// as its own, so the characters that reorder or hide text must not come
+// through, not even as character references.
+func TestAnonymousPostCannotReorderTheGroupsWords(t *testing.T) {
+	t.Parallel()
+	h := startHearth(t, nil)
+	group, masto, _, mods, _, river, keeper := anonymousCircle(t, h)
+	dm := directMessage(group, "!anon &#x202e;&#27;[2JI relapsed.&#x2066;")
+	dm["summary"] = "&#x202b;relapse\u009b"
+	mustPost(t, river, group+"/inbox", river.Create(dm))
+	notice := messageTo(t, mods, group, keeper, "I relapsed.")
+	url := releaseLine.FindStringSubmatch(notice["content"].(string))[1]
+	mustPost(t, keeper, group+"/inbox", keeper.Create(directMessage(group, "release "+url)))
+	d := masto.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+		return d.Type() == "Create" && objectField(d.Activity, "id") == url
+	})
+	published := d.Activity["object"].(map[string]any)
+	for _, text := range []any{notice["content"], published["content"], published["summary"]} {
+		if s, _ := text.(string); s == "" || strings.ContainsAny(s, "\x1b\u009b\u202b\u202e\u2066") {
+			t.Errorf("the group wrote %q", text)
+		}
+	}
+	if published["content"] != "<p>[2JI relapsed.</p>" || published["summary"] != "relapse" {
+		t.Errorf("published %q under %q, want the words without their control characters", published["content"], published["summary"])
 	}
 }
 

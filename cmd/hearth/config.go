@@ -6,9 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode"
 
@@ -21,8 +21,9 @@ import (
 // default, so Hearth runs with no file at all.
 type Config struct {
 	Server struct {
-		Listen  string `mapstructure:"listen"`
-		BaseURL string `mapstructure:"base_url"`
+		Listen         string   `mapstructure:"listen"`
+		BaseURL        string   `mapstructure:"base_url"`
+		TrustedProxies []string `mapstructure:"trusted_proxies"`
 	} `mapstructure:"server"`
 	Storage struct {
 		Path string `mapstructure:"path"`
@@ -36,6 +37,12 @@ type Config struct {
 		Allow       []string `mapstructure:"allow"`
 		Block       []string `mapstructure:"block"`
 		InsecureDev bool     `mapstructure:"insecure_dev"`
+		RateLimit   struct {
+			PerHost      int `mapstructure:"per_host"`
+			PerHostBurst int `mapstructure:"per_host_burst"`
+			PerIP        int `mapstructure:"per_ip"`
+			PerIPBurst   int `mapstructure:"per_ip_burst"`
+		} `mapstructure:"rate_limit"`
 	} `mapstructure:"federation"`
 	Delivery struct {
 		PerHost int `mapstructure:"per_host"`
@@ -48,6 +55,7 @@ type Config struct {
 var defaults = map[string]any{
 	"server.listen":           "127.0.0.1:8080",
 	"server.base_url":         "http://localhost:8080",
+	"server.trusted_proxies":  []string{},
 	"storage.path":            "hearth.db",
 	"log.level":               "info",
 	"log.format":              "text",
@@ -57,6 +65,14 @@ var defaults = map[string]any{
 	"federation.insecure_dev": false,
 	"delivery.per_host":       4,
 	"delivery.workers":        512,
+
+	// Far above what even a large server sends one group server (hundreds
+	// of activities a minute), but well below a flood. A client address may
+	// be shared by many servers on one hosting provider, so it gets more.
+	"federation.rate_limit.per_host":       200,
+	"federation.rate_limit.per_host_burst": 400,
+	"federation.rate_limit.per_ip":         500,
+	"federation.rate_limit.per_ip_burst":   1000,
 }
 
 // envName is the environment variable that overrides key.
@@ -178,9 +194,26 @@ func (c *Config) Validate() error {
 	}
 	for key, domains := range map[string][]string{"federation.allow": c.Federation.Allow, "federation.block": c.Federation.Block} {
 		for _, domain := range domains {
-			if !isDomain(domain) {
-				return &ConfigError{Key: key, Reason: fmt.Sprintf("%q: must be a bare domain name, like example.social", domain)}
+			if _, err := federation.ParseDomain(domain); err != nil {
+				return &ConfigError{Key: key, Reason: err.Error()}
 			}
+		}
+	}
+	if _, err := trustedProxies(c.Server.TrustedProxies); err != nil {
+		return err
+	}
+	limits := c.Federation.RateLimit
+	for _, setting := range []struct {
+		key          string
+		value, least int
+	}{
+		{"federation.rate_limit.per_host", limits.PerHost, 0},
+		{"federation.rate_limit.per_host_burst", limits.PerHostBurst, 1},
+		{"federation.rate_limit.per_ip", limits.PerIP, 0},
+		{"federation.rate_limit.per_ip_burst", limits.PerIPBurst, 1},
+	} {
+		if setting.value < setting.least {
+			return &ConfigError{Key: setting.key, Reason: fmt.Sprintf("must be at least %d", setting.least)}
 		}
 	}
 	if c.Delivery.PerHost < 1 {
@@ -217,6 +250,36 @@ func (c *Config) validateBaseURL() error {
 	return nil
 }
 
+// trustedProxies reads server.trusted_proxies: networks like 10.0.0.0/8,
+// or single addresses.
+func trustedProxies(entries []string) ([]netip.Prefix, error) {
+	var prefixes []netip.Prefix
+	for _, entry := range entries {
+		prefix, err := netip.ParsePrefix(entry)
+		if err != nil {
+			addr, addrErr := netip.ParseAddr(entry)
+			if addrErr != nil || addr.Zone() != "" {
+				return nil, &ConfigError{Key: "server.trusted_proxies", Reason: fmt.Sprintf("%q: must be an address or a network, like 127.0.0.1 or 10.0.0.0/8", entry)}
+			}
+			prefix = netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen())
+		}
+		prefixes = append(prefixes, prefix.Masked())
+	}
+	return prefixes, nil
+}
+
+// seemsBehindUntrustedProxy says whether the instance listens on a
+// loopback address for a public base URL, so that a reverse proxy must
+// forward every request, while no proxy is trusted: all clients would then
+// share the per-address rate limit of the proxy.
+func (c *Config) seemsBehindUntrustedProxy() bool {
+	host, _, _ := net.SplitHostPort(c.Server.Listen)
+	addr, err := netip.ParseAddr(host)
+	listensLocally := host == "localhost" || err == nil && addr.IsLoopback()
+	return listensLocally && !isLoopbackHost(c.BaseURL().Hostname()) &&
+		len(c.Server.TrustedProxies) == 0 && c.Federation.RateLimit.PerIP > 0
+}
+
 // BaseURL is the validated public origin of the instance.
 func (c *Config) BaseURL() *url.URL {
 	u, _ := url.Parse(c.Server.BaseURL)
@@ -227,29 +290,11 @@ func isLoopbackHost(host string) bool {
 	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
-// isDomain accepts a host name as peers give it in actor ids: letters,
-// digits, hyphens and dots, with an optional port.
-func isDomain(s string) bool {
-	host := s
-	if h, port, found := strings.Cut(s, ":"); found {
-		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-			return false
-		}
-		host = h
-	}
-	if host == "" || len(host) > 253 || strings.HasPrefix(host, ".") || strings.HasSuffix(host, ".") {
-		return false
-	}
-	for _, r := range host {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.') {
-			return false
-		}
-	}
-	return true
-}
-
 // FederationConfig is the part of the configuration the federation service takes.
 func (c *Config) FederationConfig(logger *slog.Logger) federation.Config {
+	// Validate has already read the proxies.
+	proxies, _ := trustedProxies(c.Server.TrustedProxies)
+	limits := c.Federation.RateLimit
 	return federation.Config{
 		BaseURL:     c.BaseURL(),
 		Version:     version,
@@ -260,6 +305,13 @@ func (c *Config) FederationConfig(logger *slog.Logger) federation.Config {
 		Workers:     c.Delivery.Workers,
 		PerHost:     c.Delivery.PerHost,
 		Logger:      logger,
+		RateLimits: federation.RateLimits{
+			PerHost:        limits.PerHost,
+			PerHostBurst:   limits.PerHostBurst,
+			PerIP:          limits.PerIP,
+			PerIPBurst:     limits.PerIPBurst,
+			TrustedProxies: proxies,
+		},
 	}
 }
 

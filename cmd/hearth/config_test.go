@@ -52,7 +52,7 @@ func TestEnvironmentOverridesFile(t *testing.T) {
 func TestDomainListsFromFileAndEnvironment(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(t.TempDir(), "hearth.yaml")
-	yaml := "federation:\n  mode: allowlist\n  allow:\n    - Friends.Example\n    - other.example:8443\n"
+	yaml := "federation:\n  mode: allowlist\n  allow:\n    - Friends.Example\n    - other.example.\n"
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestDomainListsFromFileAndEnvironment(t *testing.T) {
 		env  map[string]string
 		want []string
 	}{
-		{"yaml list", file, nil, []string{"friends.example", "other.example:8443"}},
+		{"yaml list", file, nil, []string{"friends.example", "other.example."}},
 		{"commas", "", map[string]string{"HEARTH_FEDERATION_ALLOW": "a.example,b.example"}, []string{"a.example", "b.example"}},
 		{"spaces", "", map[string]string{"HEARTH_FEDERATION_ALLOW": "a.example  b.example"}, []string{"a.example", "b.example"}},
 		{"both", "", map[string]string{"HEARTH_FEDERATION_ALLOW": "a.example, b.example c.example"}, []string{"a.example", "b.example", "c.example"}},
@@ -76,6 +76,32 @@ func TestDomainListsFromFileAndEnvironment(t *testing.T) {
 				t.Errorf("federation.allow = %q, want %q", cfg.Federation.Allow, tc.want)
 			}
 		})
+	}
+}
+
+// A rule names a domain and covers its subdomains, whatever the port; one
+// written with a port, or as a URL, would match nothing, silently.
+func TestDomainRulesAreDomains(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		key, value, err string
+	}{
+		{"HEARTH_FEDERATION_BLOCK", "spam.example, Worse.Example., bücher.example", ""},
+		{"HEARTH_FEDERATION_BLOCK", "spam.example:8443",
+			`config federation.block: "spam.example:8443": a rule names a domain, not a server: leave out the port`},
+		{"HEARTH_FEDERATION_ALLOW", "friends.example:443",
+			`config federation.allow: "friends.example:443": a rule names a domain, not a server: leave out the port`},
+		{"HEARTH_FEDERATION_BLOCK", "https://spam.example",
+			`config federation.block: "https://spam.example": must be a bare domain name, like example.social`},
+		{"HEARTH_FEDERATION_BLOCK", "spam.example/users",
+			`config federation.block: "spam.example/users": must be a bare domain name, like example.social`},
+		{"HEARTH_FEDERATION_BLOCK", "spam..example",
+			`config federation.block: "spam..example": must be a bare domain name, like example.social`},
+	} {
+		_, err := LoadConfig("", envOf(map[string]string{tc.key: tc.value}))
+		if tc.err == "" && err != nil || tc.err != "" && (err == nil || err.Error() != tc.err) {
+			t.Errorf("%s=%s: error %v, want %q", tc.key, tc.value, err, tc.err)
+		}
 	}
 }
 
@@ -165,6 +191,59 @@ func TestReadmeTableNamesEveryKeyAndVariable(t *testing.T) {
 			if !strings.Contains(string(readme), want) {
 				t.Errorf("README.md does not mention %s", want)
 			}
+		}
+	}
+}
+
+func TestRateLimitsAndTrustedProxies(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadConfig("", envOf(map[string]string{
+		"HEARTH_SERVER_TRUSTED_PROXIES":       "127.0.0.1, 10.0.0.0/8 ::1",
+		"HEARTH_FEDERATION_RATE_LIMIT_PER_IP": "0",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	limits := cfg.FederationConfig(nil).RateLimits
+	if fmt.Sprint(limits.TrustedProxies) != "[127.0.0.1/32 10.0.0.0/8 ::1/128]" {
+		t.Errorf("trusted proxies %v", limits.TrustedProxies)
+	}
+	if limits.PerIP != 0 || limits.PerHost != 200 || limits.PerHostBurst != 400 || limits.PerIPBurst != 1000 {
+		t.Errorf("rate limits %+v, want per_ip off and the defaults for the rest", limits)
+	}
+	for _, tc := range []struct{ name, value, want string }{
+		{"HEARTH_SERVER_TRUSTED_PROXIES", "proxy.example", "config server.trusted_proxies: \"proxy.example\": must be an address or a network, like 127.0.0.1 or 10.0.0.0/8"},
+		{"HEARTH_SERVER_TRUSTED_PROXIES", "10.0.0.0/33", "config server.trusted_proxies: \"10.0.0.0/33\": must be an address or a network, like 127.0.0.1 or 10.0.0.0/8"},
+		{"HEARTH_FEDERATION_RATE_LIMIT_PER_HOST", "-1", "config federation.rate_limit.per_host: must be at least 0"},
+		{"HEARTH_FEDERATION_RATE_LIMIT_PER_IP_BURST", "0", "config federation.rate_limit.per_ip_burst: must be at least 1"},
+		{"HEARTH_FEDERATION_RATE_LIMIT_PER_HOST_BURST", "lots", "config federation.rate_limit.per_host_burst: must be a whole number"},
+	} {
+		if _, err := LoadConfig("", envOf(map[string]string{tc.name: tc.value})); err == nil || err.Error() != tc.want {
+			t.Errorf("%s=%s: %v, want %s", tc.name, tc.value, err, tc.want)
+		}
+	}
+}
+
+func TestALoopbackListenerBehindAPublicURLWantsItsProxyTrusted(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		listen, baseURL, proxies string
+		warn                     bool
+	}{
+		{"127.0.0.1:8080", "https://groups.example", "", true},
+		{"[::1]:8080", "https://groups.example", "", true},
+		{"127.0.0.1:8080", "https://groups.example", "127.0.0.1", false},
+		{"0.0.0.0:8080", "https://groups.example", "", false},
+		{"127.0.0.1:8080", "http://localhost:8080", "", false},
+	} {
+		cfg, err := LoadConfig("", envOf(map[string]string{
+			"HEARTH_SERVER_LISTEN": tc.listen, "HEARTH_SERVER_BASE_URL": tc.baseURL, "HEARTH_SERVER_TRUSTED_PROXIES": tc.proxies,
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.seemsBehindUntrustedProxy(); got != tc.warn {
+			t.Errorf("listen %s, base URL %s, trusted proxies %q: warns %v, want %v", tc.listen, tc.baseURL, tc.proxies, got, tc.warn)
 		}
 	}
 }

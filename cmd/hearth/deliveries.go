@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/storage"
 )
 
@@ -80,7 +80,7 @@ func printFailingHosts(w io.Writer, hosts []storage.Host, now time.Time) error {
 		if h.RetryAt.After(now) {
 			next = when(h.RetryAt, now)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\n", h.Host, h.Failures, since, next, h.Queued, h.LastError)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\n", printable(h.Host), h.Failures, since, next, h.Queued, printable(h.LastError))
 	}
 	return tw.Flush()
 }
@@ -93,7 +93,7 @@ func printGivenUp(w io.Writer, failed []storage.FailedDelivery, now time.Time) e
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "WHEN\tINBOX\tATTEMPTS\tREASON\tACTIVITY")
 	for _, f := range failed {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", when(f.UpdatedAt, now), f.Inbox, f.Attempts, f.LastError, f.ActivityID)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", when(f.UpdatedAt, now), printable(f.Inbox), f.Attempts, printable(f.LastError), f.ActivityID)
 	}
 	return tw.Flush()
 }
@@ -154,17 +154,19 @@ func deliveriesRetry(ctx context.Context, c *cli, args []string) (err error) {
 	return nil
 }
 
-// hostOf accepts a host as the status lists it, or any URL on it.
+// hostOf accepts a host as the status lists it, or any URL on it, in any
+// spelling of its name.
 func hostOf(arg string) (string, error) {
 	if strings.Contains(arg, "://") {
-		u, err := url.Parse(arg)
-		if err != nil || u.Host == "" {
+		host, err := activitypub.Host(arg)
+		if err != nil {
 			return "", usagef("%q is neither a host nor a URL", arg)
 		}
-		arg = u.Host
+		return host, nil
 	}
-	if arg == "" || strings.ContainsAny(arg, "/ ") {
+	host, err := activitypub.CanonicalHost(arg)
+	if err != nil {
 		return "", usagef("%q is not a host name", arg)
 	}
-	return strings.ToLower(arg), nil
+	return host, nil
 }

@@ -434,6 +434,9 @@ func TestWebFingerResources(t *testing.T) {
 		{"another host", "resource=acct:grief@elsewhere.example", 404, ""},
 		{"unknown group", "resource=acct:nobody@" + host, 404, ""},
 		{"name no group can have", "resource=acct:no-such.name@" + host, 404, ""},
+		{"two @ before the host", "resource=acct:grief@elsewhere.example@" + host, 400, ""},
+		{"a right-to-left override in the name", "resource=acct:grief\u202e@" + host, 400, ""},
+		{"actor URL with an escaped space", "resource=" + base + "/g/gr%2520ief", 404, ""},
 		{"actor URL on another host", "resource=https://elsewhere.example/g/grief", 404, ""},
 		{"URL that is not an actor", "resource=" + base + "/g/grief/outbox", 404, ""},
 		{"unknown group URL", "resource=" + base + "/g/nobody", 404, ""},
@@ -632,6 +635,52 @@ func TestNodeInfo(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNodeInfoCountsNothingPrivate: NodeInfo is served to anyone, so its
+// counts must not move with what happens in a private group, nor with who
+// joins a group that hides its member count; anyone could watch them.
+func TestNodeInfoCountsNothingPrivate(t *testing.T) {
+	t.Parallel()
+	h := startHearth(t, nil)
+	open := h.createGroup("grief", nil)
+	circle := h.createGroup("circle", privateGroup(""))
+	quiet := h.createGroup("quiet", func(g *storage.Group) { g.HideMemberCount = true })
+	masto := h.network.NewInstance("mastodon.test")
+	alice, bob, carol := masto.NewActor("alice"), masto.NewActor("bob"), masto.NewActor("carol")
+	usage := func(t *testing.T, wantUsers, wantPosts int) {
+		t.Helper()
+		resp, err := h.network.Client().Get("http://" + hearthHost + "/nodeinfo/2.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var info activitypub.NodeInfo
+		if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
+			t.Fatal(err)
+		}
+		if info.Usage.Users.Total != wantUsers || info.Usage.LocalPosts != wantPosts {
+			t.Errorf("NodeInfo counts %d users and %d posts, want %d and %d",
+				info.Usage.Users.Total, info.Usage.LocalPosts, wantUsers, wantPosts)
+		}
+	}
+
+	joinPrivate(t, h, bob, masto, circle)
+	mustPost(t, bob, circle+"/inbox", bob.Create(followersOnly(bob, circle, "Nobody else may count this.")))
+	copyOf(t, masto, circle, "Nobody else may count this.")
+	join(t, carol, masto, quiet)
+	usage(t, 0, 0)
+
+	// A public group's posts are public whether or not it hides its member
+	// count: its outbox counts them for anyone already.
+	create := carol.Create(publicNote(carol, quiet, "Counted, though carol is not."))
+	mustPost(t, carol, quiet+"/inbox", create)
+	awaitBoost(t, masto, objectField(create, "id").(string))
+	usage(t, 0, 1)
+
+	join(t, alice, masto, open)
+	join(t, bob, masto, open)
+	usage(t, 2, 1)
 }
 
 func TestFollowersNeverListMembers(t *testing.T) {

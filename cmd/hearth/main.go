@@ -12,9 +12,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/federation"
@@ -52,9 +55,14 @@ var commands = []command{
 	{name: "deliveries", summary: "Show the outgoing queue, failing hosts and given-up deliveries.", run: deliveries, sub: deliveriesCommands},
 	{name: "member", summary: "List a group's members and join requests; approve, reject, ban, unban.", sub: memberCommands},
 	{name: "mod", summary: "Add, remove and list a group's moderators.", sub: modCommands},
-	{name: "post", summary: "List, release and decline anonymous posts held for a moderator.", sub: postCommands},
+	{name: "post", summary: "Remove, pin and unpin shared posts; list, release and decline held anonymous posts.", sub: postCommands},
+	{name: "report", summary: "List and resolve the reports about a group.", sub: reportCommands},
+	{name: "modlog", args: "GROUP", summary: "Show a group's moderation log: who did what, when and why.", run: modlog},
+	{name: "domain", summary: "Block or allow other servers by domain, while the server runs; list the rules.", sub: domainCommands},
 	{name: "admin", summary: "Create accounts of the admin console.", sub: adminCommands},
 	{name: "backup", args: "FILE", summary: "Copy the database to a new FILE, even while the server runs.", run: backup},
+	{name: "restore", args: "FILE", summary: "Put a backup FILE in place of the database; the server must be stopped.", run: restore},
+	{name: "check", summary: "Check the configuration, the database and that the base URL serves this instance.", run: check},
 	{name: "version", summary: "Print the version.", run: printVersion},
 }
 
@@ -86,16 +94,42 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	c := &cli{stdout: stdout, stderr: stderr, getenv: getenv}
 	err := c.dispatch(ctx, &command{sub: commands}, args)
 	var usage *usageError
+	var exit *exitError
 	switch {
 	case err == nil, errors.Is(err, errHelpShown):
 		return 0
 	case errors.As(err, &usage):
-		fmt.Fprintf(stderr, "hearth: %s (see \"%s --help\")\n", err, strings.TrimSpace("hearth "+c.path))
+		fmt.Fprintf(stderr, "hearth: %s (see \"%s --help\")\n", printable(err.Error()), strings.TrimSpace("hearth "+c.path))
 		return 2
+	case errors.As(err, &exit):
+		fmt.Fprintf(stderr, "hearth: %s\n", printable(err.Error()))
+		return exit.code
 	default:
-		fmt.Fprintf(stderr, "hearth: %s\n", err)
+		// An error may quote what another server sent.
+		fmt.Fprintf(stderr, "hearth: %s\n", printable(err.Error()))
 		return 1
 	}
+}
+
+// printable is s as the CLI prints text that another server supplied or
+// may have: handles, ids, post text, errors. Control and bidirectional
+// formatting characters, which could rewrite the terminal, start a line
+// that seems to be the CLI's own, or make a handle read as someone else's,
+// are shown as Go escapes (\n, \x1b, \u202e), and so are bytes that are
+// not UTF-8. A backslash already in s is left as it is.
+func printable(s string) string {
+	var b strings.Builder
+	for len(s) > 0 {
+		r, size := utf8.DecodeRuneInString(s)
+		if r == utf8.RuneError && size == 1 || activitypub.IsControlOrBidi(r) {
+			quoted := strconv.Quote(s[:size])
+			b.WriteString(quoted[1 : len(quoted)-1])
+		} else {
+			b.WriteString(s[:size])
+		}
+		s = s[size:]
+	}
+	return b.String()
 }
 
 // dispatch parses the flags in front of a subcommand name and hands the rest
@@ -267,8 +301,9 @@ type Main struct {
 	Service    *federation.Service
 	HTTPServer *http.Server
 
-	serveErr   chan error
-	delivering bool // the federation service's workers are running
+	serveErr       chan error
+	delivering     bool         // the federation service's workers are running
+	releaseServing func() error // lets another server or a restore have the database
 }
 
 // NewMain returns an instance that has not opened anything yet.
@@ -294,6 +329,11 @@ func (m *Main) Open(ctx context.Context) error {
 // Run opens the instance and starts serving HTTP in the background. It
 // returns once the server accepts connections.
 func (m *Main) Run(ctx context.Context) error {
+	release, err := storage.LockServing(m.Config.Storage.Path)
+	if err != nil {
+		return err
+	}
+	m.releaseServing = release
 	if err := m.Open(ctx); err != nil {
 		return err
 	}
@@ -335,8 +375,18 @@ func (m *Main) adviseAdmin(ctx context.Context) error {
 	if fed.InsecureDev {
 		m.Logger.Warn("federation.insecure_dev is on: plain-http and loopback peers are allowed; never use this in production")
 	}
-	if federation.Mode(fed.Mode) == federation.ModeAllowlist && len(fed.Allow) == 0 {
-		m.Logger.Warn("federation.mode is allowlist but federation.allow is empty: no server can reach the groups")
+	if m.Config.seemsBehindUntrustedProxy() {
+		m.Logger.Warn("server.listen is a loopback address, so a reverse proxy forwards every request, but server.trusted_proxies is empty: all clients will share the proxy's per-address rate limit")
+	}
+	if m.Service.Mode() == federation.ModeAllowlist {
+		rules, err := m.Service.DomainRules(ctx)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(rules, func(r federation.DomainRule) bool { return r.Policy == storage.DomainAllow }) {
+			m.Logger.Warn("federation.mode is allowlist but no domain is allowed: no server can reach the groups; " +
+				"allow one in federation.allow or with \"hearth domain allow DOMAIN\"")
+		}
 	}
 	var groups []storage.Group
 	var admins int
@@ -380,6 +430,9 @@ func (m *Main) Close() error {
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
 	}
-	m.HTTPServer, m.Listener, m.Store, m.delivering = nil, nil, nil, false
+	if m.releaseServing != nil {
+		errs = append(errs, m.releaseServing())
+	}
+	m.HTTPServer, m.Listener, m.Store, m.delivering, m.releaseServing = nil, nil, nil, false, nil
 	return errors.Join(errs...)
 }

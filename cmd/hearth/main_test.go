@@ -461,6 +461,8 @@ func TestCLIErrors(t *testing.T) {
 			`hearth: config federation.insecure_dev: must be true or false`},
 		{"bad domain from env", []string{"HEARTH_FEDERATION_BLOCK=bad.example,https://worse.example"}, []string{"serve"}, 1,
 			`hearth: config federation.block: "https://worse.example": must be a bare domain name, like example.social`},
+		{"domain with a port from env", []string{"HEARTH_FEDERATION_BLOCK=bad.example:8443"}, []string{"serve"}, 1,
+			`hearth: config federation.block: "bad.example:8443": a rule names a domain, not a server: leave out the port`},
 		{"bad value in file", nil, []string{"group", "list", "--config", badFile}, 1,
 			`hearth: config log.level: "loud": must be debug, info, warn or error`},
 		{"unknown key in file", nil, []string{"--config", typoFile, "serve"}, 1,
@@ -493,4 +495,24 @@ func TestMain(m *testing.M) {
 	generateKey = fedtest.Key
 	passwordCost = bcrypt.MinCost
 	os.Exit(m.Run())
+}
+
+func TestPrintableEscapesWhatCouldRewriteTheTerminal(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"@alice@mastodon.example":  "@alice@mastodon.example",
+		"\x1b[2J\x1b[Hcleared":     `\x1b[2J\x1b[Hcleared`,
+		"one\ntwo\r\tthree\x00":    `one\ntwo\r\tthree\x00`,
+		"\x7f\u0085\u009b":         `\x7f\u0085\u009b`,
+		"@alice@evil\u202etset.":   `@alice@evil\u202etset.`,
+		"\u2066\u2069\u200e\u200f": `\u2066\u2069\u200e\u200f`,
+		"line\u2028separator":      `line\u2028separator`,
+		"not utf-8: \xff\x9b":      `not utf-8: \xff\x9b`,
+		`a backslash \x1b stays`:   `a backslash \x1b stays`,
+		"zoë, שלום, 🙂, \ufffd, é":  "zoë, שלום, 🙂, \ufffd, é",
+	} {
+		if got := printable(in); got != want {
+			t.Errorf("printable(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

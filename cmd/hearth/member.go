@@ -14,8 +14,8 @@ var memberCommands = []command{
 	{name: "list", args: "GROUP", summary: "List members, pending requests and bans (for admins only: never published).", run: memberList},
 	{name: "approve", args: "GROUP ACCOUNT", summary: "Let a pending account in; its server is sent the Accept.", run: memberDecision((*federation.Service).ApproveMember, "approved")},
 	{name: "reject", args: "GROUP ACCOUNT", summary: "Refuse a pending request; its server is sent the Reject.", run: memberDecision((*federation.Service).RejectMember, "rejected")},
-	{name: "ban", args: "GROUP ACCOUNT", summary: "Remove an account for good; it can neither post nor join again.", run: memberDecision((*federation.Service).BanMember, "banned")},
-	{name: "unban", args: "GROUP ACCOUNT", summary: "Lift a ban; the account may ask to join again.", run: memberDecision((*federation.Service).UnbanMember, "unbanned")},
+	{name: "ban", args: "GROUP ACCOUNT", summary: "Remove an account and block it from the group, for good or for --days; it can neither post nor join again meanwhile.", run: memberBan},
+	{name: "unban", args: "GROUP ACCOUNT", summary: "Lift a ban and undo the block; the account may ask to join again.", run: memberDecision((*federation.Service).UnbanMember, "unbanned")},
 }
 
 // groupAndAccount reads GROUP ACCOUNT. ACCOUNT is user@host, @user@host or
@@ -52,9 +52,42 @@ func memberDecision(decide decision, done string) func(context.Context, *cli, []
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.stdout, "%s %s in %s.\n", a.Handle(), done, group)
+		fmt.Fprintf(c.stdout, "%s %s in %s.\n", printable(a.Handle()), done, group)
 		return nil
 	}
+}
+
+func memberBan(ctx context.Context, c *cli, args []string) (err error) {
+	fs := c.flags()
+	var terms federation.BanTerms
+	fs.IntVar(&terms.Days, "days", 0, "lift the ban by itself after this many `days` (0: only when lifted)")
+	fs.StringVar(&terms.Reason, "reason", "", "why, for the moderation log")
+	positional, err := c.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	group, account, err := groupAndAccount(positional)
+	if err != nil {
+		return err
+	}
+	if terms.Days < 0 || terms.Days > federation.MaxBanDays {
+		return usagef("invalid value %d for -days: must be 0 to %d", terms.Days, federation.MaxBanDays)
+	}
+	m, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, m.Close()) }()
+	a, err := m.Service.BanMember(ctx, group, account, terms)
+	if err != nil {
+		return err
+	}
+	how := "until unbanned"
+	if terms.Days > 0 {
+		how = fmt.Sprintf("for %d days", terms.Days)
+	}
+	fmt.Fprintf(c.stdout, "%s banned in %s %s.\n", a.Handle(), group, how)
+	return nil
 }
 
 func memberList(ctx context.Context, c *cli, args []string) (err error) {
@@ -86,7 +119,7 @@ func memberList(ctx context.Context, c *cli, args []string) (err error) {
 			return err
 		}
 		for _, e := range entries {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", e.State, e.Actor.Handle(), e.Membership.UpdatedAt.Format("2006-01-02 15:04"))
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", e.State, printable(e.Actor.Handle()), e.Membership.UpdatedAt.Format("2006-01-02 15:04"))
 			rows++
 		}
 	}

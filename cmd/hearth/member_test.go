@@ -75,3 +75,34 @@ func TestApprovalFromTheCLIReachesTheRunningServer(t *testing.T) {
 		}
 	}
 }
+
+// TestMemberListCannotBeRewrittenByAnAccount: a server chooses its
+// accounts' usernames and ids, and neither may rewrite the administrator's
+// terminal, add lines to the list or change what a line seems to say.
+func TestMemberListCannotBeRewrittenByAnAccount(t *testing.T) {
+	t.Parallel()
+	network := fedtest.NewNetwork(t)
+	m := MustRunMain(t, nil, func(m *Main) { m.Transport = network.Transport() })
+	network.Route("127.0.0.1", m.HTTPServer.Handler)
+	getenv := env(m)
+	mustHearth(t, getenv, "group", "create", "circle", "--join", "approval")
+	group := m.Service.IRIs().Group("circle")
+
+	masto := network.NewInstance("mastodon.test")
+	mallory, eve := masto.NewActor("mallory"), masto.NewActor("eve\u202eliame")
+	mallory.Overrides = map[string]any{"preferredUsername": "\x1b[2J\x1b[Halice\nbanned   @bob@mastodon.test"}
+	eve.Overrides = map[string]any{"preferredUsername": ""} // so that the list shows her id
+	send(t, mallory, group+"/inbox", mallory.Follow(group))
+	send(t, eve, group+"/inbox", eve.Follow(group))
+
+	list := mustHearth(t, getenv, "member", "list", "circle")
+	lines := strings.Split(strings.TrimSuffix(list, "\n"), "\n")
+	if len(lines) != 3 || strings.ContainsAny(list, "\x1b\u202e") {
+		t.Fatalf("member list has %d lines (want a header and two accounts) or control characters:\n%q", len(lines), list)
+	}
+	for _, want := range []string{mallory.ID, `http://mastodon.test/users/eve\u202eliame`} {
+		if !strings.Contains(list, want) {
+			t.Errorf("member list lacks %q:\n%s", want, list)
+		}
+	}
+}

@@ -23,7 +23,7 @@ func modList(ctx context.Context, c *cli, m *Main, group string) error {
 		return nil
 	}
 	for _, a := range moderators {
-		fmt.Fprintln(c.stdout, a.Handle())
+		fmt.Fprintln(c.stdout, printable(a.Handle()))
 	}
 	return nil
 }

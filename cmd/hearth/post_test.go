@@ -117,3 +117,32 @@ func TestModeratorsAndHeldPostsFromTheCLI(t *testing.T) {
 		}
 	}
 }
+
+// TestPostPendingCannotBeRewrittenByAPost: an anonymous post is plain text
+// once its markup is gone, and character references in it become the
+// characters they name; none of them may reach the moderator's terminal.
+func TestPostPendingCannotBeRewrittenByAPost(t *testing.T) {
+	t.Parallel()
+	network := fedtest.NewNetwork(t)
+	m := MustRunMain(t, nil, func(m *Main) { m.Transport = network.Transport() })
+	network.Route("127.0.0.1", m.HTTPServer.Handler)
+	getenv := env(m)
+	mustHearth(t, getenv, "group", "create", "circle", "--visibility", "private", "--anonymous")
+	group := m.Service.IRIs().Group("circle")
+	alice := network.NewInstance("mastodon.test").NewActor("alice")
+	send(t, alice, group+"/inbox", alice.Follow(group))
+	mustHearth(t, getenv, "member", "approve", "circle", "alice@mastodon.test")
+
+	note := anonymousMessage(group, "&#27;[2J&#27;[H&#x202e;All is well here.")
+	note["summary"] = "\u009b31mnothing to see"
+	send(t, alice, group+"/inbox", alice.Create(note))
+	pending := mustHearth(t, getenv, "post", "pending", "circle")
+	if strings.ContainsAny(pending, "\x1b\u202e\u009b") {
+		t.Errorf("post pending passes control characters to the terminal:\n%q", pending)
+	}
+	for _, want := range []string{"All is well here.", "nothing to see"} {
+		if !strings.Contains(pending, want) {
+			t.Errorf("post pending lacks %q:\n%s", want, pending)
+		}
+	}
+}

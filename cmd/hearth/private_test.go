@@ -355,6 +355,39 @@ func TestPrivateThreadIsRepublishedAsAThread(t *testing.T) {
 	}
 }
 
+// TestCopyCreditsItsAuthorUnmistakably: the group's copy names its author
+// in the group's own words, so an account must not choose a name that
+// makes the credit read as someone else's.
+func TestCopyCreditsItsAuthorUnmistakably(t *testing.T) {
+	t.Parallel()
+	h := startHearth(t, nil)
+	group := h.createGroup("circle", privateGroup(""))
+	masto := h.network.NewInstance("mastodon.test")
+	mallory, eve := masto.NewActor("mallory"), masto.NewActor("eve\u202eliame")
+	// Shown right to left after the override, "@mastodon.test wrote:"
+	// would read as part of a credit to alice@other.example.
+	mallory.Overrides = map[string]any{"preferredUsername": "alice@other.example\u202e"}
+	eve.Overrides = map[string]any{"preferredUsername": ""} // credited by her id
+	joinPrivate(t, h, mallory, masto, group)
+	joinPrivate(t, h, eve, masto, group)
+
+	for _, c := range []struct {
+		author *fedtest.Actor
+		text   string
+		credit string
+	}{
+		{mallory, "Believe me.", "@" + mallory.ID + " wrote:"},
+		{eve, "Believe me too.", "@http://mastodon.test/users/eveliame wrote:"},
+	} {
+		mustPost(t, c.author, group+"/inbox", c.author.Create(followersOnly(c.author, group, c.text)))
+		_, copied := copyOf(t, masto, group, c.text)
+		shown := activitypub.PlainText(copied["content"].(string))
+		if !strings.HasPrefix(shown, c.credit) || strings.ContainsAny(shown, "\u202e") || strings.Contains(shown, "other.example") {
+			t.Errorf("the copy reads %q, want it to start %q", shown, c.credit)
+		}
+	}
+}
+
 func TestEditsAndDeletesReachTheGroupsCopy(t *testing.T) {
 	t.Parallel()
 	h := startHearth(t, nil)
@@ -464,7 +497,7 @@ func TestPrivateGroupRepublishesOnlyWhatWasMeantForItsMembers(t *testing.T) {
 		// river@riverside.test would be named above these words.
 		{"the author's answer to the notice of publication", river, answer(published, "Thank you, this means a lot.")},
 		{"the moderator's answer to the notice of a held post", keeper, answer(notice, "Looks fine, releasing it.")},
-		{"a member's message that reads as a moderator's command", bob, directMessage(group, "release the pressure, I need to talk")},
+		{"a member's message in the form of a moderator's command", bob, directMessage(group, "release "+url)},
 		{"a direct message to the group and another member", bob, toGroupAndRiver},
 	} {
 		mustPost(t, tc.sender, group+"/inbox", tc.sender.Create(tc.message))
@@ -474,13 +507,16 @@ func TestPrivateGroupRepublishesOnlyWhatWasMeantForItsMembers(t *testing.T) {
 	}
 
 	// A direct message to the group alone is a post, as is a followers-only
-	// post that mentions it.
+	// post that mentions it. One that starts with a command's word but is
+	// not in its form is a post too.
 	mustPost(t, bob, group+"/inbox", bob.Create(directMessage(group, "Hello, I am new here.")))
 	copyOf(t, riverside, group, "Hello, I am new here.")
+	mustPost(t, bob, group+"/inbox", bob.Create(directMessage(group, "release the pressure, I need to talk")))
+	copyOf(t, riverside, group, "release the pressure")
 	mustPost(t, bob, group+"/inbox", bob.Create(followersOnly(bob, group, "Day two.")))
 	copyOf(t, riverside, group, "Day two.")
 	for _, d := range append(riverside.Deliveries(), masto.Deliveries()...) {
-		for _, text := range []string{"this means a lot", "Looks fine", "release the pressure", "between the three"} {
+		for _, text := range []string{"this means a lot", "Looks fine", "release " + url, "between the three"} {
 			if bytes.Contains(d.Raw, []byte(text)) {
 				t.Errorf("%s got %q: %s", d.Inbox, text, d.Raw)
 			}

@@ -27,6 +27,9 @@ func routes(fed *federation.Service, pages *templates.Pages, store *storage.Stor
 	// 500 it turns into.
 	r.Use(middleware.Recoverer)
 	r.Use(middleware.GetHead)
+	// A server the instance does not federate with is refused whatever it
+	// asks for, once its request is signed.
+	r.Use(fed.RefuseUnfederated)
 
 	// The web.
 	r.Get("/", pages.Home)
@@ -64,6 +67,19 @@ func routes(fed *federation.Service, pages *templates.Pages, store *storage.Stor
 		})
 	})
 
+	// What other servers ask for: discovery, documents and inboxes. Each
+	// client address may ask only so often (server.trusted_proxies says
+	// when it is read from X-Forwarded-For); the inboxes also limit each
+	// signing server.
+	r.Group(func(r chi.Router) {
+		r.Use(fed.LimitClients)
+		federationRoutes(r, fed, pages)
+	})
+	return r
+}
+
+// federationRoutes are the paths other servers use.
+func federationRoutes(r chi.Router, fed *federation.Service, pages *templates.Pages) {
 	// Discovery. Browser-based tools read these from other origins, as they
 	// do from Mastodon's, so any origin may.
 	h := fed.Handle
@@ -89,7 +105,6 @@ func routes(fed *federation.Service, pages *templates.Pages, store *storage.Stor
 	// through.
 	r.Post("/inbox", h(fed.Inbox))
 	r.Post("/g/{name}/inbox", h(fed.Inbox))
-	return r
 }
 
 // negotiate serves one URL to two audiences: the ActivityPub document to a

@@ -410,10 +410,18 @@ func TestConsoleDecidesRequestsToJoin(t *testing.T) {
 	if again.status != http.StatusBadRequest || !strings.Contains(again.body, "no pending request") {
 		t.Errorf("approving a decided request: %d\n%s", again.status, again.body)
 	}
+	tooLong := admin.submit("/admin/groups/grief/members", "/admin/groups/grief/members",
+		url.Values{"action": {"ban"}, "account": {alice.Handle}, "days": {"100000"}})
+	if tooLong.status != http.StatusBadRequest || !strings.Contains(tooLong.body, "days") {
+		t.Errorf("a ban of 100000 days: %d\n%s", tooLong.status, tooLong.body)
+	}
 	mustRedirect(t, "ban", admin.submit("/admin/groups/grief/members", "/admin/groups/grief/members",
-		url.Values{"action": {"ban"}, "account": {alice.Handle}}), "/admin/groups/grief/members?done=ban")
+		url.Values{"action": {"ban"}, "account": {alice.Handle}, "days": {"7"}, "reason": {"Spam links <b>again</b>"}}),
+		"/admin/groups/grief/members?done=ban")
+	masto.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool { return d.Type() == "Block" && d.Inbox == alice.Inbox })
 	members = admin.get("/admin/groups/grief/members")
-	if !strings.Contains(members.body, "Banned (1)") || !strings.Contains(members.body, "Members (0)") {
+	if !strings.Contains(members.body, "Banned (1)") || !strings.Contains(members.body, "Members (0)") ||
+		!strings.Contains(members.body, "until ") || !strings.Contains(members.body, "Reason: Spam links &lt;b&gt;again&lt;/b&gt;") {
 		t.Errorf("members page after the ban:\n%s", members.body)
 	}
 	mustRedirect(t, "unban", admin.submit("/admin/groups/grief/members", "/admin/groups/grief/members",

@@ -31,12 +31,12 @@ func (f *Fetcher) ResolveAccount(ctx context.Context, account string) (storage.A
 		return f.Actor(ctx, account)
 	}
 	user, host, ok := strings.Cut(strings.TrimPrefix(account, "@"), "@")
-	if !ok || user == "" || host == "" || strings.ContainsAny(user+host, "/@?# ") {
+	host, err := activitypub.CanonicalHost(host)
+	if !ok || user == "" || err != nil || strings.ContainsAny(user, "/@?# ") {
 		return storage.Actor{}, fmt.Errorf("%q: an account is user@host, @user@host or an actor URL", account)
 	}
-	host = strings.ToLower(host)
 	var a storage.Actor
-	err := f.store.View(ctx, func(tx *storage.Tx) (err error) {
+	err = f.store.View(ctx, func(tx *storage.Tx) (err error) {
 		a, err = tx.ActorByHandle(user, host)
 		return err
 	})
@@ -127,6 +127,11 @@ func (f *Fetcher) lookUp(ctx context.Context, user, host string) (activitypub.JR
 
 func (f *Fetcher) webfingerAt(ctx context.Context, u string) (activitypub.JRD, error) {
 	var jrd activitypub.JRD
+	done, err := f.takeTurn(ctx, u)
+	if err != nil {
+		return jrd, err
+	}
+	defer done()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return jrd, err

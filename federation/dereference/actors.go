@@ -67,7 +67,10 @@ func (f *Fetcher) cacheActor(ctx context.Context, obj *activitypub.Object) (stor
 	return a, f.store.Update(ctx, func(tx *storage.Tx) error { return tx.PutActor(a) })
 }
 
-// ActorRecord checks an actor document and turns it into its cache row.
+// ActorRecord checks an actor document and turns it into its cache row. An
+// actor whose preferredUsername is not a valid username keeps working but
+// has none, and its handle is its id: such a name would only serve to look
+// like someone else's handle or to play tricks on a terminal.
 func (f *Fetcher) ActorRecord(obj *activitypub.Object) (storage.Actor, error) {
 	switch obj.Type {
 	case "Person", "Service", "Application", "Group", "Organization":
@@ -94,11 +97,15 @@ func (f *Fetcher) ActorRecord(obj *activitypub.Object) (storage.Actor, error) {
 			return storage.Actor{}, err
 		}
 	}
+	username := obj.PreferredUsername
+	if !activitypub.ValidUsername(username) {
+		username = ""
+	}
 	return storage.Actor{
 		ID:           obj.ID,
 		Type:         obj.Type,
 		Host:         host,
-		Username:     obj.PreferredUsername,
+		Username:     username,
 		Name:         activitypub.PlainText(obj.Name),
 		Inbox:        obj.Inbox,
 		SharedInbox:  shared,

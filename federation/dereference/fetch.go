@@ -1,8 +1,9 @@
 // Package dereference fetches what other servers publish (actors, their
 // keys, objects, WebFinger and NodeInfo answers) and caches what Hearth
-// keeps of it. Every fetch goes through one guarded client, concurrent
-// fetches of one document share a request, and recent failures are
-// remembered so that a dead server is not asked again at once.
+// keeps of it. Every fetch goes through one guarded client, only a few at
+// a time go to any one server, concurrent fetches of one document share a
+// request, and recent failures are remembered so that a dead server is not
+// asked again at once.
 package dereference
 
 import (
@@ -46,9 +47,12 @@ type Fetcher struct {
 	signer *signature.Signer
 	log    *slog.Logger
 	now    func() time.Time
+	// queueWait is how long a fetch waits for a turn at a busy server.
+	queueWait time.Duration
 
 	mu          sync.Mutex
 	inflight    map[string]*fetchCall
+	turns       map[string]*hostTurns
 	failures    map[string]memory[error]
 	refreshed   map[string]memory[struct{}]
 	signedHosts map[string]memory[struct{}]
@@ -63,7 +67,9 @@ func New(cfg Config) *Fetcher {
 		signer:      cfg.Signer,
 		log:         cfg.Logger,
 		now:         cfg.Now,
+		queueWait:   queueWait,
 		inflight:    map[string]*fetchCall{},
+		turns:       map[string]*hostTurns{},
 		failures:    map[string]memory[error]{},
 		refreshed:   map[string]memory[struct{}]{},
 		signedHosts: map[string]memory[struct{}]{},
@@ -105,8 +111,13 @@ type fetchCall struct {
 	err   error
 }
 
+// fetchTimeout bounds a fetch, its wait for a turn included. A fetch shared
+// by several callers is bounded by this alone, not by any caller's context.
+const fetchTimeout = 20 * time.Second
+
 // fetch GETs iri as an ActivityPub document, and says from which URL it
-// was finally served.
+// was finally served. Callers asking for one document at once share one
+// fetch; each stops waiting for it when its own context ends.
 func (f *Fetcher) fetch(ctx context.Context, iri string, mode Mode) (body []byte, final string, err error) {
 	f.mu.Lock()
 	if failed, ok := recall(f.failures, iri, f.now(), failureMemory); ok {
@@ -115,29 +126,38 @@ func (f *Fetcher) fetch(ctx context.Context, iri string, mode Mode) (body []byte
 		// stays worth retrying.
 		return nil, "", failed
 	}
-	if call, ok := f.inflight[iri]; ok {
-		f.mu.Unlock()
-		select {
-		case <-call.done:
-			return call.body, call.final, call.err
-		case <-ctx.Done():
-			return nil, "", ctx.Err()
-		}
+	call, shared := f.inflight[iri]
+	if !shared {
+		call = &fetchCall{done: make(chan struct{})}
+		f.inflight[iri] = call
+		go f.share(context.WithoutCancel(ctx), call, iri, mode)
 	}
-	call := &fetchCall{done: make(chan struct{})}
-	f.inflight[iri] = call
 	f.mu.Unlock()
+	select {
+	case <-call.done:
+		return call.body, call.final, call.err
+	case <-ctx.Done():
+		return nil, "", ctx.Err()
+	}
+}
 
+// share makes the fetch of iri for every caller that asks for it until it
+// ends. It runs on its own deadline: the first caller giving up must not
+// fail the others.
+func (f *Fetcher) share(ctx context.Context, call *fetchCall, iri string, mode Mode) {
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	defer cancel()
 	call.body, call.final, call.err = f.get(ctx, iri, mode)
 
 	f.mu.Lock()
 	delete(f.inflight, iri)
-	if call.err != nil && ctx.Err() == nil {
+	// A server too busy to take the fetch says nothing about the document:
+	// the next caller may find a free turn.
+	if call.err != nil && !errors.Is(call.err, errBusy) {
 		remember(f.failures, iri, call.err, f.now(), failureMemory)
 	}
 	f.mu.Unlock()
 	close(call.done)
-	return call.body, call.final, call.err
 }
 
 // signedHostMemory is how long a host's demand for signed fetches is kept.
@@ -151,6 +171,11 @@ func (f *Fetcher) get(ctx context.Context, iri string, mode Mode) ([]byte, strin
 	if !f.cfg.Federates(host) {
 		return nil, "", fmt.Errorf("fetch %s: %w", iri, ErrNotFederated)
 	}
+	done, err := f.takeTurn(ctx, iri)
+	if err != nil {
+		return nil, "", fmt.Errorf("fetch %s: %w", iri, err)
+	}
+	defer done()
 	sign := mode == Signed || f.wantsSignedFetch(host)
 	resp, err := f.request(ctx, iri, sign)
 	if err == nil && !sign && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {

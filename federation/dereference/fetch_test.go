@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -187,5 +189,198 @@ func TestAFetchTheGuardRefusesIsFinal(t *testing.T) {
 	_, err := f.Object(context.Background(), "https://127.0.0.1:9/users/someone", Public)
 	if !errors.Is(err, transport.ErrRefused) || errors.Is(err, ErrUnavailable) {
 		t.Fatalf("fetch of a loopback address: %v, want a final refusal", err)
+	}
+}
+
+// hangingServer serves an actor at every path of its host, but holds each
+// answer until it is freed. It announces each request as it comes in and
+// keeps the most it ever held at once.
+type hangingServer struct {
+	arrived chan string
+	release chan struct{}
+	free    func()
+
+	inFlight, most atomic.Int32
+}
+
+func newHangingServer(t *testing.T, network *fedtest.Network, host string) *hangingServer {
+	t.Helper()
+	key, err := fedtest.Key()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem, err := activitypub.EncodePublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &hangingServer{arrived: make(chan string, 100), release: make(chan struct{})}
+	s.free = sync.OnceFunc(func() { close(s.release) })
+	network.Route(host, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		held := s.inFlight.Add(1)
+		defer s.inFlight.Add(-1)
+		for most := s.most.Load(); held > most && !s.most.CompareAndSwap(most, held); most = s.most.Load() {
+		}
+		s.arrived <- r.URL.Path
+		<-s.release
+		id := "http://" + host + r.URL.Path
+		json.NewEncoder(w).Encode(map[string]any{"@context": activitypub.ActivityStreamsContext, "id": id, "type": "Person",
+			"inbox": id + "/inbox", "publicKey": map[string]string{"id": id + "#main-key", "owner": id, "publicKeyPem": pem}})
+	}))
+	// Registered after the network's, so it runs first: the network waits
+	// for its requests to end when it closes.
+	t.Cleanup(s.free)
+	return s
+}
+
+// TestFetchesToAHangingServerAreBounded sends many requests naming new keys
+// on one server that never answers: only a few fetches may wait on it, and
+// the rest fail at once as unavailable, so their senders retry later.
+func TestFetchesToAHangingServerAreBounded(t *testing.T) {
+	t.Parallel()
+	network := fedtest.NewNetwork(t)
+	hang := newHangingServer(t, network, "hang.test")
+	f, _ := newTestFetcher(t, network)
+	f.queueWait = 0
+	const callers = 20
+	errs := make(chan error, callers)
+	for i := range callers {
+		go func() {
+			_, _, err := f.SignerKey(context.Background(), fmt.Sprintf("http://hang.test/users/u%d#main-key", i), false)
+			errs <- err
+		}()
+	}
+	giveUp := time.After(10 * time.Second)
+	for arrived, refused := 0, 0; arrived < fetchesPerHost || refused < callers-fetchesPerHost; {
+		select {
+		case <-hang.arrived:
+			if arrived++; arrived > fetchesPerHost {
+				t.Fatalf("%d fetches in flight to one server, want at most %d", arrived, fetchesPerHost)
+			}
+		case err := <-errs:
+			if !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("a fetch beyond the bound: %v, want unavailable", err)
+			}
+			refused++
+		case <-giveUp:
+			t.Fatalf("%d fetches arrived and %d were refused, want %d and %d", arrived, refused, fetchesPerHost, callers-fetchesPerHost)
+		}
+	}
+	hang.free()
+	for range fetchesPerHost {
+		if err := <-errs; err != nil {
+			t.Errorf("a fetch within the bound: %v", err)
+		}
+	}
+}
+
+// TestAFetchWaitsItsTurnOnABusyServer has more fetches ask one server than
+// may be in flight to it: the others wait for a turn and are all served.
+func TestAFetchWaitsItsTurnOnABusyServer(t *testing.T) {
+	t.Parallel()
+	network := fedtest.NewNetwork(t)
+	hang := newHangingServer(t, network, "busy.test")
+	f, _ := newTestFetcher(t, network)
+	const callers = fetchesPerHost + 2
+	errs := make(chan error, callers)
+	for i := range callers {
+		go func() {
+			_, err := f.Actor(context.Background(), fmt.Sprintf("http://busy.test/users/u%d", i))
+			errs <- err
+		}()
+	}
+	for range fetchesPerHost {
+		<-hang.arrived
+	}
+	hang.free()
+	for range callers {
+		if err := <-errs; err != nil {
+			t.Errorf("a fetch waiting its turn: %v", err)
+		}
+	}
+	if most := hang.most.Load(); most > fetchesPerHost {
+		t.Errorf("%d fetches in flight to one server, want at most %d", most, fetchesPerHost)
+	}
+}
+
+// waitingContext closes waiting when someone first waits for it to end.
+type waitingContext struct {
+	context.Context
+	once    sync.Once
+	waiting chan struct{}
+}
+
+func (c *waitingContext) Done() <-chan struct{} {
+	c.once.Do(func() { close(c.waiting) })
+	return c.Context.Done()
+}
+
+// TestASharedFetchOutlivesItsFirstCaller has two requests need one
+// document; the first gives up while the fetch is under way. The second
+// must still get the document, from the same fetch.
+func TestASharedFetchOutlivesItsFirstCaller(t *testing.T) {
+	t.Parallel()
+	network := fedtest.NewNetwork(t)
+	hang := newHangingServer(t, network, "slow.test")
+	f, _ := newTestFetcher(t, network)
+	const iri = "http://slow.test/users/someone"
+
+	firstCtx, cancelFirst := context.WithCancel(context.Background())
+	first := make(chan error, 1)
+	go func() {
+		_, _, err := f.fetch(firstCtx, iri, Public)
+		first <- err
+	}()
+	<-hang.arrived
+	secondCtx := &waitingContext{Context: context.Background(), waiting: make(chan struct{})}
+	second := make(chan error, 1)
+	go func() {
+		_, _, err := f.fetch(secondCtx, iri, Public)
+		second <- err
+	}()
+	<-secondCtx.waiting
+	cancelFirst()
+	if err := <-first; !errors.Is(err, context.Canceled) {
+		t.Errorf("the first caller, gone: %v, want its own cancellation", err)
+	}
+	hang.free()
+	if err := <-second; err != nil {
+		t.Fatalf("the second caller, after the first gave up: %v", err)
+	}
+	if len(hang.arrived) != 0 {
+		t.Errorf("%d more requests reached the server, want the one fetch shared", len(hang.arrived))
+	}
+}
+
+// TestActorRecordKeepsOnlyAValidUsername: an actor's handle is its username
+// at the host of its id; a username that could pass for another handle, or
+// play tricks on a terminal, is dropped, and the handle is the id.
+func TestActorRecordKeepsOnlyAValidUsername(t *testing.T) {
+	t.Parallel()
+	f, _ := newTestFetcher(t, fedtest.NewNetwork(t))
+	const id = "http://mastodon.test/users/1"
+	for username, handle := range map[string]string{
+		"alice":                      "@alice@mastodon.test",
+		"Jean-Luc.P_2":               "@Jean-Luc.P_2@mastodon.test",
+		"":                           id,
+		"alice@other.example":        id,
+		"alice@other.example\u202e":  id,
+		"\x1b[2Jalice\nbanned  @bob": id,
+		"alice.":                     id,
+		"\u212aelvin":                id,
+		"alice\u200f":                id,
+	} {
+		doc, _ := json.Marshal(map[string]any{"@context": activitypub.ActivityStreamsContext, "id": id, "type": "Person",
+			"preferredUsername": username, "inbox": id + "/inbox", "url": "http://other.example/@alice"})
+		obj, err := activitypub.Decode(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := f.ActorRecord(obj)
+		if err != nil {
+			t.Fatalf("preferredUsername %q: %v", username, err)
+		}
+		if a.Handle() != handle {
+			t.Errorf("preferredUsername %q: handle %q, want %q", username, a.Handle(), handle)
+		}
 	}
 }

@@ -26,7 +26,11 @@ func (f *Fetcher) LearnSoftware(ctx context.Context, actor storage.Actor) {
 	if err != nil {
 		return
 	}
-	host := strings.ToLower(u.Host)
+	// Keyed as deliveries name their host, which is how it is looked up.
+	host, err := activitypub.Host(actor.Inbox)
+	if err != nil {
+		return
+	}
 	var checked time.Time
 	if err := f.store.View(ctx, func(tx *storage.Tx) (err error) {
 		_, checked, err = tx.HostSoftware(host)
@@ -68,6 +72,11 @@ func (f *Fetcher) nodeInfoSoftware(ctx context.Context, origin string) (string, 
 }
 
 func (f *Fetcher) getJSON(ctx context.Context, u string, v any) error {
+	done, err := f.takeTurn(ctx, u)
+	if err != nil {
+		return err
+	}
+	defer done()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err

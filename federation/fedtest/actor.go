@@ -37,25 +37,43 @@ type Actor struct {
 	// AlsoKnownAs lists the actor's other accounts, as a Move's target
 	// names the account it moved from.
 	AlsoKnownAs []string
+	// Overrides replaces fields of the actor document, to play a server
+	// that publishes what real ones do not, such as a preferredUsername
+	// with control characters. Set it before anyone fetches the actor.
+	Overrides map[string]any
 
 	instance *Instance
 }
 
 // NewActor adds a Person called username to the instance.
 func (i *Instance) NewActor(username string) *Actor {
+	i.network.tb.Helper()
+	return i.NewActorSpelled(username, i.Host)
+}
+
+// NewActorSpelled adds a Person called username whose ids, inboxes
+// included, write the instance's host as host: another spelling of the same
+// name, such as "BLOCKED.example" or "blocked.example." (fully qualified),
+// which reaches this instance as it would through DNS. Servers write their
+// ids as they like; a peer must see that they name one server.
+func (i *Instance) NewActorSpelled(username, host string) *Actor {
 	tb := i.network.tb
 	tb.Helper()
+	if hostOnly(host) != i.Host {
+		tb.Fatalf("fedtest: %s is not a spelling of %s", host, i.Host)
+	}
 	key, err := Key()
 	if err != nil {
 		tb.Fatalf("fedtest: %v", err)
 	}
-	id := i.URL("/users/" + username)
+	base := "http://" + host
+	id := base + "/users/" + username
 	a := &Actor{
 		Username:    username,
 		Handle:      username + "@" + i.Host,
 		ID:          id,
 		Inbox:       id + "/inbox",
-		SharedInbox: i.SharedInbox(),
+		SharedInbox: base + "/inbox",
 		Followers:   id + "/followers",
 		KeyID:       id + "#main-key",
 		Key:         key,
@@ -96,6 +114,7 @@ func (a *Actor) document() map[string]any {
 	if len(a.AlsoKnownAs) > 0 {
 		doc["alsoKnownAs"] = a.AlsoKnownAs
 	}
+	maps.Copy(doc, a.Overrides)
 	return doc
 }
 

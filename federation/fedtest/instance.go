@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -321,12 +322,14 @@ func (i *Instance) newID(a *Actor, kind string) string {
 	return a.ID + "/" + kind + "/" + strconv.Itoa(i.lastID)
 }
 
-// store publishes doc at id, which must be on this instance.
+// store publishes doc at id, which must be on this instance, its host
+// spelled any way.
 func (i *Instance) store(id string, doc map[string]any) {
-	path, ok := strings.CutPrefix(id, i.URL(""))
-	if !ok || !strings.HasPrefix(path, "/") {
+	u, err := url.Parse(id)
+	if err != nil || u.Scheme != "http" || hostOnly(u.Host) != i.Host || !strings.HasPrefix(u.Path, "/") {
 		panic(fmt.Sprintf("fedtest: %s cannot publish %s, which is on another host", i.Host, id))
 	}
+	path := u.Path
 	body, err := json.Marshal(doc)
 	if err != nil {
 		panic(fmt.Sprintf("fedtest: publishing %s: %v", id, err))

@@ -91,11 +91,13 @@ func (n *Network) serve(w http.ResponseWriter, r *http.Request) {
 	h.ServeHTTP(w, r)
 }
 
-// hostOnly lower-cases a host and strips any port.
+// hostOnly lower-cases a host and strips any port, and the trailing dot of
+// a fully qualified name: "blocked.example." reaches blocked.example, as it
+// does through DNS.
 func hostOnly(hostport string) string {
 	host, _, err := net.SplitHostPort(hostport)
 	if err != nil {
 		host = hostport
 	}
-	return strings.ToLower(strings.Trim(host, "[]"))
+	return strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
 }
