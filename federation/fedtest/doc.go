@@ -20,7 +20,7 @@
 //	resp, err := alice.Post(ctx, "http://hearth.test/g/grief/inbox", alice.Follow("http://hearth.test/g/grief"))
 //	accept := masto.AwaitDelivery(t, 5*time.Second, fedtest.OfType("Accept"))
 //
-// Instances have knobs (SetSoftware, SetFailure, RequireSignedFetch) and
-// awaiters (AwaitDeliveries, AwaitDelivery) that wait on a condition, never
-// on a timer. The package is for tests only: import it from _test.go files.
+// Instances have knobs (SetSoftware, SetFailure, RequireSignedFetch, HangOn),
+// a count of the GETs they received (Fetches), and awaiters (AwaitDeliveries,
+// AwaitDelivery) that wait on a condition, never on a timer. The package is for tests only: import it from _test.go files.
 package fedtest

@@ -507,3 +507,32 @@ func TestAwaitersFailWithWhatArrived(t *testing.T) {
 		t.Errorf("AwaitDelivery failure %q does not list the Follow that arrived", message)
 	}
 }
+
+func TestFetchesAreCountedAndCanHang(t *testing.T) {
+	f := newFediverse(t)
+	client := f.network.Client()
+	for range 2 {
+		statusOf(t)(client.Get(f.alice.ID))
+	}
+	statusOf(t)(client.Get(f.masto.URL("/.well-known/nodeinfo")))
+	if got := f.masto.Fetches("/users/alice"); got != 2 {
+		t.Errorf("alice fetched %d times, counted %d", 2, got)
+	}
+
+	f.masto.HangOn("/.well-known/nodeinfo")
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, f.masto.URL("/.well-known/nodeinfo"), nil)
+	if resp, err := client.Do(req); !errors.Is(err, context.DeadlineExceeded) {
+		if err == nil {
+			resp.Body.Close()
+		}
+		t.Errorf("GET of the hanging path: %v, want the requester's deadline", err)
+	}
+	if got := f.masto.Fetches("/.well-known/nodeinfo"); got != 2 {
+		t.Errorf("NodeInfo discovery counted %d times, want 2, the held request among them", got)
+	}
+	if got := statusOf(t)(client.Get(f.alice.ID)); got != http.StatusOK {
+		t.Errorf("another path while one hangs: %d, want 200", got)
+	}
+}
