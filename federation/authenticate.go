@@ -66,44 +66,56 @@ func (s *Service) authenticate(r *http.Request, body []byte, beforeFetch func(ke
 }
 
 // verify authenticates a POST to an inbox: the signature, and that the
-// signer is the activity's actor.
+// signer is the activity's actor. Until the signature verifies, only the
+// activity's envelope is read: decoding a large body in full costs a
+// hundred times more, and anyone can send one.
 func (s *Service) verify(r *http.Request, body []byte) (inbound, error) {
-	var activity *activitypub.Object
+	var env activitypub.Envelope
 	actor, err := s.authenticate(r, body, func(keyHost string) error {
 		var err error
-		if activity, err = activitypub.Decode(body); err != nil {
+		if env, err = activitypub.ReadEnvelope(body); err != nil {
 			return &Error{Status: http.StatusBadRequest, Reason: "malformed activity", Err: err}
 		}
-		if activity.ID == "" || activity.Actor == "" {
+		if env.ID == "" || env.Actor == "" {
 			return &Error{Status: http.StatusBadRequest, Reason: "activity needs an id and an actor"}
 		}
-		if actorHost, err := activitypub.Host(activity.Actor); err != nil || actorHost != keyHost {
+		if actorHost, err := activitypub.Host(env.Actor); err != nil || actorHost != keyHost {
 			return &Error{Status: http.StatusUnauthorized, Reason: "the signer is not the activity's actor",
-				Err: fmt.Errorf("key on %s, actor %s", keyHost, activity.Actor)}
+				Err: fmt.Errorf("key on %s, actor %s", keyHost, env.Actor)}
 		}
-		if !activitypub.SameOrigin(activity.ID, activity.Actor) {
+		if !activitypub.SameOrigin(env.ID, env.Actor) {
 			// Ids are deduplicated across everyone: an id from another server
 			// could be used to make that server's real activity look repeated.
 			return &Error{Status: http.StatusBadRequest, Reason: "the activity's id is not on its actor's server"}
 		}
 		return nil
 	})
-	if errors.Is(err, dereference.ErrGone) && activity != nil && activity.Type == "Delete" && activity.ObjectID() == activity.Actor {
+	if errors.Is(err, dereference.ErrGone) && env.Type == "Delete" && env.ObjectID == env.Actor {
 		// A deleted account's key is gone with it. The copy we kept,
 		// however old, still proves the Delete; without one there is
 		// nothing of ours to change: drop it quietly rather than let its
 		// server retry for days.
-		if cached, ok := s.cachedSigner(r.Context(), r, body); ok && cached.ID == activity.Actor {
-			return inbound{activity: activity, actor: cached}, nil
+		cached, ok := s.cachedSigner(r.Context(), r, body)
+		if !ok || cached.ID != env.Actor {
+			return inbound{}, fmt.Errorf("%w: delete of %s, whose key is gone", errDropped, env.Actor)
 		}
-		return inbound{}, fmt.Errorf("%w: delete of %s, whose key is gone", errDropped, activity.Actor)
+		actor, err = cached, nil
 	}
 	if err != nil {
 		return inbound{}, err
 	}
-	if activity.Actor != actor.ID {
+	if env.Actor != actor.ID {
 		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: "the signer is not the activity's actor",
-			Err: fmt.Errorf("signed by %s, actor %s", actor.ID, activity.Actor)}
+			Err: fmt.Errorf("signed by %s, actor %s", actor.ID, env.Actor)}
+	}
+	activity, err := activitypub.Decode(body)
+	if err != nil {
+		return inbound{}, &Error{Status: http.StatusBadRequest, Reason: "malformed activity", Err: err}
+	}
+	if (activitypub.Envelope{ID: activity.ID, Type: activity.Type, Actor: activity.Actor, ObjectID: activity.ObjectID()}) != env {
+		// What was checked must be what is acted on.
+		return inbound{}, &Error{Status: http.StatusBadRequest, Reason: "malformed activity",
+			Err: fmt.Errorf("read as %+v before decoding, %s %s by %s after", env, activity.Type, activity.ID, activity.Actor)}
 	}
 	return inbound{activity: activity, actor: actor}, nil
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -36,11 +38,12 @@ func signedGet(t *testing.T, h *runningHearth, actor *fedtest.Actor, url string,
 	return resp.StatusCode
 }
 
-// tamper signs req as actor would, then changes one character of the
-// signature itself, so that it no longer verifies with any key.
-func tamper(actor *fedtest.Actor) func(*http.Request) {
+// tamper signs req over body (nil for a GET) as actor would, then changes
+// one character of the signature itself, so that it no longer verifies
+// with any key.
+func tamper(actor *fedtest.Actor, body []byte) func(*http.Request) {
 	return func(r *http.Request) {
-		if err := actor.Sign(r, nil); err != nil {
+		if err := actor.Sign(r, body); err != nil {
 			panic(err)
 		}
 		header := r.Header.Get("Signature")
@@ -107,7 +110,7 @@ func TestSignedFetchIsCheckedAsAnInboxPostIs(t *testing.T) {
 	t.Run("a signature that does not verify fetches the key again once", func(t *testing.T) {
 		before := masto.Fetches("/users/alice")
 		for range 2 {
-			if got := signedGet(t, h, alice, page, tamper(alice)); got != http.StatusUnauthorized {
+			if got := signedGet(t, h, alice, page, tamper(alice, nil)); got != http.StatusUnauthorized {
 				t.Errorf("tampered signature: status %d, want 401", got)
 			}
 		}
@@ -142,4 +145,53 @@ func TestSignedFetchIsCheckedAsAnInboxPostIs(t *testing.T) {
 			t.Errorf("status %d, want 401", status)
 		}
 	})
+}
+
+// largeCreate is a Create by author of a note that names thousands of
+// people, just under the 1 MiB Hearth accepts: the most a sender can make
+// Hearth decode.
+func largeCreate(t *testing.T, author *fedtest.Actor) []byte {
+	t.Helper()
+	var to, tags []any
+	for i := range 1000 {
+		to = append(to, fmt.Sprintf("http://elsewhere.test/users/u%d", i))
+	}
+	for i := 0; len(tags) < 9000; i++ {
+		tags = append(tags, map[string]any{"type": "Mention", "href": fmt.Sprintf("http://elsewhere.test/users/u%d", i),
+			"name": fmt.Sprintf("@u%d@elsewhere.test", i)})
+	}
+	body, err := json.Marshal(author.Create(map[string]any{"content": "<p>hello</p>", "to": to, "tag": tags}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(body) > activitypub.MaxDocumentSize {
+		t.Fatalf("the large Create is %d bytes, more than Hearth takes", len(body))
+	}
+	return body
+}
+
+// Not parallel: it counts the allocations of the whole process.
+func TestBadlySignedLargeActivityCostsLittle(t *testing.T) {
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	masto := h.network.NewInstance("mastodon.test")
+	alice := masto.NewActor("alice")
+	join(t, alice, masto, group)
+	body := largeCreate(t, alice)
+	refuse := func() {
+		if got := rawPost(t, h, group+"/inbox", body, tamper(alice, body)); got != http.StatusUnauthorized {
+			t.Fatalf("badly signed: status %d, want 401", got)
+		}
+	}
+	const runs = 3
+	allocs := testing.AllocsPerRun(runs, refuse)
+	start := time.Now()
+	for range runs {
+		refuse()
+	}
+	t.Logf("refusing a badly signed Create of %d bytes: %.0f allocations, %v", len(body), allocs, time.Since(start)/runs)
+	// Decoding it in full alone takes over 500,000.
+	if allocs > 20000 {
+		t.Errorf("refusing a badly signed Create of %d bytes took %.0f allocations: it was decoded before its signature was checked", len(body), allocs)
+	}
 }

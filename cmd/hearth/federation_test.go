@@ -451,6 +451,10 @@ func TestInboxRefusesWhatItCannotVerify(t *testing.T) {
 	alice, mallory := masto.NewActor("alice"), masto.NewActor("mallory")
 	follow := alice.Follow(group)
 	body, _ := json.Marshal(follow)
+	// Decoding would refuse this too, but nothing is decoded before the
+	// signature verifies.
+	deep := []byte(`{"id": "` + alice.ID + `/deep", "type": "Follow", "actor": "` + alice.ID + `", "object": ` +
+		strings.Repeat("[", activitypub.MaxDepth+1) + strings.Repeat("]", activitypub.MaxDepth+1) + `}`)
 
 	tests := []struct {
 		name    string
@@ -475,6 +479,8 @@ func TestInboxRefusesWhatItCannotVerify(t *testing.T) {
 			r.Header.Set("Signature-Input", `sig1=("@method" "@target-uri");created=1;keyid="`+alice.KeyID+`"`)
 			r.Header.Set("Signature", "sig1=:AAAA:")
 		}, http.StatusUnauthorized},
+		{"badly signed, and nested too deeply to decode", deep, tamper(alice, deep), http.StatusUnauthorized},
+		{"nested too deeply to decode", deep, func(r *http.Request) { alice.Sign(r, deep) }, http.StatusBadRequest},
 		{"malformed JSON", []byte(`{"type": "Follow",`), func(r *http.Request) {
 			alice.Sign(r, []byte(`{"type": "Follow",`))
 		}, http.StatusBadRequest},
