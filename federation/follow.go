@@ -13,8 +13,8 @@ import (
 // instance does not federate with were refused before this, with 403.)
 func (s *Service) onFollow(ctx context.Context, in inbound) error {
 	follow := in.activity
-	s.remote.LearnSoftware(ctx, in.actor)
-	return s.commit(ctx, follow.ID, func(tx *storage.Tx) error {
+	joining := false
+	err := s.commit(ctx, follow.ID, func(tx *storage.Tx) error {
 		g, ok, err := s.groupByIRI(tx, follow.ObjectID())
 		if err != nil || !ok {
 			return err
@@ -33,10 +33,11 @@ func (s *Service) onFollow(ctx context.Context, in inbound) error {
 			}
 			return s.answerFollow(tx, g, in.actor, follow.ID, "Accept")
 		}
-		switch g.Join {
-		case storage.JoinClosed:
+		if g.Join == storage.JoinClosed {
 			return s.answerFollow(tx, g, in.actor, follow.ID, "Reject")
-		case storage.JoinApproval:
+		}
+		joining = true
+		if g.Join == storage.JoinApproval {
 			s.log.Info("join request held for a moderator", "group", g.Name)
 			s.log.Debug("join request", "group", g.Name, "actor", in.actor.ID)
 			return tx.SetMembership(g.ID, in.actor.ID, storage.Pending, follow.ID)
@@ -48,4 +49,9 @@ func (s *Service) onFollow(ctx context.Context, in inbound) error {
 		s.log.Debug("member joined", "group", g.Name, "actor", in.actor.ID)
 		return s.answerFollow(tx, g, in.actor, follow.ID, "Accept")
 	})
+	if err == nil && joining {
+		// Only now, with the Follow kept: see learner.
+		s.learning.add(in.actor)
+	}
+	return err
 }

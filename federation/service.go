@@ -68,6 +68,7 @@ type Service struct {
 	instanceSigner *signature.Signer
 	remote         *dereference.Fetcher
 	deliveries     *delivery.Engine
+	learning       *learner
 
 	stopTidying context.CancelFunc
 	tidied      chan struct{}
@@ -116,6 +117,7 @@ func New(ctx context.Context, cfg Config, store *storage.Store) (*Service, error
 		Logger:    s.log,
 		Now:       s.now,
 	})
+	s.learning = newLearner(s.remote.LearnSoftware)
 	// A delivery is never sent on to another address: a redirect would
 	// carry a signed request somewhere it was not meant for.
 	deliveryClient := *client
@@ -157,11 +159,21 @@ func (s *Service) Start(ctx context.Context) error {
 }
 
 // Stop stops the delivery workers, letting requests in flight finish until
-// ctx ends; what is not delivered stays queued for the next start.
+// ctx ends; what is not delivered stays queued for the next start. What
+// the service was learning in the background is abandoned.
 func (s *Service) Stop(ctx context.Context) error {
 	s.stopTidying()
 	<-s.tidied
-	return s.deliveries.Stop(ctx)
+	learning := s.learning.stop(ctx)
+	return errors.Join(learning, s.deliveries.Stop(ctx))
+}
+
+// Settle waits until the service has learned what it set out to learn in
+// the background after answering earlier requests (what software the
+// server of a new member runs), or until ctx ends. Tests settle before
+// they look at what depends on it.
+func (s *Service) Settle(ctx context.Context) error {
+	return s.learning.wait(ctx)
 }
 
 // seenMemory is how long received activity ids are kept for deduplication:

@@ -32,6 +32,7 @@ type runningHearth struct {
 	svc     *federation.Service
 	store   *storage.Store
 	network *fedtest.Network
+	stopped bool
 }
 
 func startHearth(t *testing.T, configure func(*federation.Config)) *runningHearth {
@@ -59,16 +60,41 @@ func startHearth(t *testing.T, configure func(*federation.Config)) *runningHeart
 	if err != nil {
 		t.Fatal(err)
 	}
-	network.Route(hearthHost, testRoutes(t, svc, store))
+	network.Route(hearthHost, settled(svc, testRoutes(t, svc, store)))
 	if err := svc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		stopCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		svc.Stop(stopCtx)
+	h := &runningHearth{t: t, svc: svc, store: store, network: network}
+	t.Cleanup(func() { h.stop(5 * time.Second) })
+	return h
+}
+
+// settled has each POST wait until Hearth has learned what it set out to
+// learn in the background after the earlier ones, such as the software of
+// a new member's server: a test then sees the member's first post relayed
+// in the form their server reads, however the two raced.
+func settled(svc *federation.Service, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			if err := svc.Settle(r.Context()); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
 	})
-	return &runningHearth{t: t, svc: svc, store: store, network: network}
+}
+
+// stop stops the service, as a shutdown does, giving work in flight the
+// time given to finish; stopping again does nothing.
+func (h *runningHearth) stop(grace time.Duration) error {
+	if h.stopped {
+		return nil
+	}
+	h.stopped = true
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	return h.svc.Stop(ctx)
 }
 
 func (h *runningHearth) createGroup(name string, change func(*storage.Group)) string {
