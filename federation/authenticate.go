@@ -142,8 +142,33 @@ func (s *Service) cachedSigner(ctx context.Context, r *http.Request, body []byte
 	return a, true
 }
 
+// readerKey is the context key of the actor AuthorizedFetch found to have
+// signed a GET.
+type readerKey struct{}
+
 // reader authenticates a signed GET and returns the actor whose key signed
-// it, as authenticate does.
+// it, as authenticate does, once per request.
 func (s *Service) reader(r *http.Request) (storage.Actor, error) {
+	if a, ok := r.Context().Value(readerKey{}).(storage.Actor); ok {
+		return a, nil
+	}
 	return s.authenticate(r, nil, nil)
+}
+
+// AuthorizedFetch guards a document in authorized-fetch mode: only a GET
+// signed by a server the instance federates with is served it, as
+// Mastodon's secure mode does, so that a blocked server cannot read even
+// what is public by asking unsigned. An unsigned request gets 401, a
+// refused server 403. Outside that mode it returns h itself.
+func (s *Service) AuthorizedFetch(h HandlerFunc) HandlerFunc {
+	if !s.cfg.AuthorizedFetch {
+		return h
+	}
+	return func(w http.ResponseWriter, r *http.Request) error {
+		reader, err := s.authenticate(r, nil, nil)
+		if err != nil {
+			return err
+		}
+		return h(w, r.WithContext(context.WithValue(r.Context(), readerKey{}, reader)))
+	}
 }

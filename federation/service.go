@@ -39,6 +39,9 @@ type Config struct {
 	Mode    Mode
 	Allow   []string
 	Block   []string
+	// AuthorizedFetch serves the documents wrapped in Service.AuthorizedFetch
+	// only to requests signed by servers the instance federates with.
+	AuthorizedFetch bool
 	// InsecureDev allows plain-http and loopback peers. Tests and local
 	// experiments turn it on; production must not.
 	InsecureDev bool

@@ -32,10 +32,11 @@ type Config struct {
 		Format string `mapstructure:"format"`
 	} `mapstructure:"log"`
 	Federation struct {
-		Mode        string   `mapstructure:"mode"`
-		Allow       []string `mapstructure:"allow"`
-		Block       []string `mapstructure:"block"`
-		InsecureDev bool     `mapstructure:"insecure_dev"`
+		Mode            string   `mapstructure:"mode"`
+		Allow           []string `mapstructure:"allow"`
+		Block           []string `mapstructure:"block"`
+		AuthorizedFetch bool     `mapstructure:"authorized_fetch"`
+		InsecureDev     bool     `mapstructure:"insecure_dev"`
 	} `mapstructure:"federation"`
 	Delivery struct {
 		PerHost int `mapstructure:"per_host"`
@@ -46,17 +47,18 @@ type Config struct {
 // defaults lists every key with its default value; a key not listed here is
 // a mistake in the file and is reported as one.
 var defaults = map[string]any{
-	"server.listen":           "127.0.0.1:8080",
-	"server.base_url":         "http://localhost:8080",
-	"storage.path":            "hearth.db",
-	"log.level":               "info",
-	"log.format":              "text",
-	"federation.mode":         string(federation.ModeOpen),
-	"federation.allow":        []string{},
-	"federation.block":        []string{},
-	"federation.insecure_dev": false,
-	"delivery.per_host":       4,
-	"delivery.workers":        512,
+	"server.listen":               "127.0.0.1:8080",
+	"server.base_url":             "http://localhost:8080",
+	"storage.path":                "hearth.db",
+	"log.level":                   "info",
+	"log.format":                  "text",
+	"federation.mode":             string(federation.ModeOpen),
+	"federation.allow":            []string{},
+	"federation.block":            []string{},
+	"federation.authorized_fetch": false,
+	"federation.insecure_dev":     false,
+	"delivery.per_host":           4,
+	"delivery.workers":            512,
 }
 
 // envName is the environment variable that overrides key.
@@ -251,15 +253,16 @@ func isDomain(s string) bool {
 // FederationConfig is the part of the configuration the federation service takes.
 func (c *Config) FederationConfig(logger *slog.Logger) federation.Config {
 	return federation.Config{
-		BaseURL:     c.BaseURL(),
-		Version:     version,
-		Mode:        federation.Mode(c.Federation.Mode),
-		Allow:       c.Federation.Allow,
-		Block:       c.Federation.Block,
-		InsecureDev: c.Federation.InsecureDev,
-		Workers:     c.Delivery.Workers,
-		PerHost:     c.Delivery.PerHost,
-		Logger:      logger,
+		BaseURL:         c.BaseURL(),
+		Version:         version,
+		Mode:            federation.Mode(c.Federation.Mode),
+		Allow:           c.Federation.Allow,
+		Block:           c.Federation.Block,
+		AuthorizedFetch: c.Federation.AuthorizedFetch,
+		InsecureDev:     c.Federation.InsecureDev,
+		Workers:         c.Delivery.Workers,
+		PerHost:         c.Delivery.PerHost,
+		Logger:          logger,
 	}
 }
 

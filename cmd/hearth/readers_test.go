@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"testing"
 
+	"github.com/hearth-social/hearth/federation"
 	"github.com/hearth-social/hearth/federation/fedtest"
+	"github.com/hearth-social/hearth/storage"
 )
 
 func TestPrivateGroupKnowsServerActorsFromAccounts(t *testing.T) {
@@ -35,6 +38,53 @@ func TestPrivateGroupKnowsServerActorsFromAccounts(t *testing.T) {
 	} {
 		if status, body := get(t, h, tc.reader(), noteID); status != tc.want {
 			t.Errorf("%s's fetch of a member's post: status %d, want %d: %s", tc.name, status, tc.want, body)
+		}
+	}
+}
+
+func TestAuthorizedFetchServesDocumentsOnlyToSignedRequests(t *testing.T) {
+	t.Parallel()
+	h := startHearth(t, func(c *federation.Config) {
+		c.AuthorizedFetch = true
+		c.Block = []string{"blocked.test"}
+	})
+	group := h.createGroup("circle", func(g *storage.Group) { g.AnonymousPosts = true })
+	masto, mods := h.network.NewInstance("mastodon.test"), h.network.NewInstance("mods.test")
+	alice, keeper := masto.NewActor("alice"), mods.NewActor("keeper")
+	stranger := h.network.NewInstance("elsewhere.test").NewActor("stranger")
+	spammer := h.network.NewInstance("blocked.test").NewActor("spammer")
+	join(t, alice, masto, group)
+	if _, err := h.svc.AddModerator(context.Background(), "circle", keeper.ID); err != nil {
+		t.Fatal(err)
+	}
+	// A released anonymous post is a public note of the group's own.
+	mustPost(t, alice, group+"/inbox", alice.Create(directMessage(group, "!anon Nobody at home knows.")))
+	notice := messageTo(t, mods, group, keeper, "Nobody at home knows.")
+	note := releaseLine.FindStringSubmatch(notice["content"].(string))[1]
+	mustPost(t, keeper, group+"/inbox", keeper.Create(directMessage(group, "release "+note)))
+	create := masto.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+		return d.Type() == "Create" && objectField(d.Activity, "id") == note
+	})
+	activity := create.Activity["id"].(string)
+
+	for _, url := range []string{group + "/outbox", group + "/outbox?page=true", group + "/followers", group + "/featured",
+		group + "/moderators", note, activity} {
+		if status, body := get(t, h, nil, url); status != http.StatusUnauthorized {
+			t.Errorf("unsigned fetch of %s: status %d, want 401: %s", url, status, body)
+		}
+		if status, body := get(t, h, spammer, url); status != http.StatusForbidden {
+			t.Errorf("fetch of %s signed on a blocked server: status %d, want 403: %s", url, status, body)
+		}
+		if status, body := get(t, h, stranger, url); status != http.StatusOK {
+			t.Errorf("signed fetch of %s: status %d, want 200: %s", url, status, body)
+		}
+	}
+
+	// What peers need to check signatures and find the group stays open.
+	for _, url := range []string{"http://" + hearthHost + "/actor", group, "http://" + hearthHost + "/.well-known/webfinger?resource=acct:circle@" + hearthHost,
+		"http://" + hearthHost + "/.well-known/nodeinfo", "http://" + hearthHost + "/nodeinfo/2.1", "http://" + hearthHost + "/.well-known/host-meta"} {
+		if status, body := get(t, h, nil, url); status != http.StatusOK {
+			t.Errorf("unsigned fetch of %s: status %d, want 200: %s", url, status, body)
 		}
 	}
 }
