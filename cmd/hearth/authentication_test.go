@@ -195,3 +195,21 @@ func TestBadlySignedLargeActivityCostsLittle(t *testing.T) {
 		t.Errorf("refusing a badly signed Create of %d bytes took %.0f allocations: it was decoded before its signature was checked", len(body), allocs)
 	}
 }
+
+func TestMessageSignaturesAreAcceptedOnTheFirstTry(t *testing.T) {
+	t.Parallel()
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	masto := h.network.NewInstance("mastodon.test")
+	bob := masto.NewActor("bob")
+	join(t, bob, masto, group)
+	// Servers built on Fedify sign with RFC 9421 first, and fall back to
+	// draft-cavage only when refused.
+	fedify := h.network.NewInstance("fedify.test")
+	alice := fedify.NewActor("alice")
+	alice.MessageSignatures = true
+	join(t, alice, fedify, group)
+	create := alice.Create(publicNote(alice, group, "Signed the new way."))
+	mustPost(t, alice, group+"/inbox", create)
+	awaitBoost(t, masto, objectField(create, "id").(string))
+}

@@ -501,9 +501,14 @@ func TestInboxRefusesWhatItCannotVerify(t *testing.T) {
 			alice.Sign(r, body)
 		}, http.StatusUnauthorized},
 		{"actor is not the signer", body, func(r *http.Request) { mallory.Sign(r, body) }, http.StatusUnauthorized},
-		{"RFC 9421 only", body, func(r *http.Request) {
+		{"RFC 9421 signature that leaves the body unsigned", body, func(r *http.Request) {
 			r.Header.Set("Signature-Input", `sig1=("@method" "@target-uri");created=1;keyid="`+alice.KeyID+`"`)
 			r.Header.Set("Signature", "sig1=:AAAA:")
+		}, http.StatusUnauthorized},
+		{"RFC 9421, body tampered after signing", bytes.Replace(body, []byte("Follow"), []byte("Folloq"), 1), func(r *http.Request) {
+			signer := *alice
+			signer.MessageSignatures = true
+			signer.Sign(r, body)
 		}, http.StatusUnauthorized},
 		{"badly signed, and nested too deeply to decode", deep, tamper(alice, deep), http.StatusUnauthorized},
 		{"nested too deeply to decode", deep, func(r *http.Request) { alice.Sign(r, deep) }, http.StatusBadRequest},

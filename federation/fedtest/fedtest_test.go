@@ -536,3 +536,30 @@ func TestFetchesAreCountedAndCanHang(t *testing.T) {
 		t.Errorf("another path while one hangs: %d, want 200", got)
 	}
 }
+
+func TestMessageSignaturesVerify(t *testing.T) {
+	f := newFediverse(t)
+	f.bob.MessageSignatures = true
+	body := []byte(`{"type":"Follow"}`)
+	for _, tc := range []struct {
+		method string
+		body   []byte
+	}{{http.MethodPost, body}, {http.MethodGet, nil}} {
+		req, err := http.NewRequest(tc.method, f.alice.Inbox+"?page=1", bytes.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.bob.Sign(req, tc.body); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(req.Header.Get("Signature"), "sig1=:") || req.Header.Get("Date") != "" {
+			t.Errorf("%s: not an RFC 9421 signature alone: %v", tc.method, req.Header)
+		}
+		if err := signature.Verify(req, tc.body, &f.bob.Key.PublicKey, time.Now()); err != nil {
+			t.Errorf("%s signed with RFC 9421: %v", tc.method, err)
+		}
+		if err := signature.Verify(req, []byte(`{"type":"Like"}`), &f.bob.Key.PublicKey, time.Now()); tc.body != nil && err == nil {
+			t.Errorf("%s signed with RFC 9421 verifies with another body", tc.method)
+		}
+	}
+}
