@@ -24,5 +24,5 @@
 //
 // Instances have knobs (SetSoftware, SetFailure, RequireSignedFetch, HangOn),
 // a count of the GETs they received (Fetches), and awaiters (AwaitDeliveries,
-// AwaitDelivery) that wait on a condition, never on a timer. The package is for tests only: import it from _test.go files.
+// AwaitDelivery, AwaitFetches) that wait on a condition, never on a timer. The package is for tests only: import it from _test.go files.
 package fedtest

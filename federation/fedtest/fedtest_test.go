@@ -532,6 +532,7 @@ func TestFetchesAreCountedAndCanHang(t *testing.T) {
 	if got := f.masto.Fetches("/.well-known/nodeinfo"); got != 2 {
 		t.Errorf("NodeInfo discovery counted %d times, want 2, the held request among them", got)
 	}
+	f.masto.AwaitFetches(t, "/.well-known/nodeinfo", 2, wait)
 	if got := statusOf(t)(client.Get(f.alice.ID)); got != http.StatusOK {
 		t.Errorf("another path while one hangs: %d, want 200", got)
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/hearth-social/hearth/activitypub"
@@ -31,8 +32,9 @@ type Instance struct {
 	lastID      int
 	deliveries  []Delivery
 	// arrived is closed and replaced whenever a delivery is recorded, to
-	// wake every awaiter at once.
+	// wake every awaiter at once; fetched, whenever a GET is counted.
 	arrived chan struct{}
+	fetched chan struct{}
 }
 
 // Failure makes an instance misbehave on deliveries (POSTs to its inboxes),
@@ -63,6 +65,7 @@ func (n *Network) NewInstance(host string) *Instance {
 		objects:  make(map[string][]byte),
 		keys:     make(map[string]remoteKey),
 		fetches:  make(map[string]int),
+		fetched:  make(chan struct{}),
 		arrived:  make(chan struct{}),
 	}
 	mux := http.NewServeMux()
@@ -85,6 +88,8 @@ func (i *Instance) counted(h http.Handler) http.Handler {
 		if r.Method == http.MethodGet {
 			i.mu.Lock()
 			i.fetches[r.URL.Path]++
+			close(i.fetched)
+			i.fetched = make(chan struct{})
 			hang := i.hangOn != "" && i.hangOn == r.URL.Path
 			i.mu.Unlock()
 			if hang {
@@ -105,6 +110,28 @@ func (i *Instance) Fetches(path string) int {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	return i.fetches[path]
+}
+
+// AwaitFetches waits until the instance has received at least n GETs for
+// path, and fails the test if they do not come within timeout.
+func (i *Instance) AwaitFetches(tb testing.TB, path string, n int, timeout time.Duration) {
+	tb.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		i.mu.Lock()
+		got, fetched := i.fetches[path], i.fetched
+		i.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-fetched:
+		case <-deadline.C:
+			tb.Fatalf("fedtest: %s received %d GETs of %s within %v, want %d", i.Host, got, path, timeout, n)
+			return
+		}
+	}
 }
 
 // HangOn holds every GET of path unanswered until the requester gives up,
