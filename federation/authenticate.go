@@ -12,81 +12,123 @@ import (
 	"github.com/hearth-social/hearth/storage"
 )
 
-// verify authenticates a POST: the signature over the request, the digest of
-// the body, the date, and that the signer is the activity's actor.
-func (s *Service) verify(r *http.Request, body []byte) (inbound, error) {
+// authenticate is the one check of a signed request, a POST to an inbox or
+// a GET of a document, and returns the actor whose key signed it. What
+// needs no key comes first: the signer's domain, then the signed headers,
+// the date and the digest of body (nil for a GET), so that a refused,
+// replayed or tampered request costs no request to another server. Then
+// beforeFetch, when not nil, may refuse the request for what its content
+// claims, still before the key is fetched. A signature that does not verify
+// with the cached key is tried once with the key fetched again, in case the
+// sender rotated it.
+//
+// Refusals are 401, a server the instance does not federate with 403, and
+// a key server that may come back 503, so that its sender retries. A key
+// that is gone is a 401 whose error wraps dereference.ErrGone.
+func (s *Service) authenticate(r *http.Request, body []byte, beforeFetch func(keyHost string) error) (storage.Actor, error) {
 	keyID, err := signature.KeyID(r)
 	if err != nil {
-		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: err.Error(), Err: err}
+		return storage.Actor{}, &Error{Status: http.StatusUnauthorized, Reason: err.Error(), Err: err}
 	}
 	keyHost, err := activitypub.Host(keyID)
 	if err != nil {
-		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: "keyId is not an http(s) IRI"}
+		return storage.Actor{}, &Error{Status: http.StatusUnauthorized, Reason: "keyId is not an http(s) IRI"}
 	}
 	if !s.federates(keyHost) {
-		return inbound{}, &Error{Status: http.StatusForbidden, Reason: errDomainRefused.Error(), Err: fmt.Errorf("signer host %s", keyHost)}
+		return storage.Actor{}, &Error{Status: http.StatusForbidden, Reason: errDomainRefused.Error(), Err: fmt.Errorf("signer host %s", keyHost)}
 	}
-	// Everything that needs no key comes before the key is fetched, so a
-	// replayed or tampered request costs no request to another server.
 	if err := signature.Precheck(r, body, s.now()); err != nil {
-		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: err.Error(), Err: err}
+		return storage.Actor{}, &Error{Status: http.StatusUnauthorized, Reason: err.Error(), Err: err}
 	}
-	activity, err := activitypub.Decode(body)
-	if err != nil {
-		return inbound{}, &Error{Status: http.StatusBadRequest, Reason: "malformed activity", Err: err}
-	}
-	if activity.ID == "" || activity.Actor == "" {
-		return inbound{}, &Error{Status: http.StatusBadRequest, Reason: "activity needs an id and an actor"}
-	}
-	if actorHost, err := activitypub.Host(activity.Actor); err != nil || actorHost != keyHost {
-		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: "the signer is not the activity's actor",
-			Err: fmt.Errorf("key %s, actor %s", keyID, activity.Actor)}
-	}
-	if !activitypub.SameOrigin(activity.ID, activity.Actor) {
-		// Ids are deduplicated across everyone: an id from another server
-		// could be used to make that server's real activity look repeated.
-		return inbound{}, &Error{Status: http.StatusBadRequest, Reason: "the activity's id is not on its actor's server"}
+	if beforeFetch != nil {
+		if err := beforeFetch(keyHost); err != nil {
+			return storage.Actor{}, err
+		}
 	}
 	ctx := r.Context()
 	actor, key, err := s.remote.SignerKey(ctx, keyID, false)
+	if errors.Is(err, dereference.ErrUnavailable) {
+		return storage.Actor{}, &Error{Status: http.StatusServiceUnavailable, Reason: "could not fetch the signing key; try again later", Err: err}
+	}
 	if err != nil {
-		switch {
-		case errors.Is(err, dereference.ErrGone) && activity.Type == "Delete" && activity.ObjectID() == activity.Actor:
-			// A deleted account's key is gone with it. The copy we kept,
-			// however old, still proves the Delete; without one there is
-			// nothing of ours to change: drop it quietly rather than let its
-			// server retry for days.
-			if cached, ok := s.cachedSigner(ctx, r, body, keyID); ok && cached.ID == activity.Actor {
-				return inbound{activity: activity, actor: cached}, nil
-			}
-			return inbound{}, fmt.Errorf("%w: delete of %s, whose key is gone", errDropped, activity.Actor)
-		case errors.Is(err, dereference.ErrUnavailable):
-			return inbound{}, &Error{Status: http.StatusServiceUnavailable, Reason: "could not fetch the signing key; try again later", Err: err}
-		}
-		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: "could not fetch the signing key", Err: err}
+		return storage.Actor{}, &Error{Status: http.StatusUnauthorized, Reason: "could not fetch the signing key", Err: err}
 	}
 	err = signature.Verify(r, body, key, s.now())
 	if errors.Is(err, signature.ErrInvalidSignature) {
-		// The actor may have rotated its key since we cached it.
 		if fresh, freshKey, refetchErr := s.remote.SignerKey(ctx, keyID, true); refetchErr == nil {
 			actor, err = fresh, signature.Verify(r, body, freshKey, s.now())
 		}
 	}
 	if err != nil {
-		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: err.Error(), Err: err}
+		return storage.Actor{}, &Error{Status: http.StatusUnauthorized, Reason: err.Error(), Err: err}
 	}
-	if activity.Actor != actor.ID {
+	return actor, nil
+}
+
+// verify authenticates a POST to an inbox: the signature, and that the
+// signer is the activity's actor. Until the signature verifies, only the
+// activity's envelope is read: decoding a large body in full costs a
+// hundred times more, and anyone can send one.
+func (s *Service) verify(r *http.Request, body []byte) (inbound, error) {
+	var env activitypub.Envelope
+	actor, err := s.authenticate(r, body, func(keyHost string) error {
+		var err error
+		if env, err = activitypub.ReadEnvelope(body); err != nil {
+			return &Error{Status: http.StatusBadRequest, Reason: "malformed activity", Err: err}
+		}
+		if env.ID == "" || env.Actor == "" {
+			return &Error{Status: http.StatusBadRequest, Reason: "activity needs an id and an actor"}
+		}
+		if actorHost, err := activitypub.Host(env.Actor); err != nil || actorHost != keyHost {
+			return &Error{Status: http.StatusUnauthorized, Reason: "the signer is not the activity's actor",
+				Err: fmt.Errorf("key on %s, actor %s", keyHost, env.Actor)}
+		}
+		if !activitypub.SameOrigin(env.ID, env.Actor) {
+			// Ids are deduplicated across everyone: an id from another server
+			// could be used to make that server's real activity look repeated.
+			return &Error{Status: http.StatusBadRequest, Reason: "the activity's id is not on its actor's server"}
+		}
+		return nil
+	})
+	if errors.Is(err, dereference.ErrGone) && env.Type == "Delete" && env.ObjectID == env.Actor {
+		// A deleted account's key is gone with it. The copy we kept,
+		// however old, still proves the Delete; without one there is
+		// nothing of ours to change: drop it quietly rather than let its
+		// server retry for days.
+		cached, ok := s.cachedSigner(r.Context(), r, body)
+		if !ok || cached.ID != env.Actor {
+			return inbound{}, fmt.Errorf("%w: delete of %s, whose key is gone", errDropped, env.Actor)
+		}
+		actor, err = cached, nil
+	}
+	if err != nil {
+		return inbound{}, err
+	}
+	if env.Actor != actor.ID {
 		return inbound{}, &Error{Status: http.StatusUnauthorized, Reason: "the signer is not the activity's actor",
-			Err: fmt.Errorf("signed by %s, actor %s", actor.ID, activity.Actor)}
+			Err: fmt.Errorf("signed by %s, actor %s", actor.ID, env.Actor)}
+	}
+	activity, err := activitypub.Decode(body)
+	if err != nil {
+		return inbound{}, &Error{Status: http.StatusBadRequest, Reason: "malformed activity", Err: err}
+	}
+	if (activitypub.Envelope{ID: activity.ID, Type: activity.Type, Actor: activity.Actor, ObjectID: activity.ObjectID()}) != env {
+		// What was checked must be what is acted on.
+		return inbound{}, &Error{Status: http.StatusBadRequest, Reason: "malformed activity",
+			Err: fmt.Errorf("read as %+v before decoding, %s %s by %s after", env, activity.Type, activity.ID, activity.Actor)}
 	}
 	return inbound{activity: activity, actor: actor}, nil
 }
 
-// cachedSigner verifies the request with the key cached for keyID, however
-// old, and returns its actor when it verifies.
-func (s *Service) cachedSigner(ctx context.Context, r *http.Request, body []byte, keyID string) (storage.Actor, bool) {
+// cachedSigner verifies the request with the key cached for its keyId,
+// however old, and returns its actor when it verifies.
+func (s *Service) cachedSigner(ctx context.Context, r *http.Request, body []byte) (storage.Actor, bool) {
+	keyID, err := signature.KeyID(r)
+	if err != nil {
+		return storage.Actor{}, false
+	}
 	var a storage.Actor
-	err := s.store.View(ctx, func(tx *storage.Tx) (err error) {
+	err = s.store.View(ctx, func(tx *storage.Tx) (err error) {
 		a, err = tx.ActorByKeyID(keyID)
 		return err
 	})
@@ -100,35 +142,35 @@ func (s *Service) cachedSigner(ctx context.Context, r *http.Request, body []byte
 	return a, true
 }
 
+// readerKey is the context key of the actor AuthorizedFetch found to have
+// signed a GET.
+type readerKey struct{}
+
 // reader authenticates a signed GET and returns the actor whose key signed
-// it. Unsigned requests and bad signatures get 401.
+// it, as authenticate does, once per request.
 func (s *Service) reader(r *http.Request) (storage.Actor, error) {
-	keyID, err := signature.KeyID(r)
-	if err != nil {
-		return storage.Actor{}, &Error{Status: http.StatusUnauthorized, Reason: "only members may read this: sign the request", Err: err}
+	if a, ok := r.Context().Value(readerKey{}).(storage.Actor); ok {
+		return a, nil
 	}
-	keyHost, err := activitypub.Host(keyID)
-	if err != nil {
-		return storage.Actor{}, &Error{Status: http.StatusUnauthorized, Reason: "keyId is not an http(s) IRI"}
+	return s.authenticate(r, nil, nil)
+}
+
+// AuthorizedFetch guards a document in authorized-fetch mode: only a GET
+// signed by a server the instance federates with is served it, as
+// Mastodon's secure mode does, so that a blocked server cannot read even
+// what is public by asking unsigned. An unsigned request gets 401, a
+// refused server 403. Outside that mode it returns h itself.
+func (s *Service) AuthorizedFetch(h HandlerFunc) HandlerFunc {
+	if !s.cfg.AuthorizedFetch {
+		return h
 	}
-	if !s.federates(keyHost) {
-		return storage.Actor{}, &Error{Status: http.StatusForbidden, Reason: errDomainRefused.Error()}
-	}
-	ctx := r.Context()
-	actor, key, err := s.remote.SignerKey(ctx, keyID, false)
-	if err != nil {
-		return storage.Actor{}, &Error{Status: http.StatusUnauthorized, Reason: "could not fetch the signing key", Err: err}
-	}
-	err = signature.Verify(r, nil, key, s.now())
-	if errors.Is(err, signature.ErrInvalidSignature) {
-		if fresh, freshKey, refetchErr := s.remote.SignerKey(ctx, keyID, true); refetchErr == nil {
-			actor, err = fresh, signature.Verify(r, nil, freshKey, s.now())
+	return func(w http.ResponseWriter, r *http.Request) error {
+		reader, err := s.authenticate(r, nil, nil)
+		if err != nil {
+			return err
 		}
+		return h(w, r.WithContext(context.WithValue(r.Context(), readerKey{}, reader)))
 	}
-	if err != nil {
-		return storage.Actor{}, &Error{Status: http.StatusUnauthorized, Reason: err.Error(), Err: err}
-	}
-	return actor, nil
 }
 
 // RefuseUnfederated answers 403 to every signed request from a server the

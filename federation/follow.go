@@ -15,8 +15,8 @@ import (
 // federate with were refused before this, with 403.)
 func (s *Service) onFollow(ctx context.Context, in inbound) error {
 	follow := in.activity
-	s.remote.LearnSoftware(ctx, in.actor)
-	return s.commit(ctx, follow.ID, func(tx *storage.Tx) error {
+	joining := false
+	err := s.commit(ctx, follow.ID, func(tx *storage.Tx) error {
 		g, ok, err := s.groupByIRI(tx, follow.ObjectID())
 		if err != nil || !ok {
 			return err
@@ -41,10 +41,11 @@ func (s *Service) onFollow(ctx context.Context, in inbound) error {
 			}
 			return s.answerFollow(tx, g, in.actor, follow.ID, "Accept")
 		}
-		switch g.Join {
-		case storage.JoinClosed:
+		if g.Join == storage.JoinClosed {
 			return s.answerFollow(tx, g, in.actor, follow.ID, "Reject")
-		case storage.JoinApproval:
+		}
+		joining = true
+		if g.Join == storage.JoinApproval {
 			return s.holdJoinRequest(tx, g, in.actor, follow.ID, err == nil)
 		}
 		if err := tx.SetMembership(g.ID, in.actor.ID, storage.Member, follow.ID); err != nil {
@@ -54,6 +55,11 @@ func (s *Service) onFollow(ctx context.Context, in inbound) error {
 		s.log.Debug("member joined", "group", g.Name, "actor", in.actor.ID)
 		return s.answerFollow(tx, g, in.actor, follow.ID, "Accept")
 	})
+	if err == nil && joining {
+		// Only now, with the Follow kept: see learner.
+		s.learning.add(in.actor)
+	}
+	return err
 }
 
 // holdJoinRequest keeps a request to join for the moderators and, unless

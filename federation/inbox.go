@@ -66,6 +66,15 @@ func (s *Service) Inbox(w http.ResponseWriter, r *http.Request) error {
 // dispatch hands the activity to the handler of its type. Unknown types are
 // accepted and ignored, as the protocol asks.
 func (s *Service) dispatch(ctx context.Context, in inbound) error {
+	// A redelivered activity changes nothing (see commit); knowing it
+	// first spares the fetches some handlers make before they commit.
+	var seen bool
+	if err := s.store.View(ctx, func(tx *storage.Tx) (err error) {
+		seen, err = tx.Seen(in.activity.ID)
+		return err
+	}); err != nil || seen {
+		return err
+	}
 	switch in.activity.Type {
 	case "Follow":
 		return s.onFollow(ctx, in)

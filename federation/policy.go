@@ -95,16 +95,18 @@ func (s *Service) mayRead(tx *storage.Tx, g storage.Group, reader storage.Actor,
 }
 
 // serverActor reports whether a fetches for its whole server rather than
-// for one person. Mastodon's instance actor is an Application. Bots are
-// Services, so a Service counts only when it is named as servers name
-// their own actor: after the host (GoToSocial) or instance.actor (Misskey).
+// for one person. Mastodon's instance actor is an Application. People and
+// bots are Persons and Services, so those count only when named as servers
+// name their own actor: after their host (GoToSocial's, a Person), or
+// instance.actor (Misskey's, a Service). Mastodon, GoToSocial and Misskey
+// refuse account names with a dot, so none of their people can take either.
 func serverActor(a storage.Actor) bool {
 	switch a.Type {
 	case "Application":
 		return true
-	case "Service":
+	case "Person", "Service":
 		host, _, _ := strings.Cut(a.Host, ":")
-		return strings.EqualFold(a.Username, host) || a.Username == "instance.actor"
+		return strings.EqualFold(a.Username, host) || a.Type == "Service" && a.Username == "instance.actor"
 	}
 	return false
 }

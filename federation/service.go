@@ -40,6 +40,9 @@ type Config struct {
 	Mode    Mode
 	Allow   []string
 	Block   []string
+	// AuthorizedFetch serves the documents wrapped in Service.AuthorizedFetch
+	// only to requests signed by servers the instance federates with.
+	AuthorizedFetch bool
 	// InsecureDev allows plain-http and loopback peers. Tests and local
 	// experiments turn it on; production must not.
 	InsecureDev bool
@@ -76,6 +79,7 @@ type Service struct {
 	remote         *dereference.Fetcher
 	limits         edgeLimits
 	deliveries     *delivery.Engine
+	learning       *learner
 
 	stopTidying context.CancelFunc
 	tidied      chan struct{}
@@ -144,6 +148,7 @@ func New(ctx context.Context, cfg Config, store *storage.Store) (*Service, error
 		Logger:    s.log,
 		Now:       s.now,
 	})
+	s.learning = newLearner(s.remote.LearnSoftware)
 	// A delivery is never sent on to another address: a redirect would
 	// carry a signed request somewhere it was not meant for.
 	deliveryClient := *client
@@ -193,13 +198,23 @@ func (s *Service) Start(ctx context.Context) error {
 }
 
 // Stop stops the delivery workers, letting requests in flight finish until
-// ctx ends; what is not delivered stays queued for the next start.
+// ctx ends; what is not delivered stays queued for the next start. What
+// the service was learning in the background is abandoned.
 func (s *Service) Stop(ctx context.Context) error {
 	s.stopTidying()
 	<-s.tidied
 	s.stopWatching()
 	<-s.watched
-	return s.deliveries.Stop(ctx)
+	learning := s.learning.stop(ctx)
+	return errors.Join(learning, s.deliveries.Stop(ctx))
+}
+
+// Settle waits until the service has learned what it set out to learn in
+// the background after answering earlier requests (what software the
+// server of a new member runs), or until ctx ends. Tests settle before
+// they look at what depends on it.
+func (s *Service) Settle(ctx context.Context) error {
+	return s.learning.wait(ctx)
 }
 
 // seenMemory is how long received activity ids are kept for deduplication:

@@ -13,6 +13,14 @@ func (tx *Tx) MarkSeen(activityID string) (bool, error) {
 	return n == 1, err
 }
 
+// Seen reports whether an activity id was recorded by MarkSeen and not
+// forgotten since.
+func (tx *Tx) Seen(activityID string) (bool, error) {
+	var seen bool
+	err := tx.queryRow(`SELECT EXISTS (SELECT 1 FROM seen_activities WHERE id = ?)`, activityID).Scan(&seen)
+	return seen, translate(err)
+}
+
 // ForgetSeen drops the record of activities received before cutoff. Senders
 // stop retrying after a few days, so older ids will not come again.
 func (tx *Tx) ForgetSeen(cutoff time.Time) (int64, error) {

@@ -223,15 +223,27 @@ func TestSeenActivitiesAreForgottenAfterTheirTime(t *testing.T) {
 		})
 		return fresh
 	}
-	if !markSeen("https://remote.test/a/1") || markSeen("https://remote.test/a/1") {
-		t.Fatal("an id was not new the first time, or new the second")
+	seen := func(id string) (seen bool) {
+		if err := s.View(context.Background(), func(tx *storage.Tx) (err error) {
+			seen, err = tx.Seen(id)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return seen
+	}
+	if seen("https://remote.test/a/1") {
+		t.Fatal("an id is seen before it came")
+	}
+	if !markSeen("https://remote.test/a/1") || markSeen("https://remote.test/a/1") || !seen("https://remote.test/a/1") {
+		t.Fatal("an id was not new the first time, or new the second, or not seen after")
 	}
 	c.t = c.t.Add(30 * 24 * time.Hour)
 	update(t, s, func(tx *storage.Tx) error {
 		_, err := tx.ForgetSeen(c.t.Add(-14 * 24 * time.Hour))
 		return err
 	})
-	if !markSeen("https://remote.test/a/1") {
+	if seen("https://remote.test/a/1") || !markSeen("https://remote.test/a/1") {
 		t.Error("an id from a month ago is still remembered")
 	}
 }

@@ -33,11 +33,12 @@ type Config struct {
 		Format string `mapstructure:"format"`
 	} `mapstructure:"log"`
 	Federation struct {
-		Mode        string   `mapstructure:"mode"`
-		Allow       []string `mapstructure:"allow"`
-		Block       []string `mapstructure:"block"`
-		InsecureDev bool     `mapstructure:"insecure_dev"`
-		RateLimit   struct {
+		Mode            string   `mapstructure:"mode"`
+		Allow           []string `mapstructure:"allow"`
+		Block           []string `mapstructure:"block"`
+		AuthorizedFetch bool     `mapstructure:"authorized_fetch"`
+		InsecureDev     bool     `mapstructure:"insecure_dev"`
+		RateLimit       struct {
 			PerHost      int `mapstructure:"per_host"`
 			PerHostBurst int `mapstructure:"per_host_burst"`
 			PerIP        int `mapstructure:"per_ip"`
@@ -53,18 +54,19 @@ type Config struct {
 // defaults lists every key with its default value; a key not listed here is
 // a mistake in the file and is reported as one.
 var defaults = map[string]any{
-	"server.listen":           "127.0.0.1:8080",
-	"server.base_url":         "http://localhost:8080",
-	"server.trusted_proxies":  []string{},
-	"storage.path":            "hearth.db",
-	"log.level":               "info",
-	"log.format":              "text",
-	"federation.mode":         string(federation.ModeOpen),
-	"federation.allow":        []string{},
-	"federation.block":        []string{},
-	"federation.insecure_dev": false,
-	"delivery.per_host":       4,
-	"delivery.workers":        512,
+	"server.listen":               "127.0.0.1:8080",
+	"server.base_url":             "http://localhost:8080",
+	"server.trusted_proxies":      []string{},
+	"storage.path":                "hearth.db",
+	"log.level":                   "info",
+	"log.format":                  "text",
+	"federation.mode":             string(federation.ModeOpen),
+	"federation.allow":            []string{},
+	"federation.block":            []string{},
+	"federation.authorized_fetch": false,
+	"federation.insecure_dev":     false,
+	"delivery.per_host":           4,
+	"delivery.workers":            512,
 
 	// Far above what even a large server sends one group server (hundreds
 	// of activities a minute), but well below a flood. A client address may
@@ -296,15 +298,16 @@ func (c *Config) FederationConfig(logger *slog.Logger) federation.Config {
 	proxies, _ := trustedProxies(c.Server.TrustedProxies)
 	limits := c.Federation.RateLimit
 	return federation.Config{
-		BaseURL:     c.BaseURL(),
-		Version:     version,
-		Mode:        federation.Mode(c.Federation.Mode),
-		Allow:       c.Federation.Allow,
-		Block:       c.Federation.Block,
-		InsecureDev: c.Federation.InsecureDev,
-		Workers:     c.Delivery.Workers,
-		PerHost:     c.Delivery.PerHost,
-		Logger:      logger,
+		BaseURL:         c.BaseURL(),
+		Version:         version,
+		Mode:            federation.Mode(c.Federation.Mode),
+		Allow:           c.Federation.Allow,
+		Block:           c.Federation.Block,
+		InsecureDev:     c.Federation.InsecureDev,
+		AuthorizedFetch: c.Federation.AuthorizedFetch,
+		Workers:         c.Delivery.Workers,
+		PerHost:         c.Delivery.PerHost,
+		Logger:          logger,
 		RateLimits: federation.RateLimits{
 			PerHost:        limits.PerHost,
 			PerHostBurst:   limits.PerHostBurst,

@@ -49,6 +49,23 @@ func TestEnvironmentOverridesFile(t *testing.T) {
 	}
 }
 
+func TestAuthorizedFetchIsOffUnlessTurnedOn(t *testing.T) {
+	t.Parallel()
+	for env, want := range map[string]bool{"": false, "true": true, "false": false} {
+		cfg, err := LoadConfig("", envOf(map[string]string{"HEARTH_FEDERATION_AUTHORIZED_FETCH": env}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.FederationConfig(nil).AuthorizedFetch; got != want {
+			t.Errorf("HEARTH_FEDERATION_AUTHORIZED_FETCH=%q: authorized fetch %v, want %v", env, got, want)
+		}
+	}
+	if _, err := LoadConfig("", envOf(map[string]string{"HEARTH_FEDERATION_AUTHORIZED_FETCH": "sometimes"})); err == nil ||
+		!strings.Contains(err.Error(), "federation.authorized_fetch") {
+		t.Errorf("authorized_fetch: sometimes: err = %v, want one naming the key", err)
+	}
+}
+
 func TestDomainListsFromFileAndEnvironment(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(t.TempDir(), "hearth.yaml")

@@ -60,8 +60,8 @@ func queueStats(t *testing.T, store *storage.Store) storage.QueueStats {
 	return stats
 }
 
-// signedGet fetches url as actor with a signed GET and returns the status.
-func signedGet(t *testing.T, actor *fedtest.Actor, url string) int {
+// getStatus fetches url as actor with a signed GET and returns the status.
+func getStatus(t *testing.T, actor *fedtest.Actor, url string) int {
 	t.Helper()
 	resp, err := actor.Get(context.Background(), url)
 	if err != nil {
@@ -80,7 +80,7 @@ func awaitStatus(t *testing.T, actor *fedtest.Actor, url string, want int, withi
 	poll := time.NewTicker(10 * time.Millisecond)
 	defer poll.Stop()
 	for {
-		status := signedGet(t, actor, url)
+		status := getStatus(t, actor, url)
 		if status == want {
 			return
 		}
@@ -161,7 +161,7 @@ func TestDomainBlockFromTheCLIReachesTheRunningServer(t *testing.T) {
 		if status := post(t, a, group+"/inbox", a.Follow(group)); status != http.StatusForbidden {
 			t.Errorf("follow from %s: status %d, want 403", a.ID, status)
 		}
-		if status := signedGet(t, a, group+"/outbox"); status != http.StatusForbidden {
+		if status := getStatus(t, a, group+"/outbox"); status != http.StatusForbidden {
 			t.Errorf("signed fetch of the outbox by %s: status %d, want 403", a.ID, status)
 		}
 	}

@@ -126,6 +126,11 @@ func newFanout(b *testing.B, followers, servers int) *fanout {
 	// stopped: the Accepts the Follows cause are queued in the same
 	// transactions and sent once the workers start.
 	f.follows = call[rate](f.fediverse, "send", sendRequest{Activity: "follow"})
+	// What each server is sent depends on its software, which Hearth
+	// learns in the background after the first Follow from there.
+	if err := f.svc.Settle(ctx); err != nil {
+		b.Fatal(err)
+	}
 	if err := f.svc.Start(ctx); err != nil {
 		b.Fatal(err)
 	}

@@ -32,6 +32,7 @@ type runningHearth struct {
 	svc     *federation.Service
 	store   *storage.Store
 	network *fedtest.Network
+	stopped bool
 }
 
 func startHearth(t *testing.T, configure func(*federation.Config), options ...storage.Option) *runningHearth {
@@ -59,16 +60,41 @@ func startHearth(t *testing.T, configure func(*federation.Config), options ...st
 	if err != nil {
 		t.Fatal(err)
 	}
-	network.Route(hearthHost, testRoutes(t, svc, store))
+	network.Route(hearthHost, settled(svc, testRoutes(t, svc, store)))
 	if err := svc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		stopCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		svc.Stop(stopCtx)
+	h := &runningHearth{t: t, svc: svc, store: store, network: network}
+	t.Cleanup(func() { h.stop(5 * time.Second) })
+	return h
+}
+
+// settled has each POST wait until Hearth has learned what it set out to
+// learn in the background after the earlier ones, such as the software of
+// a new member's server: a test then sees the member's first post relayed
+// in the form their server reads, however the two raced.
+func settled(svc *federation.Service, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			if err := svc.Settle(r.Context()); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
 	})
-	return &runningHearth{t: t, svc: svc, store: store, network: network}
+}
+
+// stop stops the service, as a shutdown does, giving work in flight the
+// time given to finish; stopping again does nothing.
+func (h *runningHearth) stop(grace time.Duration) error {
+	if h.stopped {
+		return nil
+	}
+	h.stopped = true
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	return h.svc.Stop(ctx)
 }
 
 func (h *runningHearth) createGroup(name string, change func(*storage.Group)) string {
@@ -461,6 +487,10 @@ func TestInboxRefusesWhatItCannotVerify(t *testing.T) {
 	alice, mallory := masto.NewActor("alice"), masto.NewActor("mallory")
 	follow := alice.Follow(group)
 	body, _ := json.Marshal(follow)
+	// Decoding would refuse this too, but nothing is decoded before the
+	// signature verifies.
+	deep := []byte(`{"id": "` + alice.ID + `/deep", "type": "Follow", "actor": "` + alice.ID + `", "object": ` +
+		strings.Repeat("[", activitypub.MaxDepth+1) + strings.Repeat("]", activitypub.MaxDepth+1) + `}`)
 
 	tests := []struct {
 		name    string
@@ -481,10 +511,17 @@ func TestInboxRefusesWhatItCannotVerify(t *testing.T) {
 			alice.Sign(r, body)
 		}, http.StatusUnauthorized},
 		{"actor is not the signer", body, func(r *http.Request) { mallory.Sign(r, body) }, http.StatusUnauthorized},
-		{"RFC 9421 only", body, func(r *http.Request) {
+		{"RFC 9421 signature that leaves the body unsigned", body, func(r *http.Request) {
 			r.Header.Set("Signature-Input", `sig1=("@method" "@target-uri");created=1;keyid="`+alice.KeyID+`"`)
 			r.Header.Set("Signature", "sig1=:AAAA:")
 		}, http.StatusUnauthorized},
+		{"RFC 9421, body tampered after signing", bytes.Replace(body, []byte("Follow"), []byte("Folloq"), 1), func(r *http.Request) {
+			signer := *alice
+			signer.MessageSignatures = true
+			signer.Sign(r, body)
+		}, http.StatusUnauthorized},
+		{"badly signed, and nested too deeply to decode", deep, tamper(alice, deep), http.StatusUnauthorized},
+		{"nested too deeply to decode", deep, func(r *http.Request) { alice.Sign(r, deep) }, http.StatusBadRequest},
 		{"malformed JSON", []byte(`{"type": "Follow",`), func(r *http.Request) {
 			alice.Sign(r, []byte(`{"type": "Follow",`))
 		}, http.StatusBadRequest},

@@ -44,23 +44,30 @@ func joinPrivate(t *testing.T, h *runningHearth, actor *fedtest.Actor, inst *fed
 // ready to sign.
 func instanceActor(t *testing.T, inst *fedtest.Instance) *fedtest.Actor {
 	t.Helper()
-	server := *inst.NewActor("instance-key-holder")
-	server.ID = inst.URL("/actor")
-	server.KeyID = server.ID + "#main-key"
-	server.Username, server.Handle = inst.Host, inst.Host+"@"+inst.Host
-	pem, err := activitypub.EncodePublicKey(&server.Key.PublicKey)
+	return publishActor(t, inst, "/actor", "Application", inst.Host)
+}
+
+// publishActor publishes at path an actor of type typ called username, and
+// returns it ready to sign.
+func publishActor(t *testing.T, inst *fedtest.Instance, path, typ, username string) *fedtest.Actor {
+	t.Helper()
+	actor := *inst.NewActor("key-holder-of-" + username)
+	actor.ID = inst.URL(path)
+	actor.KeyID = actor.ID + "#main-key"
+	actor.Username, actor.Handle = username, username+"@"+inst.Host
+	pem, err := activitypub.EncodePublicKey(&actor.Key.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	server.Publish(map[string]any{
+	actor.Publish(map[string]any{
 		"@context":          []any{activitypub.ActivityStreamsContext, "https://w3id.org/security/v1"},
-		"id":                server.ID,
-		"type":              "Application",
-		"preferredUsername": inst.Host,
-		"inbox":             server.ID + "/inbox",
-		"publicKey":         map[string]any{"id": server.KeyID, "owner": server.ID, "publicKeyPem": pem},
+		"id":                actor.ID,
+		"type":              typ,
+		"preferredUsername": username,
+		"inbox":             actor.ID + "/inbox",
+		"publicKey":         map[string]any{"id": actor.KeyID, "owner": actor.ID, "publicKeyPem": pem},
 	})
-	return &server
+	return &actor
 }
 
 // mentionOf is the HTML and the tag Mastodon writes for a mention.

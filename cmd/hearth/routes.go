@@ -90,15 +90,18 @@ func federationRoutes(r chi.Router, fed *federation.Service, pages *templates.Pa
 	r.Get("/nodeinfo/2.1", anyOrigin(h(fed.NodeInfo("2.1"))))
 	r.Get("/nodeinfo/2.0", anyOrigin(h(fed.NodeInfo("2.0"))))
 
-	// Actors, their collections, and what the groups author and send.
+	// Actors, their collections, and what the groups author and send. In
+	// authorized-fetch mode all but the actors, whose keys peers need to
+	// check any signature, are served to signed requests alone.
+	signed := fed.AuthorizedFetch
 	r.Get("/actor", h(fed.InstanceActor))
 	r.Get("/g/{name}", negotiate(h(fed.GroupActor), pages.Group))
-	r.Get("/g/{name}/outbox", h(fed.OutboxCollection))
-	r.Get("/g/{name}/followers", h(fed.FollowersCollection))
-	r.Get("/g/{name}/featured", h(fed.FeaturedCollection))
-	r.Get("/g/{name}/moderators", h(fed.ModeratorsCollection))
-	r.Get("/g/{name}/notes/{token}", h(fed.NoteDocument))
-	r.Get("/g/{name}/activities/{token}", h(fed.ActivityDocument))
+	r.Get("/g/{name}/outbox", h(signed(fed.OutboxCollection)))
+	r.Get("/g/{name}/followers", h(signed(fed.FollowersCollection)))
+	r.Get("/g/{name}/featured", h(signed(fed.FeaturedCollection)))
+	r.Get("/g/{name}/moderators", h(signed(fed.ModeratorsCollection)))
+	r.Get("/g/{name}/notes/{token}", h(signed(fed.NoteDocument)))
+	r.Get("/g/{name}/activities/{token}", h(signed(fed.ActivityDocument)))
 
 	// Inboxes. The shared one and each group's run the same pipeline: what
 	// an activity means is decided by its content, not by the door it came

@@ -20,7 +20,9 @@ const softwareMaxAge = 7 * 24 * time.Hour
 
 // LearnSoftware asks an actor's server what software it runs, unless that
 // is known and recent. Failure is remembered too, so a server without
-// NodeInfo is not asked on every follow; it then gets both forms.
+// NodeInfo, or whose NodeInfo does not answer before ctx's deadline, is not
+// asked on every follow; it then gets both forms. Canceled, it remembers
+// nothing.
 func (f *Fetcher) LearnSoftware(ctx context.Context, actor storage.Actor) {
 	u, err := url.Parse(actor.Inbox)
 	if err != nil {
@@ -39,10 +41,14 @@ func (f *Fetcher) LearnSoftware(ctx context.Context, actor storage.Actor) {
 		return
 	}
 	name, err := f.nodeInfoSoftware(ctx, u.Scheme+"://"+u.Host)
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return
+	}
 	if err != nil {
 		f.log.Debug("no NodeInfo", "host", host, "err", err)
 	}
-	if err := f.store.Update(ctx, func(tx *storage.Tx) error { return tx.SetHostSoftware(host, name) }); err != nil {
+	record := context.WithoutCancel(ctx)
+	if err := f.store.Update(record, func(tx *storage.Tx) error { return tx.SetHostSoftware(host, name) }); err != nil {
 		f.log.Warn("recording server software", "host", host, "err", err)
 	}
 }

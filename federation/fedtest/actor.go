@@ -3,13 +3,18 @@ package fedtest
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/rsa"
+	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io/fs"
 	"maps"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,6 +46,10 @@ type Actor struct {
 	// that publishes what real ones do not, such as a preferredUsername
 	// with control characters. Set it before anyone fetches the actor.
 	Overrides map[string]any
+	// MessageSignatures has the actor sign with RFC 9421 HTTP Message
+	// Signatures alone, as servers built on Fedify do before they fall back
+	// to draft-cavage, instead of with draft-cavage.
+	MessageSignatures bool
 
 	instance *Instance
 }
@@ -233,12 +242,22 @@ func (a *Actor) Get(ctx context.Context, url string) (*http.Response, error) {
 	return a.instance.network.Client().Do(req)
 }
 
-// Sign signs req with go-fed over (request-target) host date digest, adding
-// Digest, when body is not nil, and over (request-target) host date
-// otherwise. It keeps a Date the test already set, so a test can sign with
-// a stale or future date, and body need not be what req sends, so a test
-// can tamper with it.
+// Sign signs req as the actor's server does, over body when it is not nil:
+// with draft-cavage (see signCavage), or with RFC 9421 when the actor
+// uses MessageSignatures (see signMessage). body need not be what req
+// sends, so a test can tamper with it.
 func (a *Actor) Sign(req *http.Request, body []byte) error {
+	if a.MessageSignatures {
+		return a.signMessage(req, body)
+	}
+	return a.signCavage(req, body)
+}
+
+// signCavage signs req with go-fed over (request-target) host date digest,
+// adding Digest, when body is not nil, and over (request-target) host date
+// otherwise. It keeps a Date the test already set, so a test can sign with
+// a stale or future date.
+func (a *Actor) signCavage(req *http.Request, body []byte) error {
 	req.Header.Set("Host", req.URL.Host)
 	req.Header.Del("Digest")
 	req.Header.Del("Signature")
@@ -254,6 +273,53 @@ func (a *Actor) Sign(req *http.Request, body []byte) error {
 		return err
 	}
 	return signer.SignRequest(a.Key, a.KeyID, req, body)
+}
+
+// signMessage signs req as RFC 9421 describes, with rsa-v1_5-sha256 under
+// the label sig1, over @method and @target-uri and, when body is not nil,
+// content-digest: the RFC 9530 Content-Digest header of body (sha-256),
+// which it adds. The signature is created now.
+func (a *Actor) signMessage(req *http.Request, body []byte) error {
+	for _, h := range []string{"Signature", "Signature-Input", "Content-Digest"} {
+		req.Header.Del(h)
+	}
+	components := []string{"@method", "@target-uri"}
+	if body != nil {
+		sum := sha256.Sum256(body)
+		req.Header.Set("Content-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum[:])+":")
+		components = append(components, "content-digest")
+	}
+	values := map[string]string{
+		"@method":        req.Method,
+		"@target-uri":    req.URL.Scheme + "://" + strings.ToLower(req.URL.Host) + req.URL.RequestURI(),
+		"content-digest": req.Header.Get("Content-Digest"),
+	}
+	// The signature parameters, serialized as a Structured Fields inner
+	// list (RFC 8941), are signed as the last line of the base.
+	quoted := make([]string, len(components))
+	for i, c := range components {
+		quoted[i] = sfString(c)
+	}
+	params := "(" + strings.Join(quoted, " ") + ")" +
+		";created=" + strconv.FormatInt(time.Now().Unix(), 10) + ";keyid=" + sfString(a.KeyID) + `;alg="rsa-v1_5-sha256"`
+	var base strings.Builder
+	for _, c := range components {
+		base.WriteString(sfString(c) + ": " + values[c] + "\n")
+	}
+	base.WriteString(`"@signature-params": ` + params)
+	sum := sha256.Sum256([]byte(base.String()))
+	sig, err := rsa.SignPKCS1v15(nil, a.Key, crypto.SHA256, sum[:])
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Signature-Input", "sig1="+params)
+	req.Header.Set("Signature", "sig1=:"+base64.StdEncoding.EncodeToString(sig)+":")
+	return nil
+}
+
+// sfString serializes s as a Structured Fields string (RFC 8941).
+func sfString(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
 //go:embed testdata/keys/*.pem

@@ -3,7 +3,9 @@
 // and that check every signature Hearth sends exactly as a strict peer would.
 // It verifies with github.com/go-fed/httpsig directly and checks Digest, Date
 // and the signed headers itself, never through Hearth's own signature code, so
-// a bug in Hearth's signer makes the fake refuse the delivery.
+// a bug in Hearth's signer makes the fake refuse the delivery. Their actors
+// sign what they send as Mastodon does (draft-cavage), or with RFC 9421
+// alone when set to (Actor.MessageSignatures).
 //
 // A Network is one plain-HTTP httptest server hosting any number of virtual
 // hosts, chosen by the Host header. Its Transport and Client reach every host
@@ -20,7 +22,7 @@
 //	resp, err := alice.Post(ctx, "http://hearth.test/g/grief/inbox", alice.Follow("http://hearth.test/g/grief"))
 //	accept := masto.AwaitDelivery(t, 5*time.Second, fedtest.OfType("Accept"))
 //
-// Instances have knobs (SetSoftware, SetFailure, RequireSignedFetch) and
-// awaiters (AwaitDeliveries, AwaitDelivery) that wait on a condition, never
-// on a timer. The package is for tests only: import it from _test.go files.
+// Instances have knobs (SetSoftware, SetFailure, RequireSignedFetch, HangOn),
+// a count of the GETs they received (Fetches), and awaiters (AwaitDeliveries,
+// AwaitDelivery, AwaitFetches) that wait on a condition, never on a timer. The package is for tests only: import it from _test.go files.
 package fedtest

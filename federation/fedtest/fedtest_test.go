@@ -507,3 +507,60 @@ func TestAwaitersFailWithWhatArrived(t *testing.T) {
 		t.Errorf("AwaitDelivery failure %q does not list the Follow that arrived", message)
 	}
 }
+
+func TestFetchesAreCountedAndCanHang(t *testing.T) {
+	f := newFediverse(t)
+	client := f.network.Client()
+	for range 2 {
+		statusOf(t)(client.Get(f.alice.ID))
+	}
+	statusOf(t)(client.Get(f.masto.URL("/.well-known/nodeinfo")))
+	if got := f.masto.Fetches("/users/alice"); got != 2 {
+		t.Errorf("alice fetched %d times, counted %d", 2, got)
+	}
+
+	f.masto.HangOn("/.well-known/nodeinfo")
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, f.masto.URL("/.well-known/nodeinfo"), nil)
+	if resp, err := client.Do(req); !errors.Is(err, context.DeadlineExceeded) {
+		if err == nil {
+			resp.Body.Close()
+		}
+		t.Errorf("GET of the hanging path: %v, want the requester's deadline", err)
+	}
+	if got := f.masto.Fetches("/.well-known/nodeinfo"); got != 2 {
+		t.Errorf("NodeInfo discovery counted %d times, want 2, the held request among them", got)
+	}
+	f.masto.AwaitFetches(t, "/.well-known/nodeinfo", 2, wait)
+	if got := statusOf(t)(client.Get(f.alice.ID)); got != http.StatusOK {
+		t.Errorf("another path while one hangs: %d, want 200", got)
+	}
+}
+
+func TestMessageSignaturesVerify(t *testing.T) {
+	f := newFediverse(t)
+	f.bob.MessageSignatures = true
+	body := []byte(`{"type":"Follow"}`)
+	for _, tc := range []struct {
+		method string
+		body   []byte
+	}{{http.MethodPost, body}, {http.MethodGet, nil}} {
+		req, err := http.NewRequest(tc.method, f.alice.Inbox+"?page=1", bytes.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.bob.Sign(req, tc.body); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(req.Header.Get("Signature"), "sig1=:") || req.Header.Get("Date") != "" {
+			t.Errorf("%s: not an RFC 9421 signature alone: %v", tc.method, req.Header)
+		}
+		if err := signature.Verify(req, tc.body, &f.bob.Key.PublicKey, time.Now()); err != nil {
+			t.Errorf("%s signed with RFC 9421: %v", tc.method, err)
+		}
+		if err := signature.Verify(req, []byte(`{"type":"Like"}`), &f.bob.Key.PublicKey, time.Now()); tc.body != nil && err == nil {
+			t.Errorf("%s signed with RFC 9421 verifies with another body", tc.method)
+		}
+	}
+}

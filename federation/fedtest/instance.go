@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/hearth-social/hearth/activitypub"
@@ -24,14 +25,17 @@ type Instance struct {
 	software    string
 	failure     Failure
 	signedFetch bool
+	hangOn      string               // a path whose GETs are held unanswered
+	fetches     map[string]int       // GETs received, by path
 	actors      map[string]*Actor    // by username
 	objects     map[string][]byte    // published documents, by path
 	keys        map[string]remoteKey // keys of senders, by keyId
 	lastID      int
 	deliveries  []Delivery
 	// arrived is closed and replaced whenever a delivery is recorded, to
-	// wake every awaiter at once.
+	// wake every awaiter at once; fetched, whenever a GET is counted.
 	arrived chan struct{}
+	fetched chan struct{}
 }
 
 // Failure makes an instance misbehave on deliveries (POSTs to its inboxes),
@@ -61,6 +65,8 @@ func (n *Network) NewInstance(host string) *Instance {
 		actors:   make(map[string]*Actor),
 		objects:  make(map[string][]byte),
 		keys:     make(map[string]remoteKey),
+		fetches:  make(map[string]int),
+		fetched:  make(chan struct{}),
 		arrived:  make(chan struct{}),
 	}
 	mux := http.NewServeMux()
@@ -72,8 +78,69 @@ func (n *Network) NewInstance(host string) *Instance {
 	mux.HandleFunc("GET /users/{name}", i.fetchable(i.serveActor))
 	mux.HandleFunc("GET /users/{name}/{collection}", i.fetchable(i.serveCollection))
 	mux.HandleFunc("GET /", i.fetchable(i.serveObject))
-	n.Route(host, mux)
+	n.Route(host, i.counted(mux))
 	return i
+}
+
+// counted counts every GET before h answers it, and holds those of the
+// path set with HangOn.
+func (i *Instance) counted(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			i.mu.Lock()
+			i.fetches[r.URL.Path]++
+			close(i.fetched)
+			i.fetched = make(chan struct{})
+			hang := i.hangOn != "" && i.hangOn == r.URL.Path
+			i.mu.Unlock()
+			if hang {
+				select {
+				case <-r.Context().Done():
+				case <-i.network.closing:
+				}
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Fetches is how many GETs the instance has received for path (no query),
+// answered or not: a test counts with it the requests Hearth makes.
+func (i *Instance) Fetches(path string) int {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.fetches[path]
+}
+
+// AwaitFetches waits until the instance has received at least n GETs for
+// path, and fails the test if they do not come within timeout.
+func (i *Instance) AwaitFetches(tb testing.TB, path string, n int, timeout time.Duration) {
+	tb.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		i.mu.Lock()
+		got, fetched := i.fetches[path], i.fetched
+		i.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-fetched:
+		case <-deadline.C:
+			tb.Fatalf("fedtest: %s received %d GETs of %s within %v, want %d", i.Host, got, path, timeout, n)
+			return
+		}
+	}
+}
+
+// HangOn holds every GET of path unanswered until the requester gives up,
+// as a stuck server does; "" restores normal service.
+func (i *Instance) HangOn(path string) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.hangOn = path
 }
 
 // URL is the absolute URL of path on this instance.
