@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/hearth-social/hearth/activitypub"
+	"github.com/hearth-social/hearth/federation/signature"
 	"github.com/hearth-social/hearth/storage"
 )
 
@@ -26,7 +27,9 @@ type inbound struct {
 // meaning. Nothing is stored before the signature, digest and date check
 // pass, and the answer is 202 only once the effects are committed: a sender
 // retries only on an error, so a 202 for something not kept would lose it.
-func (s *Service) Inbox(w http.ResponseWriter, r *http.Request) error {
+func (s *Service) Inbox(w http.ResponseWriter, r *http.Request) (err error) {
+	activityType := "unknown"
+	defer func() { s.countInbound(activityType, err) }()
 	if !s.admitSigner(w, r) {
 		return nil
 	}
@@ -47,6 +50,9 @@ func (s *Service) Inbox(w http.ResponseWriter, r *http.Request) error {
 		return &Error{Status: http.StatusBadRequest, Reason: "could not read body", Err: err}
 	}
 	in, err := s.verify(r, body)
+	if in.activity != nil {
+		activityType = in.activity.Type
+	}
 	if errors.Is(err, errDropped) {
 		s.log.Info("dropped activity", "path", r.URL.Path, "reason", err.Error())
 		w.WriteHeader(http.StatusAccepted)
@@ -107,4 +113,38 @@ func (s *Service) commit(ctx context.Context, activityID string, fn func(*storag
 		}
 		return fn(tx)
 	})
+}
+
+// countedTypes are the activity types counted by name; the rest, which a
+// sender may make up at will, count as "other".
+var countedTypes = map[string]bool{
+	"Follow": true, "Undo": true, "Create": true, "Update": true, "Delete": true, "Like": true, "Dislike": true,
+	"Move": true, "Flag": true, "Announce": true, "Accept": true, "Reject": true, "Block": true, "Add": true, "Remove": true,
+}
+
+// countInbound records what became of an inbox POST: accepted (answered
+// 202, whether acted on or ignored), refused (4xx) or failed (5xx). A
+// refusal of the signature is counted by its reason as well.
+func (s *Service) countInbound(activityType string, err error) {
+	if activityType != "unknown" && !countedTypes[activityType] {
+		activityType = "other"
+	}
+	var e *Error
+	switch {
+	case err == nil:
+		s.cfg.Metrics.Inbound(activityType, "accepted")
+		return
+	case errors.As(err, &e) && e.Status < http.StatusInternalServerError:
+		s.cfg.Metrics.Inbound(activityType, "refused")
+	default:
+		s.cfg.Metrics.Inbound(activityType, "failed")
+		return
+	}
+	var refused *signature.Error
+	switch {
+	case errors.As(err, &refused):
+		s.cfg.Metrics.SignatureFailure(refused.Reason.Error())
+	case e.Status == http.StatusUnauthorized:
+		s.cfg.Metrics.SignatureFailure(e.Reason)
+	}
 }

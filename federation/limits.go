@@ -45,6 +45,7 @@ func newEdgeLimits(cfg RateLimits, log *slog.Logger, now func() time.Time) edgeL
 func (s *Service) LimitClients(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ok, retryAfter := s.limits.clients.Allow(ratelimit.ClientKey(r, s.limits.trustedProxies)); !ok {
+			s.cfg.Metrics.RateLimitRefusal("ip")
 			ratelimit.Refuse(w, retryAfter)
 			return
 		}
@@ -75,6 +76,7 @@ func (s *Service) admitSigner(w http.ResponseWriter, r *http.Request) bool {
 	}
 	ok, retryAfter := s.limits.hosts.Allow(host)
 	if !ok {
+		s.cfg.Metrics.RateLimitRefusal("host")
 		ratelimit.Refuse(w, retryAfter)
 	}
 	return ok

@@ -17,6 +17,7 @@ import (
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/federation/delivery"
 	"github.com/hearth-social/hearth/federation/dereference"
+	"github.com/hearth-social/hearth/federation/metrics"
 	"github.com/hearth-social/hearth/federation/signature"
 	"github.com/hearth-social/hearth/federation/transport"
 	"github.com/hearth-social/hearth/storage"
@@ -53,6 +54,9 @@ type Config struct {
 	PerHost int
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// Metrics records what the service does for Prometheus; nil records
+	// nothing.
+	Metrics *metrics.Metrics
 	// GenerateKey makes the RSA key of a new group or instance actor; nil
 	// means a fresh key of activitypub.KeyBits. Tests hand out pre-made
 	// keys, as making them is most of what their setup would cost.
@@ -147,6 +151,7 @@ func New(ctx context.Context, cfg Config, store *storage.Store) (*Service, error
 		Insecure:  cfg.InsecureDev,
 		Logger:    s.log,
 		Now:       s.now,
+		Metrics:   cfg.Metrics,
 	})
 	s.learning = newLearner(s.remote.LearnSoftware)
 	// A delivery is never sent on to another address: a redirect would
@@ -159,6 +164,7 @@ func New(ctx context.Context, cfg Config, store *storage.Store) (*Service, error
 		Client:  &deliveryClient,
 		Signer:  s.groupSigner,
 		Logger:  s.log.With("component", "delivery"),
+		Metrics: cfg.Metrics,
 		Now:     s.now,
 	})
 	return s, nil

@@ -119,3 +119,16 @@ func migrationNames() ([]string, error) {
 	slices.Sort(names)
 	return names, nil
 }
+
+// DatabaseSize is how many bytes the database's pages take, free pages
+// included: what the file holds once checkpointed.
+func (tx *Tx) DatabaseSize() (int64, error) {
+	var pages, pageSize int64
+	if err := tx.queryRow(`PRAGMA page_count`).Scan(&pages); err != nil {
+		return 0, err
+	}
+	if err := tx.queryRow(`PRAGMA page_size`).Scan(&pageSize); err != nil {
+		return 0, err
+	}
+	return pages * pageSize, nil
+}

@@ -49,6 +49,9 @@ type Config struct {
 		PerHost int `mapstructure:"per_host"`
 		Workers int `mapstructure:"workers"`
 	} `mapstructure:"delivery"`
+	Metrics struct {
+		Listen string `mapstructure:"listen"`
+	} `mapstructure:"metrics"`
 }
 
 // defaults lists every key with its default value; a key not listed here is
@@ -67,6 +70,7 @@ var defaults = map[string]any{
 	"federation.insecure_dev":     false,
 	"delivery.per_host":           4,
 	"delivery.workers":            512,
+	"metrics.listen":              "127.0.0.1:9464",
 
 	// Far above what even a large server sends one group server (hundreds
 	// of activities a minute), but well below a flood. A client address may
@@ -223,6 +227,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Delivery.Workers < 1 {
 		return &ConfigError{Key: "delivery.workers", Reason: "must be at least 1"}
+	}
+	if c.Metrics.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
+			return &ConfigError{Key: "metrics.listen", Reason: "must be host:port, or empty to serve no metrics"}
+		}
 	}
 	return nil
 }

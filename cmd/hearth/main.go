@@ -21,6 +21,7 @@ import (
 
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/federation"
+	"github.com/hearth-social/hearth/federation/metrics"
 	"github.com/hearth-social/hearth/storage"
 )
 
@@ -301,6 +302,12 @@ type Main struct {
 	Service    *federation.Service
 	HTTPServer *http.Server
 
+	// Metrics records what the server does; MetricsListener, when set, is
+	// where they are served instead of Config.Metrics.Listen.
+	Metrics         *metrics.Metrics
+	MetricsListener net.Listener
+	metricsServer   *http.Server
+
 	serveErr       chan error
 	delivering     bool         // the federation service's workers are running
 	releaseServing func() error // lets another server or a restore have the database
@@ -321,6 +328,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Store = store
 	fc := m.Config.FederationConfig(m.Logger)
 	fc.Transport = m.Transport
+	fc.Metrics = m.Metrics
 	fc.GenerateKey = generateKey
 	m.Service, err = federation.New(ctx, fc, store)
 	return err
@@ -334,8 +342,14 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.releaseServing = release
+	m.Metrics = metrics.New()
 	if err := m.Open(ctx); err != nil {
 		return err
+	}
+	if m.Config.Metrics.Listen != "" {
+		if err := m.serveMetrics(); err != nil {
+			return err
+		}
 	}
 	pages, err := newPages(m.Store, m.Service, m.Logger)
 	if err != nil {
@@ -347,7 +361,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	m.HTTPServer = &http.Server{
-		Handler:           routes(m.Service, pages, m.Store, m.Logger),
+		Handler:           routes(m.Service, pages, m.Store, m.Logger, m.Metrics),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -424,6 +438,11 @@ func (m *Main) Close() error {
 	} else if m.Listener != nil {
 		errs = append(errs, m.Listener.Close())
 	}
+	if m.metricsServer != nil {
+		errs = append(errs, m.metricsServer.Shutdown(ctx))
+	} else if m.MetricsListener != nil {
+		errs = append(errs, m.MetricsListener.Close())
+	}
 	if m.delivering {
 		errs = append(errs, m.Service.Stop(ctx))
 	}
@@ -434,5 +453,6 @@ func (m *Main) Close() error {
 		errs = append(errs, m.releaseServing())
 	}
 	m.HTTPServer, m.Listener, m.Store, m.delivering, m.releaseServing = nil, nil, nil, false, nil
+	m.metricsServer, m.MetricsListener = nil, nil
 	return errors.Join(errs...)
 }

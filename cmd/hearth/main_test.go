@@ -33,6 +33,8 @@ func testConfig(t *testing.T) Config {
 	cfg.Storage.Path = filepath.Join(t.TempDir(), "hearth.db")
 	cfg.Federation.InsecureDev = true
 	cfg.Log.Level = "debug"
+	// Any free port: tests run side by side.
+	cfg.Metrics.Listen = "127.0.0.1:0"
 	return cfg
 }
 
@@ -76,6 +78,7 @@ func env(m *Main, extra ...string) func(string) string {
 		"HEARTH_STORAGE_PATH":            m.Config.Storage.Path,
 		"HEARTH_SERVER_BASE_URL":         m.Config.Server.BaseURL,
 		"HEARTH_FEDERATION_INSECURE_DEV": "true",
+		"HEARTH_METRICS_LISTEN":          "127.0.0.1:0",
 	}
 	for _, kv := range extra {
 		name, value, _ := strings.Cut(kv, "=")
@@ -488,7 +491,7 @@ func testRoutes(tb testing.TB, svc *federation.Service, store *storage.Store) ht
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return routes(svc, pages, store, slog.New(slog.DiscardHandler))
+	return routes(svc, pages, store, slog.New(slog.DiscardHandler), nil)
 }
 
 func TestMain(m *testing.M) {

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/federation"
+	"github.com/hearth-social/hearth/federation/metrics"
 	"github.com/hearth-social/hearth/storage"
 	"github.com/hearth-social/hearth/templates"
 )
@@ -19,10 +21,10 @@ import (
 // answers is registered here and nowhere else. HEAD is answered wherever
 // GET is, once, by middleware.GetHead: uptime checkers and peers probe
 // with it before fetching.
-func routes(fed *federation.Service, pages *templates.Pages, store *storage.Store, logger *slog.Logger) http.Handler {
+func routes(fed *federation.Service, pages *templates.Pages, store *storage.Store, logger *slog.Logger, m *metrics.Metrics) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID)
-	r.Use(accessLog(logger))
+	r.Use(accessLog(logger, m))
 	// Recoverer sits inside the access log so that a panic is logged as the
 	// 500 it turns into.
 	r.Use(middleware.Recoverer)
@@ -148,24 +150,38 @@ func healthz(store *storage.Store, logger *slog.Logger) http.HandlerFunc {
 	}
 }
 
-// accessLog logs one line per request. The query string is left out: it is
-// not needed to follow traffic and may carry what a visitor typed.
-func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
+// accessLog logs one line per request and times it for the metrics, by
+// its route (the pattern, never the path, which names groups and posts).
+// The query string is left out: it is not needed to follow traffic and may
+// carry what a visitor typed.
+func accessLog(logger *slog.Logger, m *metrics.Metrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 			next.ServeHTTP(ww, r)
+			took := time.Since(start)
 			status := ww.Status()
 			if status == 0 {
 				status = http.StatusOK
 			}
+			route := chi.RouteContext(r.Context()).RoutePattern()
+			if route == "" {
+				route = "unmatched"
+			}
+			remote, _, err := net.SplitHostPort(r.RemoteAddr)
+			if err != nil {
+				remote = r.RemoteAddr
+			}
+			m.HTTPRequest(route, status, took)
 			logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("request_id", middleware.GetReqID(r.Context())),
 				slog.String("method", r.Method),
+				slog.String("route", route),
 				slog.String("path", r.URL.Path),
 				slog.Int("status", status),
-				slog.Duration("duration", time.Since(start)),
+				slog.Duration("duration", took),
+				slog.String("remote", remote),
 			)
 		})
 	}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/hearth-social/hearth/activitypub"
+	"github.com/hearth-social/hearth/federation/metrics"
 	"github.com/hearth-social/hearth/federation/signature"
 	"github.com/hearth-social/hearth/federation/transport"
 	"github.com/hearth-social/hearth/storage"
@@ -44,6 +45,8 @@ type Config struct {
 	PerHost int
 	Client  *http.Client
 	Signer  SignerFunc
+	// Metrics counts the outcome of each attempt; nil counts nothing.
+	Metrics *metrics.Metrics
 	Logger  *slog.Logger
 	Now     func() time.Time
 	// Poll is how often the engine looks for work that another process
@@ -309,6 +312,7 @@ func (e *Engine) work(ctx context.Context) {
 	defer e.inFlight.Done()
 	for job := range e.jobs {
 		if r, ok := e.deliver(ctx, job); ok {
+			e.cfg.Metrics.Delivery(outcomeName(r))
 			e.outcomes <- r
 		}
 		e.finished <- struct{}{}
@@ -412,6 +416,21 @@ func final(status int) bool {
 		return true
 	}
 	return status >= 400 && status < 500
+}
+
+// outcomeName names an attempt's outcome for the metrics.
+func outcomeName(r result) string {
+	switch {
+	case r.Local:
+		return "unsigned"
+	case r.Verdict == storage.Delivered:
+		return "delivered"
+	case r.Verdict == storage.Refused:
+		return "refused"
+	case r.Verdict == storage.GiveUp:
+		return "gave_up"
+	}
+	return "retry"
 }
 
 func verdictName(v storage.Verdict) string {

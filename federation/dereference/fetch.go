@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hearth-social/hearth/activitypub"
+	"github.com/hearth-social/hearth/federation/metrics"
 	"github.com/hearth-social/hearth/federation/signature"
 	"github.com/hearth-social/hearth/federation/transport"
 	"github.com/hearth-social/hearth/storage"
@@ -36,6 +37,8 @@ type Config struct {
 	Insecure bool
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// Metrics records each fetch's outcome and time; nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // Fetcher fetches and caches remote documents for one instance. It
@@ -176,6 +179,29 @@ func (f *Fetcher) get(ctx context.Context, iri string, mode Mode) ([]byte, strin
 		return nil, "", fmt.Errorf("fetch %s: %w", iri, err)
 	}
 	defer done()
+	started := time.Now()
+	body, final, err := f.download(ctx, iri, host, mode)
+	f.cfg.Metrics.Fetch(fetchOutcome(err), time.Since(started))
+	return body, final, err
+}
+
+// fetchOutcome names how a fetch ended, for the metrics.
+func fetchOutcome(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, ErrGone):
+		return "gone"
+	case errors.Is(err, ErrUnavailable):
+		return "unavailable"
+	case errors.Is(err, transport.ErrRefused):
+		return "refused"
+	}
+	return "failed"
+}
+
+// download makes the GET of a fetch, signed when mode or the host asks.
+func (f *Fetcher) download(ctx context.Context, iri, host string, mode Mode) ([]byte, string, error) {
 	sign := mode == Signed || f.wantsSignedFetch(host)
 	resp, err := f.request(ctx, iri, sign)
 	if err == nil && !sign && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
