@@ -95,8 +95,9 @@ func NewBlock(id, group, account string) *Activity {
 }
 
 // NewDeleteOf builds the group's Delete of one of its own earlier
-// activities, addressed like it. GoToSocial withdraws a boost on the Delete
-// of the Announce, and ignores its Undo.
+// activities, addressed like it. A server that does not act on the Undo of
+// a boost (GoToSocial acts only on an Undo that embeds the Announce, from
+// the Announce's own actor) still withdraws it on the Delete.
 func NewDeleteOf(id string, original *Activity) *Activity {
 	return &Activity{Context: ActivityStreamsContext, ID: id, Type: "Delete", Actor: original.Actor,
 		To: original.To, CC: original.CC, Object: original.ID}

@@ -123,8 +123,9 @@ func relayedPosts(tx *storage.Tx, objectID, author string) ([]storage.Post, erro
 // author. Group-aware servers get the group's Announce of deletion, when
 // there is one: the author's Delete, or the group's own when a moderator
 // removed the post. The others get, for each boost of the post, its Undo
-// and the Delete of the boost's Announce: Mastodon honours both, and
-// GoToSocial only the Delete.
+// and the Delete of the boost's Announce: Mastodon and GoToSocial (checked
+// with 0.20) act on either, and the Delete covers servers that take an
+// Undo of a boost only in forms they expect.
 func (s *Service) withdraw(tx *storage.Tx, p storage.Post, deletion any) error {
 	sent, err := tx.ActivitiesOfPost(p.ID)
 	if err != nil {

@@ -307,7 +307,7 @@ func TestPublicGroupRelaysFollowPostEditDeleteUnfollow(t *testing.T) {
 		if objectField(undo.Activity, "type") != "Announce" || objectField(undo.Activity, "object") != noteID {
 			t.Errorf("%s: Undo does not withdraw the boost of the note: %s", inst.Host, undo.Raw)
 		}
-		// GoToSocial ignores the Undo of a boost but honours the Delete of it.
+		// Servers that do not act on the Undo of a boost act on its Delete.
 		awaitBoostDeleted(t, inst, objectField(undo.Activity, "id").(string))
 	}
 
