@@ -264,6 +264,10 @@ var notices = map[string]string{
 	"release":   "The post was published as the group's own.",
 	"decline":   "The post was declined; its author is told.",
 	"signedout": "You are signed out.",
+
+	"remove-post": "The post was taken back from the members' servers; its author is told why.",
+	"pin":         "The post is pinned to the group's profile; the members' servers are told.",
+	"unpin":       "The post is unpinned; the members' servers are told.",
 }
 
 // credentialsPage is what the setup and sign-in pages show.

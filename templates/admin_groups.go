@@ -14,8 +14,8 @@ import (
 )
 
 // The console is made of sections, and a group's page of tabs. A new one is
-// a template, a handler here, an entry in one of these lists, and its
-// routes in cmd/hearth/routes.go.
+// a template, a handler, an entry in one of these lists, and its routes in
+// cmd/hearth/routes.go.
 type navEntry struct {
 	Key   string
 	Title string
@@ -32,6 +32,7 @@ var groupTabs = []navEntry{
 	{"profile", "Profile", ""},
 	{"members", "Members", "/members"},
 	{"moderators", "Moderators", "/moderators"},
+	{"posts", "Posts", "/posts"},
 	{"held", "Held posts", "/held"},
 }
 

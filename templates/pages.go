@@ -121,7 +121,10 @@ type groupPage struct {
 	groupCard
 	Rules      string
 	Moderators []string
-	Posts      []postView
+	// Pinned are the posts the group pinned, shown first on the first
+	// page of posts.
+	Pinned []postView
+	Posts  []postView
 	// Older is the address of the next page of older posts, if any.
 	Older string
 	// Account and FollowError answer a follow form that did not work.
@@ -181,6 +184,15 @@ func (p *Pages) groupPage(ctx context.Context, name string, before int64) (group
 				return err
 			}
 		}
+		pinned := map[int64]bool{}
+		if before == 0 {
+			if page.Pinned, err = p.pinnedViews(tx, g); err != nil {
+				return err
+			}
+			for _, v := range page.Pinned {
+				pinned[v.ID] = true
+			}
+		}
 		threads, err := tx.RelayedThreads(g.ID, before, postPageSize+1)
 		if err != nil {
 			return err
@@ -190,6 +202,9 @@ func (p *Pages) groupPage(ctx context.Context, name string, before int64) (group
 			page.Older = p.iris.Group(g.Name) + "?before=" + strconv.FormatInt(threads[postPageSize-1].ID, 10)
 		}
 		for _, t := range threads {
+			if pinned[t.ID] {
+				continue
+			}
 			v, err := p.postView(tx, g, t.Post, t.Replies)
 			if err != nil {
 				return err
@@ -199,6 +214,35 @@ func (p *Pages) groupPage(ctx context.Context, name string, before int64) (group
 		return nil
 	})
 	return page, err
+}
+
+// pinnedViews are the posts g pinned that it shared publicly, the latest
+// pinned first.
+func (p *Pages) pinnedViews(tx *storage.Tx, g storage.Group) ([]postView, error) {
+	posts, err := tx.PinnedPosts(g.ID)
+	if err != nil {
+		return nil, err
+	}
+	var views []postView
+	for _, post := range posts {
+		shared, err := tx.SharedPublicly(post.ID)
+		if err != nil {
+			return nil, err
+		}
+		if !shared {
+			continue
+		}
+		replies, err := tx.ThreadReplies(post, threadLimit)
+		if err != nil {
+			return nil, err
+		}
+		v, err := p.postView(tx, g, post, len(replies))
+		if err != nil {
+			return nil, err
+		}
+		views = append(views, v)
+	}
+	return views, nil
 }
 
 func moderatorHandles(tx *storage.Tx, groupID int64) ([]string, error) {

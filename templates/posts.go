@@ -22,6 +22,7 @@ const (
 
 // postView is a relayed post as a visitor reads it.
 type postView struct {
+	ID  int64
 	URL string // its thread page here
 	// Author and AuthorURL name who wrote it; both are empty for an
 	// anonymous post, which the group published as its own.
@@ -46,6 +47,7 @@ type attachmentView struct {
 
 func (p *Pages) postView(tx *storage.Tx, g storage.Group, post storage.Post, replies int) (postView, error) {
 	v := postView{
+		ID:        post.ID,
 		URL:       p.iris.Group(g.Name) + "/posts/" + strconv.FormatInt(post.ID, 10),
 		Anonymous: post.Anonymous,
 		Time:      post.CreatedAt,

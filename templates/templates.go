@@ -49,6 +49,9 @@ type Federation interface {
 	RemoveModerator(ctx context.Context, group, account string) (storage.Actor, error)
 	ReleasePost(ctx context.Context, group, url string) error
 	DeclinePost(ctx context.Context, group, url string) error
+	RemovePost(ctx context.Context, group, url, reason string) error
+	PinPost(ctx context.Context, group, url string) error
+	UnpinPost(ctx context.Context, group, url string) error
 	RemoteFollowURL(ctx context.Context, account, group string) (string, error)
 	// ClientAddress is who a request comes from, for the rate limits:
 	// behind a trusted reverse proxy, the client it names.
@@ -90,7 +93,7 @@ type Pages struct {
 var (
 	publicPages  = []string{"home.html", "group.html", "thread.html", "error.html"}
 	consolePages = []string{"admin_setup.html", "admin_login.html", "admin_groups.html", "admin_group_new.html",
-		"admin_group.html", "admin_members.html", "admin_moderators.html", "admin_held.html",
+		"admin_group.html", "admin_members.html", "admin_moderators.html", "admin_posts.html", "admin_held.html",
 		"admin_federation.html", "admin_settings.html"}
 )
 

@@ -61,6 +61,8 @@ func routes(fed *federation.Service, pages *templates.Pages, store *storage.Stor
 			r.Post("/groups/{name}/members", pages.DecideMember)
 			r.Get("/groups/{name}/moderators", pages.Moderators)
 			r.Post("/groups/{name}/moderators", pages.ChangeModerators)
+			r.Get("/groups/{name}/posts", pages.Posts)
+			r.Post("/groups/{name}/posts", pages.ChangePosts)
 			r.Get("/groups/{name}/held", pages.Held)
 			r.Post("/groups/{name}/held", pages.DecideHeld)
 			r.Get("/federation", pages.Federation)

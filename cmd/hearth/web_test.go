@@ -182,7 +182,7 @@ func (h *runningHearth) view(fn func(*storage.Tx) error) {
 
 // consoleGets are every console page that needs a signed-in administrator.
 var consoleGets = []string{"/admin/", "/admin/groups/new", "/admin/groups/grief", "/admin/groups/grief/members",
-	"/admin/groups/grief/moderators", "/admin/groups/grief/held", "/admin/federation", "/admin/settings"}
+	"/admin/groups/grief/moderators", "/admin/groups/grief/posts", "/admin/groups/grief/held", "/admin/federation", "/admin/settings"}
 
 // consolePosts are every console form, with fields that would change
 // something were the form accepted.
@@ -191,6 +191,7 @@ var consolePosts = map[string]url.Values{
 	"/admin/groups/grief":            {"display_name": {"Intruded"}, "visibility": {"public"}, "join": {"open"}, "posting": {"members"}},
 	"/admin/groups/grief/members":    {"action": {"ban"}, "account": {"http://mastodon.test/users/alice"}},
 	"/admin/groups/grief/moderators": {"action": {"add"}, "account": {"http://mastodon.test/users/alice"}},
+	"/admin/groups/grief/posts":      {"action": {"remove-post"}, "post": {hearthBase + "/g/grief/notes/x"}, "reason": {"intruded"}},
 	"/admin/groups/grief/held":       {"action": {"release"}, "post": {hearthBase + "/g/grief/notes/x"}},
 	"/admin/settings":                {"name": {"Intruded"}},
 	"/admin/logout":                  {},
@@ -242,6 +243,9 @@ func assertUntouched(t *testing.T, h *runningHearth) {
 		}
 		if mods, err := tx.Moderators(g.ID); err != nil || len(mods) > 0 {
 			t.Errorf("a refused form added a moderator (%v, %v)", mods, err)
+		}
+		if log, err := tx.ModerationLog(g.ID, 10); err != nil || len(log) > 0 {
+			t.Errorf("a refused form left a line in the moderation log (%v, %v)", log, err)
 		}
 		profile, err := tx.InstanceProfile()
 		if profile.Name == "Intruded" {
@@ -500,6 +504,15 @@ func TestConsoleReleasesHeldPostsWithoutNamingTheirAuthor(t *testing.T) {
 			if strings.Contains(body, who) {
 				t.Errorf("a public page names the anonymous author (%s)", who)
 			}
+		}
+	}
+	posts := admin.get("/admin/groups/grief/posts")
+	if !strings.Contains(posts.body, "I have not told anyone") || !strings.Contains(posts.body, "Shared anonymously") {
+		t.Errorf("posts tab lacks the released post:\n%s", posts.body)
+	}
+	for _, who := range []string{alice.Handle, alice.ID} {
+		if strings.Contains(posts.body, who) {
+			t.Errorf("posts tab names the anonymous author (%s)", who)
 		}
 	}
 	if p := admin.submit("/admin/groups/grief/held", "/admin/groups/grief/held",
