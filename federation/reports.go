@@ -29,6 +29,9 @@ type ReportEntry struct {
 	Posts    []ReportedPost
 	State    storage.ReportState
 	Received time.Time
+
+	// AccountID is the reported account's id, where its profile is read.
+	AccountID string
 }
 
 // ReportedPost is a post of the group that a report names.
@@ -69,7 +72,8 @@ func (s *Service) fileReport(tx *storage.Tx, c *concern, host, comment string) e
 
 // reportEntry is r with its account and posts written out.
 func reportEntry(tx *storage.Tx, r storage.Report) (ReportEntry, error) {
-	e := ReportEntry{ID: r.ID, From: r.ReporterHost, Reports: r.Flags, Comment: r.Comment, State: r.State, Received: r.CreatedAt}
+	e := ReportEntry{ID: r.ID, From: r.ReporterHost, Reports: r.Flags, Comment: r.Comment, State: r.State, Received: r.CreatedAt,
+		AccountID: r.Account}
 	if r.Account != "" {
 		var err error
 		if e.Account, err = handleOf(tx, r.Account); err != nil {

@@ -268,6 +268,7 @@ var notices = map[string]string{
 	"remove-post": "The post was taken back from the members' servers; its author is told why.",
 	"pin":         "The post is pinned to the group's profile; the members' servers are told.",
 	"unpin":       "The post is unpinned; the members' servers are told.",
+	"resolve":     "The report is resolved.",
 }
 
 // credentialsPage is what the setup and sign-in pages show.

@@ -34,6 +34,8 @@ var groupTabs = []navEntry{
 	{"moderators", "Moderators", "/moderators"},
 	{"posts", "Posts", "/posts"},
 	{"held", "Held posts", "/held"},
+	{"reports", "Reports", "/reports"},
+	{"log", "Moderation log", "/log"},
 }
 
 func init() {
@@ -59,7 +61,11 @@ type groupRow struct {
 	Pending     int
 	Banned      int
 	Held        int
+	Reports     int
 }
+
+// reportsCounted bounds the open reports the list of groups counts.
+const reportsCounted = 100
 
 type groupsPage struct {
 	frame
@@ -83,9 +89,13 @@ func (p *Pages) Groups(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				return err
 			}
+			reports, err := tx.Reports(g.ID, storage.ReportOpen, reportsCounted)
+			if err != nil {
+				return err
+			}
 			page.Groups = append(page.Groups, groupRow{Name: g.Name, DisplayName: g.DisplayName,
 				Private: g.Visibility == storage.Private, Members: counts[storage.Member],
-				Pending: counts[storage.Pending], Banned: counts[storage.Banned], Held: held})
+				Pending: counts[storage.Pending], Banned: counts[storage.Banned], Held: held, Reports: len(reports)})
 		}
 		return nil
 	})
@@ -514,5 +524,18 @@ func (p *Pages) act(w http.ResponseWriter, r *http.Request, actions map[string]f
 		return
 	}
 	p.log.Info("console action", "group", name, "action", action)
-	http.Redirect(w, r, groupConsole(name)+tab+"?done="+action, http.StatusSeeOther)
+	http.Redirect(w, r, groupConsole(name)+backTo(r, tab)+"?done="+action, http.StatusSeeOther)
+}
+
+// backTo is the path of the tab a form names in its "back" field, when it
+// acts from another tab than the action's own (the Reports tab removes
+// posts and bans accounts), or else tab.
+func backTo(r *http.Request, tab string) string {
+	back := r.PostFormValue("back")
+	for _, t := range groupTabs {
+		if t.Key == back {
+			return t.Path
+		}
+	}
+	return tab
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -138,4 +139,104 @@ func (p *Pages) removePost(r *http.Request, group, post string) error {
 		return errors.New("the reason is too long")
 	}
 	return p.fed.RemovePost(r.Context(), group, post, reason)
+}
+
+// Report is an open report about a group, as the federation service
+// lists it.
+type Report struct {
+	ID        int64
+	From      string // the server the reports came from
+	Reports   int    // how many of its reports were merged into this one
+	Comment   string
+	Account   string // the reported account's handle; "" when it names none
+	AccountID string
+	Standing  string // the account's standing in the group, or ""
+	Posts     []ReportedPost
+	Received  time.Time
+}
+
+// ReportedPost is a post of the group that a report names.
+type ReportedPost struct {
+	Address string // how the federation service names it
+	Page    string // where to read it
+	State   storage.PostState
+}
+
+// Shared reports whether the group still shares the post, and so may
+// remove it.
+func (p ReportedPost) Shared() bool { return p.State == storage.Relayed }
+
+type reportsPage struct {
+	groupTab
+	Reports []Report
+}
+
+// Reports lists a group's open reports, oldest first.
+func (p *Pages) Reports(w http.ResponseWriter, r *http.Request) {
+	p.reports(w, r, http.StatusOK, "", "")
+}
+
+func (p *Pages) reports(w http.ResponseWriter, r *http.Request, status int, problem, _ string) {
+	var page reportsPage
+	var err error
+	page.groupTab, err = p.consoleGroup(r, "reports", func(*storage.Tx, storage.Group) error { return nil })
+	if err == nil {
+		page.Reports, err = p.fed.Reports(r.Context(), page.Name)
+	}
+	page.Error = problem
+	p.showTab(w, r, status, "admin_reports.html", &page, err)
+}
+
+// DecideReport resolves a report.
+func (p *Pages) DecideReport(w http.ResponseWriter, r *http.Request) {
+	actions := map[string]func(*http.Request, string, string) error{
+		"resolve": func(r *http.Request, group, report string) error {
+			id, err := strconv.ParseInt(report, 10, 64)
+			if err != nil {
+				return errors.New("no report has this number")
+			}
+			return p.fed.ResolveReport(r.Context(), group, id)
+		},
+	}
+	p.act(w, r, actions, "report", "/reports", p.reports)
+}
+
+// LogLine is one line of a group's moderation log, as the federation
+// service writes it: accounts as their handles where they are known.
+type LogLine struct {
+	At     time.Time
+	By     string // a moderator, "admin" or "expiry"
+	Action string
+	Target string // an account, a post's address or a report
+	Reason string
+}
+
+// Linked reports whether the line's target is an address to link to.
+func (l LogLine) Linked() bool {
+	return strings.HasPrefix(l.Target, "https://") || strings.HasPrefix(l.Target, "http://")
+}
+
+// logListed bounds the lines the moderation log tab shows; "hearth modlog
+// --limit" shows more.
+const logListed = 200
+
+type logPage struct {
+	groupTab
+	Lines  []LogLine
+	Capped bool
+	Limit  int
+}
+
+// ModerationLog shows a group's moderation log, newest first.
+func (p *Pages) ModerationLog(w http.ResponseWriter, r *http.Request) {
+	page := logPage{Limit: logListed}
+	var err error
+	page.groupTab, err = p.consoleGroup(r, "log", func(*storage.Tx, storage.Group) error { return nil })
+	if err == nil {
+		page.Lines, err = p.fed.ModerationLog(r.Context(), page.Name, logListed+1)
+	}
+	if len(page.Lines) > logListed {
+		page.Lines, page.Capped = page.Lines[:logListed], true
+	}
+	p.showTab(w, r, http.StatusOK, "admin_log.html", &page, err)
 }

@@ -39,6 +39,34 @@ func (f consoleFederation) BanMember(ctx context.Context, group, account string,
 	return f.Service.BanMember(ctx, group, account, federation.BanTerms{Days: days, Reason: reason})
 }
 
+func (f consoleFederation) Reports(ctx context.Context, group string) ([]templates.Report, error) {
+	entries, err := f.Service.Reports(ctx, group)
+	if err != nil {
+		return nil, err
+	}
+	reports := make([]templates.Report, len(entries))
+	for i, e := range entries {
+		reports[i] = templates.Report{ID: e.ID, From: e.From, Reports: e.Reports, Comment: e.Comment, Account: e.Account,
+			AccountID: e.AccountID, Standing: e.Standing, Received: e.Received}
+		for _, p := range e.Posts {
+			reports[i].Posts = append(reports[i].Posts, templates.ReportedPost{Address: p.Address, Page: p.Page, State: p.State})
+		}
+	}
+	return reports, nil
+}
+
+func (f consoleFederation) ModerationLog(ctx context.Context, group string, limit int) ([]templates.LogLine, error) {
+	lines, err := f.Service.ModerationLog(ctx, group, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]templates.LogLine, len(lines))
+	for i, l := range lines {
+		out[i] = templates.LogLine(l)
+	}
+	return out, nil
+}
+
 var adminCommands = []command{
 	{name: "create", args: "NAME", summary: "Create an account of the admin console; the password is read from --password-file, or from standard input.", run: adminCreate},
 }

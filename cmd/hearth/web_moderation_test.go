@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/hearth-social/hearth/federation/fedtest"
+	"github.com/hearth-social/hearth/storage"
 )
 
 // mustRefuse checks that form, posted to path by a visitor without a
@@ -101,5 +103,110 @@ func TestConsoleRemovesAndPinsPosts(t *testing.T) {
 	if unknown.status != http.StatusBadRequest || !strings.Contains(unknown.body, "the group shares no post at this address") ||
 		!strings.Contains(unknown.body, `value="https://nowhere.test/notes/1"`) || !strings.Contains(unknown.body, `value="typed"`) {
 		t.Errorf("removing a post the group does not share: %d\n%s", unknown.status, unknown.body)
+	}
+
+	log := admin.get("/admin/groups/grief/log")
+	if !before(log.body, "<td>remove</td>", "<td>unpin</td>") ||
+		!before(log.body, "<td>unpin</td>", "<td>pin</td>") || !strings.Contains(log.body, "selling things &amp; rude") ||
+		!strings.Contains(log.body, `<a href="`+spam+`"`) || !strings.Contains(log.body, "<td>admin</td>") {
+		t.Errorf("the moderation log does not list the removal, unpin and pin, newest first:\n%s", log.body)
+	}
+}
+
+func TestConsoleActsOnReports(t *testing.T) {
+	t.Parallel()
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	masto, alice, _ := twoMastodonMembers(t, h, group)
+	pills := sharedNote(t, masto, alice, group, "Cheap pills at my site.")
+	server := instanceActor(t, masto)
+	mustPost(t, server, group+"/inbox", mastodonFlag(t, server, group, alice, pills))
+	admin := signedIn(t, h)
+	const tab = "/admin/groups/grief/reports"
+
+	if p := admin.get("/admin/"); !strings.Contains(p.body, `<a href="/admin/groups/grief/reports">1 open</a>`) {
+		t.Errorf("the list of groups does not count the open report:\n%s", p.body)
+	}
+	reports := admin.get(tab)
+	for _, want := range []string{"Report 1, from mastodon.test", "Spam account posting links in the group",
+		`<a href="` + alice.ID + `" rel="nofollow noopener noreferrer">alice@mastodon.test</a>`, "(member)",
+		`<a href="` + pills + `"`, "Remove this post", "Ban alice@mastodon.test"} {
+		if !strings.Contains(reports.body, want) {
+			t.Errorf("reports tab lacks %q", want)
+		}
+	}
+	mustRefuse(t, h, admin, tab, url.Values{"action": {"resolve"}, "report": {"1"}})
+
+	mustRedirect(t, "remove from the report", admin.submit(tab, "/admin/groups/grief/posts", url.Values{"action": {"remove-post"},
+		"post": {pills}, "back": {"reports"}}), tab+"?done=remove-post")
+	masto.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool { return d.Type() == "Undo" && objectField(d.Activity, "object") == pills })
+	mustRedirect(t, "ban from the report", admin.submit(tab, "/admin/groups/grief/members", url.Values{"action": {"ban"},
+		"account": {alice.ID}, "reason": {"Report 1"}, "back": {"reports"}}), tab+"?done=ban")
+	masto.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool { return d.Type() == "Block" && d.Inbox == alice.Inbox })
+	reports = admin.get(tab)
+	if !strings.Contains(reports.body, "(removed)") || !strings.Contains(reports.body, "(banned)") ||
+		strings.Contains(reports.body, "Remove this post") || strings.Contains(reports.body, "Ban alice") {
+		t.Errorf("reports tab after acting on the report:\n%s", reports.body)
+	}
+
+	resolved := admin.submit(tab, tab, url.Values{"action": {"resolve"}, "report": {"1"}})
+	mustRedirect(t, "resolve", resolved, tab+"?done=resolve")
+	if p := admin.get(resolved.location); !strings.Contains(p.body, "The report is resolved.") || !strings.Contains(p.body, "No report is open.") {
+		t.Errorf("reports tab after resolving:\n%s", p.body)
+	}
+	for _, number := range []string{"1", "x"} {
+		p := admin.submit(tab, tab, url.Values{"action": {"resolve"}, "report": {number}})
+		if p.status != http.StatusBadRequest || !strings.Contains(p.body, "no open report has this number") && !strings.Contains(p.body, "no report has this number") {
+			t.Errorf("resolving report %q: %d\n%s", number, p.status, p.body)
+		}
+	}
+	var open []storage.Report
+	h.view(func(tx *storage.Tx) error {
+		g, err := tx.GroupByName("grief")
+		if err != nil {
+			return err
+		}
+		open, err = tx.Reports(g.ID, storage.ReportOpen, 10)
+		return err
+	})
+	if len(open) != 0 {
+		t.Errorf("%d reports open after resolving, want none", len(open))
+	}
+	if p := admin.get("/admin/groups/grief/log"); !strings.Contains(p.body, "<td>resolve</td>\n<td>report 1</td>") {
+		t.Errorf("the moderation log does not list the resolution:\n%s", p.body)
+	}
+}
+
+func TestConsoleModerationLogIsCapped(t *testing.T) {
+	t.Parallel()
+	h := startHearth(t, nil)
+	h.createGroup("grief", nil)
+	admin := signedIn(t, h)
+	if p := admin.get("/admin/groups/grief/log"); !strings.Contains(p.body, "Nothing was moderated in this group yet.") {
+		t.Errorf("the log of a new group:\n%s", p.body)
+	}
+	err := h.store.Update(context.Background(), func(tx *storage.Tx) error {
+		g, err := tx.GroupByName("grief")
+		if err != nil {
+			return err
+		}
+		for i := range 201 {
+			target := "report " + strings.Repeat("9", i+1)
+			if err := tx.LogModeration(storage.LogEntry{GroupID: g.ID, By: "admin", Action: "resolve", Target: target}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := admin.get("/admin/groups/grief/log")
+	if n := strings.Count(p.body, "<td>resolve</td>"); n != 200 || !strings.Contains(p.body, "hearth modlog grief --limit N") ||
+		!strings.Contains(p.body, "report "+strings.Repeat("9", 201)+"<") || strings.Contains(p.body, "report 9<") {
+		t.Errorf("the log lists %d lines, want the newest 200 and how to see more", n)
+	}
+	if p := admin.get("/admin/groups/nobody/log"); p.status != http.StatusNotFound {
+		t.Errorf("log of no group: %d", p.status)
 	}
 }

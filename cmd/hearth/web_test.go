@@ -182,7 +182,8 @@ func (h *runningHearth) view(fn func(*storage.Tx) error) {
 
 // consoleGets are every console page that needs a signed-in administrator.
 var consoleGets = []string{"/admin/", "/admin/groups/new", "/admin/groups/grief", "/admin/groups/grief/members",
-	"/admin/groups/grief/moderators", "/admin/groups/grief/posts", "/admin/groups/grief/held", "/admin/federation", "/admin/settings"}
+	"/admin/groups/grief/moderators", "/admin/groups/grief/posts", "/admin/groups/grief/held", "/admin/groups/grief/reports",
+	"/admin/groups/grief/log", "/admin/federation", "/admin/settings"}
 
 // consolePosts are every console form, with fields that would change
 // something were the form accepted.
@@ -193,6 +194,7 @@ var consolePosts = map[string]url.Values{
 	"/admin/groups/grief/moderators": {"action": {"add"}, "account": {"http://mastodon.test/users/alice"}},
 	"/admin/groups/grief/posts":      {"action": {"remove-post"}, "post": {hearthBase + "/g/grief/notes/x"}, "reason": {"intruded"}},
 	"/admin/groups/grief/held":       {"action": {"release"}, "post": {hearthBase + "/g/grief/notes/x"}},
+	"/admin/groups/grief/reports":    {"action": {"resolve"}, "report": {"1"}},
 	"/admin/settings":                {"name": {"Intruded"}},
 	"/admin/logout":                  {},
 }
