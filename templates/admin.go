@@ -269,6 +269,10 @@ var notices = map[string]string{
 	"pin":         "The post is pinned to the group's profile; the members' servers are told.",
 	"unpin":       "The post is unpinned; the members' servers are told.",
 	"resolve":     "The report is resolved.",
+	"block":       "The domain and its subdomains are blocked: nothing is taken from or sent to them any more.",
+	"allow":       "The domain is allowed.",
+	"unblock":     "The block is lifted. Memberships it ended stay ended: its accounts follow again to rejoin.",
+	"disallow":    "The domain is off the allowlist.",
 }
 
 // credentialsPage is what the setup and sign-in pages show.

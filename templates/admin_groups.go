@@ -13,8 +13,9 @@ import (
 	"github.com/hearth-social/hearth/storage"
 )
 
-// The console is made of sections, and a group's page of tabs. A new one is
-// a template, a handler, an entry in one of these lists, and its routes in
+// The console is made of sections, and a group's page of tabs (the
+// Federation section's pages are federationTabs). A new one is a template,
+// a handler, an entry in one of these lists, and its routes in
 // cmd/hearth/routes.go.
 type navEntry struct {
 	Key   string

@@ -137,6 +137,7 @@ const hostsListed = 100
 
 type federationPage struct {
 	frame
+	Tab   string
 	Queue storage.QueueStats
 	Hosts []storage.Host
 	Chart chart
@@ -146,7 +147,7 @@ type federationPage struct {
 // Federation shows the health of deliveries: the queue, the servers with
 // deliveries waiting or failing, and a chart of the last day's attempts.
 func (p *Pages) Federation(w http.ResponseWriter, r *http.Request) {
-	page := federationPage{frame: consoleFrame(r, "federation")}
+	page := federationPage{frame: consoleFrame(r, "federation"), Tab: "deliveries"}
 	var hours []storage.HourCount
 	err := p.store.View(r.Context(), func(tx *storage.Tx) (err error) {
 		page.Now = tx.Now()

@@ -55,6 +55,13 @@ type Federation interface {
 	Reports(ctx context.Context, group string) ([]Report, error)
 	ResolveReport(ctx context.Context, group string, id int64) error
 	ModerationLog(ctx context.Context, group string, limit int) ([]LogLine, error)
+	BlockDomain(ctx context.Context, domain, reason string) (Cutoff, error)
+	AllowDomain(ctx context.Context, domain, reason string) error
+	RemoveDomainRule(ctx context.Context, policy storage.DomainPolicyKind, domain string) error
+	DomainRules(ctx context.Context) ([]DomainRule, error)
+	// Allowlist reports whether the instance federates only with the
+	// domains it allows.
+	Allowlist() bool
 	RemoteFollowURL(ctx context.Context, account, group string) (string, error)
 	// ClientAddress is who a request comes from, for the rate limits:
 	// behind a trusted reverse proxy, the client it names.
@@ -97,7 +104,7 @@ var (
 	publicPages  = []string{"home.html", "group.html", "thread.html", "error.html"}
 	consolePages = []string{"admin_setup.html", "admin_login.html", "admin_groups.html", "admin_group_new.html",
 		"admin_group.html", "admin_members.html", "admin_moderators.html", "admin_posts.html", "admin_held.html",
-		"admin_reports.html", "admin_log.html", "admin_federation.html", "admin_settings.html"}
+		"admin_reports.html", "admin_log.html", "admin_federation.html", "admin_domains.html", "admin_settings.html"}
 )
 
 var funcs = template.FuncMap{

@@ -67,6 +67,25 @@ func (f consoleFederation) ModerationLog(ctx context.Context, group string, limi
 	return out, nil
 }
 
+func (f consoleFederation) BlockDomain(ctx context.Context, domain, reason string) (templates.Cutoff, error) {
+	c, err := f.Service.BlockDomain(ctx, domain, reason)
+	return templates.Cutoff(c), err
+}
+
+func (f consoleFederation) DomainRules(ctx context.Context) ([]templates.DomainRule, error) {
+	rules, err := f.Service.DomainRules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]templates.DomainRule, len(rules))
+	for i, r := range rules {
+		out[i] = templates.DomainRule(r)
+	}
+	return out, nil
+}
+
+func (f consoleFederation) Allowlist() bool { return f.Service.Mode() == federation.ModeAllowlist }
+
 var adminCommands = []command{
 	{name: "create", args: "NAME", summary: "Create an account of the admin console; the password is read from --password-file, or from standard input.", run: adminCreate},
 }

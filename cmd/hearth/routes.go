@@ -69,6 +69,8 @@ func routes(fed *federation.Service, pages *templates.Pages, store *storage.Stor
 			r.Post("/groups/{name}/reports", pages.DecideReport)
 			r.Get("/groups/{name}/log", pages.ModerationLog)
 			r.Get("/federation", pages.Federation)
+			r.Get("/federation/domains", pages.Domains)
+			r.Post("/federation/domains", pages.ChangeDomains)
 			r.Get("/settings", pages.Settings)
 			r.Post("/settings", pages.SaveSettings)
 		})

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hearth-social/hearth/federation"
 	"github.com/hearth-social/hearth/federation/fedtest"
 	"github.com/hearth-social/hearth/storage"
 )
@@ -208,5 +209,106 @@ func TestConsoleModerationLogIsCapped(t *testing.T) {
 	}
 	if p := admin.get("/admin/groups/nobody/log"); p.status != http.StatusNotFound {
 		t.Errorf("log of no group: %d", p.status)
+	}
+}
+
+func TestConsoleBlocksAndAllowsDomains(t *testing.T) {
+	t.Parallel()
+	h := startHearth(t, func(c *federation.Config) { c.Block = []string{"configured.example"} })
+	group := h.createGroup("grief", nil)
+	spam := h.network.NewInstance("spam.test")
+	spammer := spam.NewActor("spammer")
+	join(t, spammer, spam, group)
+	admin := signedIn(t, h)
+	const page = "/admin/federation/domains"
+
+	domains := admin.get(page)
+	for _, want := range []string{"Open mode", "<th scope=\"row\">configured.example</th>", "<code>federation.block</code>", "Read-only"} {
+		if !strings.Contains(domains.body, want) {
+			t.Errorf("domains page lacks %q", want)
+		}
+	}
+	if strings.Contains(domains.body, "Unblock configured.example") {
+		t.Error("domains page offers to lift a block of the configuration")
+	}
+
+	blocked := admin.submit(page, page, url.Values{"action": {"block"}, "domain": {"Spam.Test"}, "reason": {"spam <b>wave</b>"}})
+	mustRedirect(t, "block", blocked, page+"?done=block&ended=1&dropped=")
+	after := admin.get(blocked.location)
+	for _, want := range []string{"Memberships and requests to join ended: 1.", "<th scope=\"row\">spam.test</th>",
+		"spam &lt;b&gt;wave&lt;/b&gt;", `aria-label="Unblock spam.test"`} {
+		if !strings.Contains(after.body, want) {
+			t.Errorf("domains page after the block lacks %q:\n%s", want, after.body)
+		}
+	}
+	if h.svc.Federates("sub.spam.test") {
+		t.Error("a subdomain of the blocked domain is federated with")
+	}
+	var members int
+	h.view(func(tx *storage.Tx) error {
+		g, err := tx.GroupByName("grief")
+		if err != nil {
+			return err
+		}
+		members, err = tx.CountMembers(g.ID)
+		return err
+	})
+	if members != 0 {
+		t.Errorf("%d members after blocking their domain, want none", members)
+	}
+	if status := post(t, spammer, group+"/inbox", spammer.Follow(group)); status != http.StatusForbidden {
+		t.Errorf("a follow from the blocked domain: status %d, want 403", status)
+	}
+
+	mustRedirect(t, "unblock", admin.submit(page, page, url.Values{"action": {"unblock"}, "domain": {"spam.test"}}), page+"?done=unblock")
+	if !h.svc.Federates("spam.test") {
+		t.Error("the unblocked domain is still refused")
+	}
+	mustRedirect(t, "allow", admin.submit(page, page, url.Values{"action": {"allow"}, "domain": {"friends.example"}, "reason": {"partner"}}),
+		page+"?done=allow")
+	if p := admin.get(page); !strings.Contains(p.body, `aria-label="Disallow friends.example"`) || !strings.Contains(p.body, "partner") {
+		t.Errorf("domains page does not list the allowed domain:\n%s", p.body)
+	}
+	mustRedirect(t, "disallow", admin.submit(page, page, url.Values{"action": {"disallow"}, "domain": {"friends.example"}}), page+"?done=disallow")
+	var stored []storage.DomainPolicy
+	h.view(func(tx *storage.Tx) (err error) { stored, err = tx.DomainPolicies(); return err })
+	if len(stored) != 0 {
+		t.Errorf("domain rules %v left after removing them", stored)
+	}
+
+	for _, tc := range []struct {
+		form url.Values
+		want string
+	}{
+		{url.Values{"action": {"unblock"}, "domain": {"configured.example"}}, "in the configuration"},
+		{url.Values{"action": {"block"}, "domain": {"not a/domain"}, "reason": {"typed"}}, "bare domain name"},
+		{url.Values{"action": {"block"}, "domain": {"spam.test:443"}}, "leave out the port"},
+		{url.Values{"action": {"block"}}, "Name a domain"},
+		{url.Values{"action": {"block"}, "domain": {"spam.test"}, "reason": {strings.Repeat("x", 501)}}, "too long"},
+		{url.Values{"action": {"explode"}, "domain": {"spam.test"}}, "Unknown action"},
+	} {
+		p := admin.submit(page, page, tc.form)
+		if p.status != http.StatusBadRequest || !strings.Contains(p.body, tc.want) {
+			t.Errorf("%v: %d, want 400 saying %q\n%s", tc.form, p.status, tc.want, p.body)
+		}
+	}
+	if p := admin.submit(page, page, url.Values{"action": {"block"}, "domain": {"not a/domain"}, "reason": {"typed"}}); !strings.Contains(p.body, `value="not a/domain"`) || !strings.Contains(p.body, `value="typed"`) {
+		t.Error("a refused block does not keep what was typed")
+	}
+	h.view(func(tx *storage.Tx) (err error) { stored, err = tx.DomainPolicies(); return err })
+	if len(stored) != 0 {
+		t.Errorf("refused forms stored domain rules %v", stored)
+	}
+}
+
+func TestConsoleDomainsPageSaysTheMode(t *testing.T) {
+	t.Parallel()
+	h := startHearth(t, func(c *federation.Config) {
+		c.Mode, c.Allow = federation.ModeAllowlist, []string{"friends.example"}
+	})
+	admin := signedIn(t, h)
+	p := admin.get("/admin/federation/domains")
+	if !strings.Contains(p.body, "Allowlist mode") || !strings.Contains(p.body, "<code>federation.allow</code>") {
+		t.Errorf("domains page of an allowlist instance:\n%s", p.body)
 	}
 }

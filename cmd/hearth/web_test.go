@@ -183,7 +183,7 @@ func (h *runningHearth) view(fn func(*storage.Tx) error) {
 // consoleGets are every console page that needs a signed-in administrator.
 var consoleGets = []string{"/admin/", "/admin/groups/new", "/admin/groups/grief", "/admin/groups/grief/members",
 	"/admin/groups/grief/moderators", "/admin/groups/grief/posts", "/admin/groups/grief/held", "/admin/groups/grief/reports",
-	"/admin/groups/grief/log", "/admin/federation", "/admin/settings"}
+	"/admin/groups/grief/log", "/admin/federation", "/admin/federation/domains", "/admin/settings"}
 
 // consolePosts are every console form, with fields that would change
 // something were the form accepted.
@@ -195,6 +195,7 @@ var consolePosts = map[string]url.Values{
 	"/admin/groups/grief/posts":      {"action": {"remove-post"}, "post": {hearthBase + "/g/grief/notes/x"}, "reason": {"intruded"}},
 	"/admin/groups/grief/held":       {"action": {"release"}, "post": {hearthBase + "/g/grief/notes/x"}},
 	"/admin/groups/grief/reports":    {"action": {"resolve"}, "report": {"1"}},
+	"/admin/federation/domains":      {"action": {"block"}, "domain": {"intruded.example"}},
 	"/admin/settings":                {"name": {"Intruded"}},
 	"/admin/logout":                  {},
 }
@@ -248,6 +249,9 @@ func assertUntouched(t *testing.T, h *runningHearth) {
 		}
 		if log, err := tx.ModerationLog(g.ID, 10); err != nil || len(log) > 0 {
 			t.Errorf("a refused form left a line in the moderation log (%v, %v)", log, err)
+		}
+		if rules, err := tx.DomainPolicies(); err != nil || len(rules) > 0 {
+			t.Errorf("a refused form changed the domain rules (%v, %v)", rules, err)
 		}
 		profile, err := tx.InstanceProfile()
 		if profile.Name == "Intruded" {
