@@ -196,8 +196,23 @@ func TestBrowserRunsTheConsoleAndReadsAGroup(t *testing.T) {
 	}
 	screenshot("thread")
 
+	// The admin pins Alice's post; the group page lists it first.
+	run("pin",
+		chromedp.Navigate(hearthBase+"/admin/groups/grief/posts"),
+		chromedp.Click(`button[aria-label^="Pin the post by @`+alice.Handle+`"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`p.notice`, chromedp.ByQuery),
+	)
+	masto.AwaitDelivery(t, wait, fedtest.OfType("Add"))
+	screenshot("console-posts")
+	run("group page with a pinned post", chromedp.Navigate(group), chromedp.WaitVisible(`#pinned`, chromedp.ByQuery))
+	if got := text("pinned post", `#pinned + ul.posts`); !strings.Contains(got, "lit a candle") {
+		t.Errorf("the pinned list lacks the pinned post:\n%s", got)
+	}
+
 	run("federation page", chromedp.Navigate(hearthBase+"/admin/federation"), chromedp.WaitVisible(`svg.chart`, chromedp.ByQuery))
 	screenshot("console-federation")
+	run("domains page", chromedp.Navigate(hearthBase+"/admin/federation/domains"), chromedp.WaitVisible(`#block-domain`, chromedp.ByQuery))
+	screenshot("console-domains")
 	var g storage.Group
 	h.view(func(tx *storage.Tx) (err error) { g, err = tx.GroupByName("grief"); return err })
 	if g.Join != storage.JoinApproval || g.DisplayName != "Grief support" {
