@@ -1,6 +1,8 @@
 // Package delivery sends what the groups publish: it claims queued
 // deliveries from storage, signs each request with the sending group's key,
 // POSTs it, and records the outcome, retrying what may still succeed.
+// Activities for a whole group arrive as fan-outs, which it expands into
+// deliveries in batches, off the path of the request that caused them.
 //
 // The queue lives in the database, so nothing is lost to a crash or a
 // restart: a delivery leaves the queue only when its inbox took it, when
@@ -55,6 +57,13 @@ type Config struct {
 	Schedule Schedule
 	// Random returns a number in [0, 1) for jitter; tests fix it.
 	Random func() float64
+	// Audience decides which members' servers get each activity queued
+	// for a whole group (storage.QueueFanOut), and in which pass; the
+	// servers the instance does not federate with are left out there.
+	// Nil sends every such activity to every member's server, first.
+	Audience storage.Audience
+	// FanOutBatch is how many member inboxes one transaction expands.
+	FanOutBatch int
 }
 
 // Engine is the pool of delivery workers.
@@ -64,6 +73,7 @@ type Engine struct {
 	log   *slog.Logger
 
 	wake     chan struct{}
+	fanOuts  chan struct{}
 	jobs     chan storage.Job
 	finished chan struct{}
 	outcomes chan result
@@ -77,6 +87,7 @@ type Engine struct {
 	stop        context.CancelFunc
 	requestStop context.CancelFunc
 	dispatched  sync.WaitGroup
+	expanded    sync.WaitGroup
 	inFlight    sync.WaitGroup
 	recorded    chan struct{}
 }
@@ -96,6 +107,11 @@ const sweepEvery = time.Minute
 const flushEvery = 20 * time.Millisecond
 
 const flushBatch = 256
+
+// fanOutBatch is how many member inboxes one transaction expands by
+// default: a few milliseconds of the only writer, and room for a thousand
+// servers' shared inboxes in one step.
+const fanOutBatch = 1000
 
 // writeTimeout bounds each write of outcomes, and the release of claims on
 // Stop, so that a database that stops answering cannot hold up shutdown for
@@ -129,11 +145,18 @@ func New(store *storage.Store, cfg Config) *Engine {
 	if cfg.Client == nil {
 		cfg.Client = http.DefaultClient
 	}
+	if cfg.Audience == nil {
+		cfg.Audience = func(string, storage.Target) storage.Turn { return storage.First }
+	}
+	if cfg.FanOutBatch <= 0 {
+		cfg.FanOutBatch = fanOutBatch
+	}
 	return &Engine{
 		store:        store,
 		cfg:          cfg,
 		log:          cfg.Logger,
 		wake:         make(chan struct{}, 1),
+		fanOuts:      make(chan struct{}, 1),
 		jobs:         make(chan storage.Job),
 		finished:     make(chan struct{}, cfg.Workers),
 		outcomes:     make(chan result, cfg.Workers),
@@ -145,6 +168,16 @@ func New(store *storage.Store, cfg Config) *Engine {
 
 // Wake tells the engine that new work is queued; it never blocks.
 func (e *Engine) Wake() {
+	for _, ch := range []chan struct{}{e.wake, e.fanOuts} {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// wakeDispatch tells the dispatcher alone that deliveries are queued.
+func (e *Engine) wakeDispatch() {
 	select {
 	case e.wake <- struct{}{}:
 	default:
@@ -175,15 +208,18 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.dispatched.Add(1)
 	go e.dispatch(dispatchCtx)
+	e.expanded.Add(1)
+	go e.expand(dispatchCtx)
 	go e.record()
 	return nil
 }
 
-// Stop stops claiming, lets requests in flight finish until ctx ends,
-// cancels the rest (they stay queued) and writes every outcome.
+// Stop stops claiming and expanding, lets requests in flight finish until
+// ctx ends, cancels the rest (they stay queued) and writes every outcome.
 func (e *Engine) Stop(ctx context.Context) error {
 	e.stop()
 	e.dispatched.Wait()
+	e.expanded.Wait()
 	close(e.jobs)
 	done := make(chan struct{})
 	go func() { e.inFlight.Wait(); close(done) }()
@@ -266,6 +302,58 @@ func (e *Engine) dispatch(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// expand turns fan-outs into deliveries, one batch of member inboxes per
+// transaction so that the writer is never held for long, and wakes the
+// dispatcher for each batch. It sleeps until woken, or for the poll
+// interval, since another process may queue fan-outs without waking it.
+func (e *Engine) expand(ctx context.Context) {
+	defer e.expanded.Done()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		step, err := e.expandStep(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			e.log.Error("expanding a fan-out", "err", err)
+			step.Pending = false
+		case step.Queued > 0:
+			e.wakeDispatch()
+		}
+		if step.Pending {
+			continue
+		}
+		timer.Reset(e.cfg.Poll)
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.fanOuts:
+		case <-timer.C:
+		}
+	}
+}
+
+// expandStep expands one batch of the next fan-out. It looks for one with
+// a read first, so that an engine with nothing to expand does not take the
+// only writer each time it polls.
+func (e *Engine) expandStep(ctx context.Context) (storage.Expansion, error) {
+	var pending bool
+	err := e.store.View(ctx, func(tx *storage.Tx) (err error) {
+		pending, err = tx.FanOutsPending()
+		return err
+	})
+	if err != nil || !pending {
+		return storage.Expansion{}, err
+	}
+	var step storage.Expansion
+	err = e.store.Update(ctx, func(tx *storage.Tx) (err error) {
+		step, err = tx.ExpandFanOut(e.cfg.FanOutBatch, e.cfg.Audience)
+		return err
+	})
+	return step, err
 }
 
 // sweep gives up the deliveries that have been queued for too long, keeping
@@ -555,7 +643,7 @@ func (e *Engine) record() {
 			return
 		}
 		batch, gone = batch[:0], gone[:0]
-		e.Wake()
+		e.wakeDispatch()
 	}
 	for {
 		select {
