@@ -48,14 +48,31 @@ type Audience func(form string, t Target) Turn
 
 // QueueFanOut stores a, an activity of group a.GroupID, and queues it for
 // the group's members, to be expanded later by ExpandFanOut. form is kept
-// for the audience that expansion is given. Call it in the transaction of
-// the change that caused the activity.
-func (tx *Tx) QueueFanOut(a Activity, form string) error {
+// for the audience that expansion is given. The inboxes in also are queued
+// at once, those that are no member's: a member's is the fan-out's, which
+// sends it once. Call it in the transaction of the change that caused the
+// activity.
+func (tx *Tx) QueueFanOut(a Activity, form string, also ...string) error {
 	if a.GroupID == 0 {
 		return fmt.Errorf("fan-out of %s: no group", a.ID)
 	}
 	if err := tx.storeActivity(a); err != nil {
 		return err
+	}
+	for _, inbox := range also {
+		host, err := inboxHost(inbox)
+		if err != nil {
+			return err
+		}
+		_, err = tx.exec(`INSERT INTO deliveries (activity_id, inbox, host, next_attempt_at, created_at, updated_at)
+			SELECT :activity, :inbox, :host, :now, :now, :now WHERE NOT EXISTS (
+				SELECT 1 FROM memberships WHERE group_id = :group AND state = 'member' AND inbox = :inbox)
+			ON CONFLICT DO NOTHING`,
+			sql.Named("activity", a.ID), sql.Named("inbox", inbox), sql.Named("host", host),
+			sql.Named("now", millis(tx.now)), sql.Named("group", a.GroupID))
+		if err != nil {
+			return err
+		}
 	}
 	_, err := tx.exec(`INSERT INTO fanouts (activity_id, form, created_at) VALUES (?, ?, ?)`, a.ID, form, millis(tx.now))
 	return err
