@@ -306,13 +306,18 @@ func (e *Engine) dispatch(ctx context.Context) {
 
 // expand turns fan-outs into deliveries, one batch of member inboxes per
 // transaction so that the writer is never held for long, and wakes the
-// dispatcher for each batch. It sleeps until woken, or for the poll
-// interval, since another process may queue fan-outs without waking it.
+// dispatcher for each batch. Between batches it leaves the writer to
+// others for as long as the batch held it: inbound activities waiting for
+// it go first, and batches are still queued far faster than they can be
+// signed and sent. With nothing left to expand it sleeps until woken, or
+// for the poll interval, since another process may queue fan-outs without
+// waking it.
 func (e *Engine) expand(ctx context.Context) {
 	defer e.expanded.Done()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
+		started := time.Now()
 		step, err := e.expandStep(ctx)
 		switch {
 		case ctx.Err() != nil:
@@ -324,6 +329,12 @@ func (e *Engine) expand(ctx context.Context) {
 			e.wakeDispatch()
 		}
 		if step.Pending {
+			timer.Reset(time.Since(started))
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
 			continue
 		}
 		timer.Reset(e.cfg.Poll)
