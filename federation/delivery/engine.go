@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -80,6 +81,12 @@ type Engine struct {
 
 	signersMu sync.Mutex
 	signers   map[int64]*signature.Signer
+	// signing holds a token per signature being made. Signing is most of a
+	// delivery's CPU: with hundreds of workers signing at once, everything
+	// else that needs a core (inbound requests, the transaction holding
+	// the only writer) would queue behind them. As many signatures at once
+	// as there are cores keep the cores as busy.
+	signing chan struct{}
 
 	hostsMu      sync.Mutex
 	hostFailures map[string]int
@@ -161,6 +168,7 @@ func New(store *storage.Store, cfg Config) *Engine {
 		finished:     make(chan struct{}, cfg.Workers),
 		outcomes:     make(chan result, cfg.Workers),
 		signers:      map[int64]*signature.Signer{},
+		signing:      make(chan struct{}, runtime.GOMAXPROCS(0)),
 		hostFailures: map[string]int{},
 		recorded:     make(chan struct{}),
 	}
@@ -554,7 +562,14 @@ func (e *Engine) post(ctx context.Context, job storage.Job) (int, http.Header, e
 	}
 	req.Header.Set("Content-Type", activitypub.ContentType)
 	req.Header.Set("Accept", activitypub.ContentType)
-	if err := signer.SignPost(req, job.Body); err != nil {
+	select {
+	case e.signing <- struct{}{}:
+	case <-ctx.Done():
+		return 0, nil, ctx.Err()
+	}
+	err = signer.SignPost(req, job.Body)
+	<-e.signing
+	if err != nil {
 		return 0, nil, signingError{fmt.Errorf("signing: %w", err)}
 	}
 	resp, err := e.cfg.Client.Do(req)
