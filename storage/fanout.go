@@ -14,9 +14,9 @@ import (
 //
 // The roster is read when each batch is expanded, not when the activity was
 // queued: a member who left or was banned before their server's turn is not
-// counted, and one who joined meanwhile is counted when their server's
-// inbox comes after the batches already expanded (on a server with other
-// members it usually does not, and the joiner's server was sent it anyway).
+// counted, and one who joined meanwhile is counted if their server's inbox
+// sorts after the batches already expanded. A server that had members all
+// along is sent the activity once either way.
 
 // Turn says whether a member's server is sent one activity of a fan-out,
 // and in which of the two passes over the roster.
