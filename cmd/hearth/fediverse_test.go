@@ -296,11 +296,15 @@ type arrivals struct {
 	Deliveries int       `json:"deliveries"`
 }
 
+// awaitLimit bounds an await. With 100,000 members, the Accepts of their
+// Follows alone take minutes to deliver.
+const awaitLimit = 15 * time.Minute
+
 // await waits until every server named has its deliveries, checks that each
 // is of the type asked, verified and accepted, and returns when the last
 // arrived.
 func (fv *fediverse) await(ctx context.Context, arg awaitRequest) (arrivals, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, awaitLimit)
 	defer cancel()
 	var found arrivals
 	for k, s := range arg.Servers {
