@@ -282,6 +282,24 @@ func TestEveryServersFirstFormIsQueuedBeforeAnySecondForm(t *testing.T) {
 	}
 }
 
+func TestFanOutAlsoReachesInboxesOutsideTheRosterOnce(t *testing.T) {
+	t.Parallel()
+	r := newRoster(t)
+	member := r.join("s.test", "m", true)
+	outside := "https://gone.test/users/left/inbox"
+	update(t, r.s, func(tx *storage.Tx) error {
+		return tx.QueueFanOut(storage.Activity{ID: "https://hearth.test/a/1", GroupID: r.group.ID, Type: "Undo", Body: []byte(`{}`)},
+			"all", outside, member)
+	})
+	if got, want := r.sent(), each("https://hearth.test/a/1", []string{outside}); !slices.Equal(got, want) {
+		t.Errorf("before the expansion sent %q, want %q", got, want)
+	}
+	r.expandAll(10, everyone)
+	if got, want := r.sent(), each("https://hearth.test/a/1", []string{member}); !slices.Equal(got, want) {
+		t.Errorf("after the expansion sent %q, want %q: the member's inbox once, by the fan-out", got, want)
+	}
+}
+
 func TestErasedPostsAndRetiredGroupsLeaveNoFanOut(t *testing.T) {
 	t.Parallel()
 	r := newRoster(t)

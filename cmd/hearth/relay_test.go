@@ -77,3 +77,36 @@ func TestARelayedPostReachesEachServerInTheFormsItReadsButNotBlockedServers(t *t
 		}
 	}
 }
+
+func TestAPostRemovedAfterItsAuthorLeftIsRetractedFromTheirServerToo(t *testing.T) {
+	t.Parallel()
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	masto, _, _ := twoMastodonMembers(t, h, group)
+	solo := h.network.NewInstance("solo.test")
+	carol := solo.NewActor("carol")
+	follow := carol.Follow(group)
+	mustPost(t, carol, group+"/inbox", follow)
+	solo.AwaitDelivery(t, wait, fedtest.OfType("Accept"))
+	create := carol.Create(publicNote(carol, group, "Selling things."))
+	noteID := objectField(create, "id").(string)
+	mustPost(t, carol, group+"/inbox", create)
+	boost := awaitBoost(t, solo, noteID)
+	awaitBoost(t, masto, noteID)
+	mustPost(t, carol, group+"/inbox", carol.Undo(follow))
+
+	if err := h.svc.RemovePost(context.Background(), "grief", noteID, "spam"); err != nil {
+		t.Fatal(err)
+	}
+	for _, inst := range []*fedtest.Instance{masto, solo} {
+		awaitBoostDeleted(t, inst, boost.Activity["id"].(string))
+	}
+	h.awaitQueueDrained()
+	for _, inst := range []*fedtest.Instance{masto, solo} {
+		if n := countWhere(inst, func(d fedtest.Delivery) bool {
+			return d.Type() == "Undo" && objectField(d.Activity, "object") == noteID
+		}); n != 1 {
+			t.Errorf("%s got %d Undo of the boost, want 1", inst.Host, n)
+		}
+	}
+}
