@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -152,6 +153,7 @@ func decodeObject(raw json.RawMessage, m map[string]json.RawMessage, path string
 		o.SharedInbox = firstIRI(endpoints["sharedInbox"])
 	}
 	o.PublicKey = publicKey(m["publicKey"], o.ID)
+	o.Multikeys = multikeys(m["assertionMethod"])
 	o.ManuallyApprovesFollowers = boolean(m["manuallyApprovesFollowers"])
 	return o, nil
 }
@@ -461,6 +463,35 @@ func publicKey(raw json.RawMessage, actorID string) PublicKey {
 		return keys[0]
 	}
 	return PublicKey{}
+}
+
+// multikeys reads the Ed25519 Multikeys embedded in `assertionMethod`;
+// keys given by reference alone, or of other types, are left out.
+func multikeys(raw json.RawMessage) []Multikey {
+	var keys []Multikey
+	for _, item := range items(raw) {
+		m := members(item)
+		if m == nil || !slices.Contains(strs(m["type"]), "Multikey") {
+			continue
+		}
+		key, err := DecodeMultikey(str(m["publicKeyMultibase"]))
+		if err != nil {
+			continue
+		}
+		keys = append(keys, Multikey{ID: str(m["id"]), Controller: firstIRI(m["controller"]), Key: key})
+	}
+	return keys
+}
+
+// strs reads a string or an array of strings.
+func strs(raw json.RawMessage) []string {
+	var list []string
+	for _, item := range items(raw) {
+		if s := str(item); s != "" {
+			list = append(list, s)
+		}
+	}
+	return list
 }
 
 // kind is the first byte of a JSON value: '"', '{', '[', 'n' for null, 't'

@@ -1,6 +1,8 @@
 package activitypub
 
 import (
+	"crypto"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -38,8 +40,9 @@ func encodePrivateKey(key *rsa.PrivateKey) (string, error) {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), nil
 }
 
-// EncodePublicKey returns the public half as SPKI PEM, the form actors publish.
-func EncodePublicKey(key *rsa.PublicKey) (string, error) {
+// EncodePublicKey returns a public key as SPKI PEM, the form actors publish
+// RSA keys in and the cache keeps every key in.
+func EncodePublicKey(key crypto.PublicKey) (string, error) {
 	der, err := x509.MarshalPKIXPublicKey(key)
 	if err != nil {
 		return "", err
@@ -84,6 +87,27 @@ func ParsePublicKey(text string) (*rsa.PublicKey, error) {
 	key, ok := parsed.(*rsa.PublicKey)
 	if !ok {
 		return nil, fmt.Errorf("public key: %T is not RSA", parsed)
+	}
+	return key, nil
+}
+
+// ParseVerificationKey reads a key an actor signs with, as the cache keeps
+// it: an RSA key (see ParsePublicKey) or an Ed25519 key in SPKI PEM.
+func ParseVerificationKey(text string) (crypto.PublicKey, error) {
+	if key, err := ParsePublicKey(text); err == nil {
+		return key, nil
+	}
+	block, _ := pem.Decode([]byte(text))
+	if block == nil {
+		return nil, errors.New("public key: no PEM block")
+	}
+	parsed, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("public key: %w", err)
+	}
+	key, ok := parsed.(ed25519.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("public key: %T is neither RSA nor Ed25519", parsed)
 	}
 	return key, nil
 }

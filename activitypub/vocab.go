@@ -65,6 +65,7 @@ type Object struct {
 	Inbox, Outbox, Followers  string
 	SharedInbox               string
 	PublicKey                 PublicKey
+	Multikeys                 []Multikey
 	ManuallyApprovesFollowers bool
 
 	// Raw is the exact bytes this object was decoded from, so that it can be

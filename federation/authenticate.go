@@ -132,10 +132,10 @@ func (s *Service) cachedSigner(ctx context.Context, r *http.Request, body []byte
 		a, err = tx.ActorByKeyID(keyID)
 		return err
 	})
-	if err != nil || a.PublicKeyPEM == "" {
+	if err != nil || a.KeyPEM(keyID) == "" {
 		return storage.Actor{}, false
 	}
-	key, err := activitypub.ParsePublicKey(a.PublicKeyPEM)
+	key, err := activitypub.ParseVerificationKey(a.KeyPEM(keyID))
 	if err != nil || signature.Verify(r, body, key, s.now()) != nil {
 		return storage.Actor{}, false
 	}

@@ -14,7 +14,25 @@ type Actor struct {
 	SharedInbox  string
 	KeyID        string
 	PublicKeyPEM string
-	FetchedAt    time.Time
+	// MultikeyID and MultikeyPEM are the actor's Ed25519 key, when it
+	// publishes one as a Multikey, in SPKI PEM.
+	MultikeyID  string
+	MultikeyPEM string
+	FetchedAt   time.Time
+}
+
+// KeyPEM is the actor's key called keyID, RSA or Ed25519, in PEM, or ""
+// when the actor publishes no key of that id.
+func (a Actor) KeyPEM(keyID string) string {
+	switch {
+	case keyID == "":
+		return ""
+	case keyID == a.KeyID:
+		return a.PublicKeyPEM
+	case keyID == a.MultikeyID:
+		return a.MultikeyPEM
+	}
+	return ""
 }
 
 // Handle is how people write the actor's address, @user@host, or its id
@@ -35,12 +53,12 @@ func (a Actor) DeliveryInbox() string {
 	return a.Inbox
 }
 
-const actorColumns = `id, type, host, username, name, inbox, shared_inbox, key_id, public_key_pem, fetched_at`
+const actorColumns = `id, type, host, username, name, inbox, shared_inbox, key_id, public_key_pem, multikey_id, multikey_pem, fetched_at`
 
 func scanActor(row interface{ Scan(...any) error }) (Actor, error) {
 	var a Actor
 	var fetched int64
-	err := row.Scan(&a.ID, &a.Type, &a.Host, &a.Username, &a.Name, &a.Inbox, &a.SharedInbox, &a.KeyID, &a.PublicKeyPEM, &fetched)
+	err := row.Scan(&a.ID, &a.Type, &a.Host, &a.Username, &a.Name, &a.Inbox, &a.SharedInbox, &a.KeyID, &a.PublicKeyPEM, &a.MultikeyID, &a.MultikeyPEM, &fetched)
 	a.FetchedAt = fromMillis(fetched)
 	return a, translate(err)
 }
@@ -50,11 +68,12 @@ func (tx *Tx) PutActor(a Actor) error {
 	if a.FetchedAt.IsZero() {
 		a.FetchedAt = tx.now
 	}
-	_, err := tx.exec(`INSERT INTO actors (`+actorColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := tx.exec(`INSERT INTO actors (`+actorColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET type = excluded.type, host = excluded.host, username = excluded.username,
 			name = excluded.name, inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,
-			key_id = excluded.key_id, public_key_pem = excluded.public_key_pem, fetched_at = excluded.fetched_at`,
-		a.ID, a.Type, a.Host, a.Username, a.Name, a.Inbox, a.SharedInbox, a.KeyID, a.PublicKeyPEM, millis(a.FetchedAt))
+			key_id = excluded.key_id, public_key_pem = excluded.public_key_pem,
+			multikey_id = excluded.multikey_id, multikey_pem = excluded.multikey_pem, fetched_at = excluded.fetched_at`,
+		a.ID, a.Type, a.Host, a.Username, a.Name, a.Inbox, a.SharedInbox, a.KeyID, a.PublicKeyPEM, a.MultikeyID, a.MultikeyPEM, millis(a.FetchedAt))
 	return err
 }
 
@@ -63,9 +82,13 @@ func (tx *Tx) Actor(id string) (Actor, error) {
 	return scanActor(tx.queryRow(`SELECT `+actorColumns+` FROM actors WHERE id = ?`, id))
 }
 
-// ActorByKeyID returns the cached actor that owns keyID, or ErrNotFound.
+// ActorByKeyID returns the cached actor that owns keyID, its RSA key or its
+// Multikey, or ErrNotFound.
 func (tx *Tx) ActorByKeyID(keyID string) (Actor, error) {
-	return scanActor(tx.queryRow(`SELECT `+actorColumns+` FROM actors WHERE key_id = ?`, keyID))
+	if keyID == "" {
+		return Actor{}, ErrNotFound
+	}
+	return scanActor(tx.queryRow(`SELECT `+actorColumns+` FROM actors WHERE key_id = ? OR multikey_id = ? LIMIT 1`, keyID, keyID))
 }
 
 // ActorByHandle finds a cached actor by username and host, as in @user@host.

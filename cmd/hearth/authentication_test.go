@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/federation"
 	"github.com/hearth-social/hearth/federation/fedtest"
+	"github.com/hearth-social/hearth/storage"
 )
 
 // signedGet fetches url signed by actor, after prepare (when not nil) had
@@ -194,6 +197,55 @@ func TestBadlySignedLargeActivityCostsLittle(t *testing.T) {
 	if allocs > 20000 {
 		t.Errorf("refusing a badly signed Create of %d bytes took %.0f allocations: it was decoded before its signature was checked", len(body), allocs)
 	}
+}
+
+func TestMembersWhoseServersSignWithEd25519Multikeys(t *testing.T) {
+	t.Parallel()
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	masto := h.network.NewInstance("mastodon.test")
+	bob := masto.NewActor("bob")
+	join(t, bob, masto, group)
+	fedify := h.network.NewInstance("fedify.test")
+	alice := fedify.NewActor("alice")
+	alice.MessageSignatures, alice.Ed25519Key = true, ed25519Key(t)
+	join(t, alice, fedify, group)
+	create := alice.Create(publicNote(alice, group, "Signed with Ed25519."))
+	mustPost(t, alice, group+"/inbox", create)
+	awaitBoost(t, masto, objectField(create, "id").(string))
+}
+
+func TestMultikeysOfOtherActorsAreNotTaken(t *testing.T) {
+	t.Parallel()
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	fedify := h.network.NewInstance("fedify.test")
+	alice := fedify.NewActor("alice")
+	// Mallory lists a key as hers that says it is Alice's.
+	mallory := fedify.NewActor("mallory")
+	mallory.MessageSignatures, mallory.Ed25519Key = true, ed25519Key(t)
+	mallory.Overrides = map[string]any{"assertionMethod": map[string]string{
+		"id":                 mallory.MultikeyID,
+		"type":               "Multikey",
+		"controller":         alice.ID,
+		"publicKeyMultibase": activitypub.EncodeMultikey(mallory.Ed25519Key.Public().(ed25519.PublicKey)),
+	}}
+	if status := post(t, mallory, group+"/inbox", mallory.Follow(group)); status != http.StatusUnauthorized {
+		t.Errorf("a Follow signed with the Multikey: status %d, want 401", status)
+	}
+	members, err := h.svc.Members(context.Background(), "grief", storage.Member)
+	if err != nil || len(members) != 0 {
+		t.Errorf("members after a Follow signed with another actor's key: %v, %v", members, err)
+	}
+}
+
+func ed25519Key(t *testing.T) ed25519.PrivateKey {
+	t.Helper()
+	_, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
 }
 
 func TestMessageSignaturesAreAcceptedOnTheFirstTry(t *testing.T) {

@@ -2,7 +2,7 @@ package dereference
 
 import (
 	"context"
-	"crypto/rsa"
+	"crypto"
 	"errors"
 	"fmt"
 	"strings"
@@ -97,6 +97,10 @@ func (f *Fetcher) ActorRecord(obj *activitypub.Object) (storage.Actor, error) {
 			return storage.Actor{}, err
 		}
 	}
+	multikey, err := ownMultikey(obj)
+	if err != nil {
+		return storage.Actor{}, err
+	}
 	username := obj.PreferredUsername
 	if !activitypub.ValidUsername(username) {
 		username = ""
@@ -111,14 +115,34 @@ func (f *Fetcher) ActorRecord(obj *activitypub.Object) (storage.Actor, error) {
 		SharedInbox:  shared,
 		KeyID:        key.ID,
 		PublicKeyPEM: key.PEM,
+		MultikeyID:   multikey.ID,
+		MultikeyPEM:  multikey.PEM,
 		FetchedAt:    f.now(),
 	}, nil
 }
 
-// SignerKey finds the actor owning keyID and its public key. With refresh,
+// ownMultikey is the first Ed25519 Multikey that obj controls, named on its
+// own server, as its publicKey must be; one controlled by another actor is
+// no key of obj's.
+func ownMultikey(obj *activitypub.Object) (activitypub.PublicKey, error) {
+	for _, key := range obj.Multikeys {
+		if key.Controller != obj.ID || !activitypub.SameOrigin(key.ID, obj.ID) {
+			continue
+		}
+		pem, err := activitypub.EncodePublicKey(key.Key)
+		if err != nil {
+			return activitypub.PublicKey{}, err
+		}
+		return activitypub.PublicKey{ID: key.ID, Owner: obj.ID, PEM: pem}, nil
+	}
+	return activitypub.PublicKey{}, nil
+}
+
+// SignerKey finds the actor owning keyID and its public key, RSA or
+// Ed25519. With refresh,
 // the cached copy is bypassed (at most once per refreshPause per key), for a
 // signature that fails because the actor rotated its key.
-func (f *Fetcher) SignerKey(ctx context.Context, keyID string, refresh bool) (storage.Actor, *rsa.PublicKey, error) {
+func (f *Fetcher) SignerKey(ctx context.Context, keyID string, refresh bool) (storage.Actor, crypto.PublicKey, error) {
 	var a storage.Actor
 	err := f.store.View(ctx, func(tx *storage.Tx) (err error) {
 		a, err = tx.ActorByKeyID(keyID)
@@ -143,10 +167,11 @@ func (f *Fetcher) SignerKey(ctx context.Context, keyID string, refresh bool) (st
 	default:
 		return storage.Actor{}, nil, err
 	}
-	if a.KeyID != keyID || a.PublicKeyPEM == "" {
+	pem := a.KeyPEM(keyID)
+	if pem == "" {
 		return storage.Actor{}, nil, fmt.Errorf("actor %s does not publish key %s", a.ID, keyID)
 	}
-	pub, err := activitypub.ParsePublicKey(a.PublicKeyPEM)
+	pub, err := activitypub.ParseVerificationKey(pem)
 	return a, pub, err
 }
 
@@ -162,22 +187,23 @@ func (f *Fetcher) mayRefresh(keyID string) bool {
 	return true
 }
 
-// fetchKeyOwner fetches the actor whose key keyID is. Servers name keys
-// actor#main-key, or give the key a URL of its own that serves the actor
-// (fetchObject then refetches the actor from its id).
+// fetchKeyOwner fetches the actor whose key keyID is, its publicKey or one
+// of its Multikeys. Servers name keys actor#main-key (or actor#ed25519-key),
+// or give the key a URL of its own that serves the actor (fetchObject then
+// refetches the actor from its id).
 func (f *Fetcher) fetchKeyOwner(ctx context.Context, keyID string) (storage.Actor, error) {
 	obj, err := f.Object(ctx, keyOwnerGuess(keyID), Public)
 	if err != nil {
 		return storage.Actor{}, err
 	}
-	if obj.PublicKey.ID != keyID {
-		return storage.Actor{}, fmt.Errorf("key %s: actor %s publishes key %q", keyID, obj.ID, obj.PublicKey.ID)
-	}
-	a, err := f.cacheActor(ctx, obj)
+	a, err := f.ActorRecord(obj)
 	if err != nil {
 		return storage.Actor{}, fmt.Errorf("key %s: %w", keyID, err)
 	}
-	return a, nil
+	if a.KeyPEM(keyID) == "" {
+		return storage.Actor{}, fmt.Errorf("key %s: actor %s publishes keys %q and %q", keyID, obj.ID, a.KeyID, a.MultikeyID)
+	}
+	return a, f.store.Update(ctx, func(tx *storage.Tx) error { return tx.PutActor(a) })
 }
 
 // keyOwnerGuess drops the fragment of a keyId: almost every server names its

@@ -2,6 +2,7 @@ package dereference
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -381,6 +382,41 @@ func TestActorRecordKeepsOnlyAValidUsername(t *testing.T) {
 		}
 		if a.Handle() != handle {
 			t.Errorf("preferredUsername %q: handle %q, want %q", username, a.Handle(), handle)
+		}
+	}
+}
+
+// TestActorRecordKeepsOnlyTheActorsOwnMultikey: an Ed25519 Multikey is the
+// actor's when the actor controls it and names it on its own server.
+func TestActorRecordKeepsOnlyTheActorsOwnMultikey(t *testing.T) {
+	t.Parallel()
+	f, _ := newTestFetcher(t, fedtest.NewNetwork(t))
+	const id = "http://mastodon.test/users/1"
+	public, _, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, keyID, controller string
+		kept                    bool
+	}{
+		{"the actor's own", id + "#ed25519-key", id, true},
+		{"controlled by another actor", id + "#ed25519-key", "http://mastodon.test/users/2", false},
+		{"named on another server", "http://other.example/keys/1", id, false},
+	} {
+		doc, _ := json.Marshal(map[string]any{"@context": activitypub.ActivityStreamsContext, "id": id, "type": "Person",
+			"inbox": id + "/inbox", "assertionMethod": map[string]string{"id": tc.keyID, "type": "Multikey",
+				"controller": tc.controller, "publicKeyMultibase": activitypub.EncodeMultikey(public)}})
+		obj, err := activitypub.Decode(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := f.ActorRecord(obj)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if kept := a.KeyPEM(tc.keyID) != ""; kept != tc.kept {
+			t.Errorf("%s: key kept %v, want %v", tc.name, kept, tc.kept)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/sha256"
 	"embed"
@@ -50,6 +51,12 @@ type Actor struct {
 	// Signatures alone, as servers built on Fedify do before they fall back
 	// to draft-cavage, instead of with draft-cavage.
 	MessageSignatures bool
+	// Ed25519Key, when set, is published in the actor's assertionMethod as
+	// a FEP-521a Multikey called MultikeyID (ID + "#ed25519-key"), and
+	// RFC 9421 signatures (see MessageSignatures) use it, alg ed25519,
+	// instead of Key. Set it before anyone fetches the actor.
+	Ed25519Key ed25519.PrivateKey
+	MultikeyID string
 
 	instance *Instance
 }
@@ -85,6 +92,7 @@ func (i *Instance) NewActorSpelled(username, host string) *Actor {
 		SharedInbox: base + "/inbox",
 		Followers:   id + "/followers",
 		KeyID:       id + "#main-key",
+		MultikeyID:  id + "#ed25519-key",
 		Key:         key,
 		instance:    i,
 	}
@@ -119,6 +127,15 @@ func (a *Actor) document() map[string]any {
 			"owner":        a.ID,
 			"publicKeyPem": pem,
 		},
+	}
+	if a.Ed25519Key != nil {
+		doc["@context"] = []string{activityStreams, "https://w3id.org/security/v1", "https://w3id.org/security/multikey/v1"}
+		doc["assertionMethod"] = []map[string]string{{
+			"id":                 a.MultikeyID,
+			"type":               "Multikey",
+			"controller":         a.ID,
+			"publicKeyMultibase": activitypub.EncodeMultikey(a.Ed25519Key.Public().(ed25519.PublicKey)),
+		}}
 	}
 	if len(a.AlsoKnownAs) > 0 {
 		doc["alsoKnownAs"] = a.AlsoKnownAs
@@ -275,8 +292,8 @@ func (a *Actor) signCavage(req *http.Request, body []byte) error {
 	return signer.SignRequest(a.Key, a.KeyID, req, body)
 }
 
-// signMessage signs req as RFC 9421 describes, with rsa-v1_5-sha256 under
-// the label sig1, over @method and @target-uri and, when body is not nil,
+// signMessage signs req as RFC 9421 describes, with rsa-v1_5-sha256 (or
+// ed25519 with the actor's Ed25519Key) under the label sig1, over @method and @target-uri and, when body is not nil,
 // content-digest: the RFC 9530 Content-Digest header of body (sha-256),
 // which it adds. The signature is created now.
 func (a *Actor) signMessage(req *http.Request, body []byte) error {
@@ -300,17 +317,26 @@ func (a *Actor) signMessage(req *http.Request, body []byte) error {
 	for i, c := range components {
 		quoted[i] = sfString(c)
 	}
+	keyID, alg := a.KeyID, "rsa-v1_5-sha256"
+	if a.Ed25519Key != nil {
+		keyID, alg = a.MultikeyID, "ed25519"
+	}
 	params := "(" + strings.Join(quoted, " ") + ")" +
-		";created=" + strconv.FormatInt(time.Now().Unix(), 10) + ";keyid=" + sfString(a.KeyID) + `;alg="rsa-v1_5-sha256"`
+		";created=" + strconv.FormatInt(time.Now().Unix(), 10) + ";keyid=" + sfString(keyID) + ";alg=" + sfString(alg)
 	var base strings.Builder
 	for _, c := range components {
 		base.WriteString(sfString(c) + ": " + values[c] + "\n")
 	}
 	base.WriteString(`"@signature-params": ` + params)
-	sum := sha256.Sum256([]byte(base.String()))
-	sig, err := rsa.SignPKCS1v15(nil, a.Key, crypto.SHA256, sum[:])
-	if err != nil {
-		return err
+	var sig []byte
+	if a.Ed25519Key != nil {
+		sig = ed25519.Sign(a.Ed25519Key, []byte(base.String()))
+	} else {
+		sum := sha256.Sum256([]byte(base.String()))
+		var err error
+		if sig, err = rsa.SignPKCS1v15(nil, a.Key, crypto.SHA256, sum[:]); err != nil {
+			return err
+		}
 	}
 	req.Header.Set("Signature-Input", "sig1="+params)
 	req.Header.Set("Signature", "sig1=:"+base64.StdEncoding.EncodeToString(sig)+":")

@@ -3,6 +3,7 @@ package fedtest_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -562,5 +563,46 @@ func TestMessageSignaturesVerify(t *testing.T) {
 		if err := signature.Verify(req, []byte(`{"type":"Like"}`), &f.bob.Key.PublicKey, time.Now()); tc.body != nil && err == nil {
 			t.Errorf("%s signed with RFC 9421 verifies with another body", tc.method)
 		}
+	}
+}
+
+func TestMessageSignaturesWithAMultikey(t *testing.T) {
+	f := newFediverse(t)
+	_, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.bob.MessageSignatures, f.bob.Ed25519Key = true, key
+	body := []byte(`{"type":"Follow"}`)
+	req, err := http.NewRequest(http.MethodPost, f.alice.Inbox, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.bob.Sign(req, body); err != nil {
+		t.Fatal(err)
+	}
+	if input := req.Header.Get("Signature-Input"); !strings.Contains(input, `keyid="`+f.bob.MultikeyID+`";alg="ed25519"`) {
+		t.Errorf("Signature-Input %s, want the Multikey's id and alg ed25519", input)
+	}
+	if err := signature.Verify(req, body, key.Public(), time.Now()); err != nil {
+		t.Errorf("signed with the Multikey: %v", err)
+	}
+	req, err = http.NewRequest(http.MethodGet, f.bob.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", activitypub.ContentType)
+	resp, err := f.network.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	actor, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := activitypub.Decode(actor)
+	if err != nil || len(obj.Multikeys) != 1 || obj.Multikeys[0].ID != f.bob.MultikeyID || !obj.Multikeys[0].Key.Equal(key.Public()) {
+		t.Errorf("the actor document publishes %+v, %v, want the Multikey", obj.Multikeys, err)
 	}
 }
