@@ -14,7 +14,10 @@ type Actor struct {
 	SharedInbox  string
 	KeyID        string
 	PublicKeyPEM string
-	FetchedAt    time.Time
+	// Published is when the account says it was made; zero when it does
+	// not say.
+	Published time.Time
+	FetchedAt time.Time
 }
 
 // Handle is how people write the actor's address, @user@host, or its id
@@ -35,13 +38,13 @@ func (a Actor) DeliveryInbox() string {
 	return a.Inbox
 }
 
-const actorColumns = `id, type, host, username, name, inbox, shared_inbox, key_id, public_key_pem, fetched_at`
+const actorColumns = `id, type, host, username, name, inbox, shared_inbox, key_id, public_key_pem, published, fetched_at`
 
 func scanActor(row interface{ Scan(...any) error }) (Actor, error) {
 	var a Actor
-	var fetched int64
-	err := row.Scan(&a.ID, &a.Type, &a.Host, &a.Username, &a.Name, &a.Inbox, &a.SharedInbox, &a.KeyID, &a.PublicKeyPEM, &fetched)
-	a.FetchedAt = fromMillis(fetched)
+	var published, fetched int64
+	err := row.Scan(&a.ID, &a.Type, &a.Host, &a.Username, &a.Name, &a.Inbox, &a.SharedInbox, &a.KeyID, &a.PublicKeyPEM, &published, &fetched)
+	a.Published, a.FetchedAt = fromMillis(published), fromMillis(fetched)
 	return a, translate(err)
 }
 
@@ -50,11 +53,12 @@ func (tx *Tx) PutActor(a Actor) error {
 	if a.FetchedAt.IsZero() {
 		a.FetchedAt = tx.now
 	}
-	_, err := tx.exec(`INSERT INTO actors (`+actorColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := tx.exec(`INSERT INTO actors (`+actorColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET type = excluded.type, host = excluded.host, username = excluded.username,
 			name = excluded.name, inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,
-			key_id = excluded.key_id, public_key_pem = excluded.public_key_pem, fetched_at = excluded.fetched_at`,
-		a.ID, a.Type, a.Host, a.Username, a.Name, a.Inbox, a.SharedInbox, a.KeyID, a.PublicKeyPEM, millis(a.FetchedAt))
+			key_id = excluded.key_id, public_key_pem = excluded.public_key_pem, published = excluded.published,
+			fetched_at = excluded.fetched_at`,
+		a.ID, a.Type, a.Host, a.Username, a.Name, a.Inbox, a.SharedInbox, a.KeyID, a.PublicKeyPEM, millis(a.Published), millis(a.FetchedAt))
 	return err
 }
 

@@ -111,6 +111,7 @@ func (f *Fetcher) ActorRecord(obj *activitypub.Object) (storage.Actor, error) {
 		SharedInbox:  shared,
 		KeyID:        key.ID,
 		PublicKeyPEM: key.PEM,
+		Published:    obj.Published,
 		FetchedAt:    f.now(),
 	}, nil
 }
