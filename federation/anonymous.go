@@ -176,14 +176,13 @@ func (s *Service) decideHeld(tx *storage.Tx, g storage.Group, url string, releas
 	if err := tx.UpdatePost(&p); err != nil {
 		return p, err
 	}
-	inboxes, err := s.publish(tx, g, p.ID, activitypub.NewCreate(s.newActivityID(g), note))
-	if err != nil {
+	if err := s.publish(tx, g, p.ID, activitypub.NewCreate(s.newActivityID(g), note)); err != nil {
 		return p, err
 	}
 	if err := logAction(tx, g, by, "release", p.CopyID, ""); err != nil {
 		return p, err
 	}
-	s.log.Info("anonymous post released", "group", g.Name, "post", p.CopyID, "inboxes", inboxes)
+	s.log.Info("anonymous post released", "group", g.Name, "post", p.CopyID)
 	_, err = s.tell(tx, g, author, "<p>Your anonymous post was published in "+html.EscapeString(g.Name)+
 		" without your name: "+html.EscapeString(p.CopyID)+"</p><p>To delete it, reply to this message with "+
 		deleteMarker+".</p>", p.ObjectID, p.ID)

@@ -135,18 +135,16 @@ func (s *Service) UpdateGroup(ctx context.Context, name string, change func(*sto
 			return err
 		}
 		updated = g
-		inboxes, err := tx.MemberInboxes(g.ID)
-		if err != nil || len(inboxes) == 0 {
-			return err
-		}
-		return s.send(tx, g, s.aboutItself(g, "Update", s.groupActorDocument(g)), 0, false, inboxes)
+		return s.sendToMembers(tx, g, s.aboutItself(g, "Update", s.groupActorDocument(g)), 0, false, everyServer)
 	})
 	return updated, err
 }
 
 // DeleteGroup deletes the group called name with its members and posts. Its
 // members' servers are sent a Delete of the group, so that it leaves their
-// follows; the group's key is kept until that has gone out.
+// follows; the group's key is kept until that has gone out. The Delete is
+// addressed here, in full, rather than by a fan-out: retiring the group
+// ends the memberships a fan-out would read.
 func (s *Service) DeleteGroup(ctx context.Context, name string) error {
 	return s.inGroup(ctx, name, func(tx *storage.Tx, g storage.Group) error {
 		inboxes, err := tx.MemberInboxes(g.ID)

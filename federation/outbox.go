@@ -48,33 +48,77 @@ var wrappedOnly = map[string]bool{
 	"lemmy": true, "mbin": true, "kbin": true, "piefed": true, "lotide": true,
 }
 
-// announceAudiences splits the delivery inboxes of g's members by the form
-// of Announce their servers read. A server whose software is unknown gets
-// both forms.
-func announceAudiences(tx *storage.Tx, g storage.Group) (wrapped, boost []string, err error) {
-	inboxes, err := tx.MemberInboxes(g.ID)
+// form names the members' servers an activity for the whole group goes to,
+// by the form of Announce their software reads (see memberTurn).
+type form string
+
+const (
+	// everyServer: every member's server.
+	everyServer form = "all"
+	// boostReaders: every server but the group-aware ones.
+	boostReaders form = "boost"
+	// wrappedReaders: every server but those that show boosts alone.
+	wrappedReaders form = "wrapped"
+	// wrappedAfterBoost: as wrappedReaders, for an activity whose boost
+	// goes out too. A server that gets both, because its software is
+	// unknown, gets this one after every server has had its first form.
+	wrappedAfterBoost form = "wrapped-after-boost"
+)
+
+// sendToMembers stores an activity the group sends to all its members and
+// queues it, inside the caller's transaction, for the members' servers that
+// f names. The delivery engine finds those servers later, in batches (see
+// memberTurn), so that what a request costs does not grow with the group.
+// The inboxes in also, outside the roster, are queued at once, those of
+// them that f names.
+func (s *Service) sendToMembers(tx *storage.Tx, g storage.Group, a *activitypub.Activity, postID int64, inOutbox bool, f form, also ...string) error {
+	body, err := activitypub.Marshal(a)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	return splitBySoftware(tx, inboxes)
+	var extra []string
+	for _, inbox := range also {
+		host, err := activitypub.Host(inbox)
+		if err != nil {
+			continue
+		}
+		software, _, err := tx.HostSoftware(host)
+		if err != nil {
+			return err
+		}
+		if s.memberTurn(string(f), storage.Target{Inbox: inbox, Host: host, Software: software}) != storage.Skip {
+			extra = append(extra, inbox)
+		}
+	}
+	return tx.QueueFanOut(storage.Activity{ID: a.ID, GroupID: g.ID, PostID: postID, Type: a.Type, InOutbox: inOutbox, Body: body}, string(f), extra...)
 }
 
-// splitBySoftware splits inboxes by the form of Announce their servers read.
-func splitBySoftware(tx *storage.Tx, inboxes []string) (wrapped, boost []string, err error) {
-	software, err := tx.SoftwareByInbox(inboxes)
-	if err != nil {
-		return nil, nil, err
+// memberTurn is the delivery engine's audience for sendToMembers: whether a
+// member's server gets an activity sent to form f, and when. Servers the
+// instance does not federate with (blocked since their members joined) are
+// left out.
+func (s *Service) memberTurn(f string, t storage.Target) storage.Turn {
+	if !s.federates(t.Host) {
+		return storage.Skip
 	}
-	for _, inbox := range inboxes {
-		name := software[inbox]
-		if !boostOnly[name] {
-			wrapped = append(wrapped, inbox)
+	switch form(f) {
+	case boostReaders:
+		if wrappedOnly[t.Software] {
+			return storage.Skip
 		}
-		if !wrappedOnly[name] {
-			boost = append(boost, inbox)
+	case wrappedReaders:
+		if boostOnly[t.Software] {
+			return storage.Skip
+		}
+	case wrappedAfterBoost:
+		switch {
+		case boostOnly[t.Software]:
+			return storage.Skip
+		case !wrappedOnly[t.Software]:
+			return storage.Second
 		}
 	}
-	return wrapped, boost, nil
+	return storage.First
 }
 
 // announceToMembers sends the FEP-1b12 Announce of a received activity to
@@ -89,15 +133,11 @@ func (s *Service) announceToMembers(tx *storage.Tx, p storage.Post, activity *ac
 	if err != nil {
 		return err
 	}
-	wrappedTo, _, err := announceAudiences(tx, g)
-	if err != nil {
-		return err
-	}
 	a, err := s.wrappedAnnounce(g, activity, author, tx.Now())
 	if err != nil {
 		return err
 	}
-	return s.send(tx, g, a, p.ID, inOutbox, wrappedTo)
+	return s.sendToMembers(tx, g, a, p.ID, inOutbox, wrappedReaders)
 }
 
 // wrappedAnnounce is the group's FEP-1b12 Announce of a member's activity,
@@ -115,13 +155,9 @@ func (s *Service) wrappedAnnounce(g storage.Group, activity *activitypub.Object,
 
 // publish sends an activity about the group's note to every member's
 // server and lists it in the outbox, which only members may page through
-// when the group is private. It returns how many inboxes it goes to.
-func (s *Service) publish(tx *storage.Tx, g storage.Group, postID int64, a *activitypub.Activity) (int, error) {
-	inboxes, err := tx.MemberInboxes(g.ID)
-	if err != nil {
-		return 0, err
-	}
-	return len(inboxes), s.send(tx, g, a, postID, a.Type != "Delete", inboxes)
+// when the group is private.
+func (s *Service) publish(tx *storage.Tx, g storage.Group, postID int64, a *activitypub.Activity) error {
+	return s.sendToMembers(tx, g, a, postID, a.Type != "Delete", everyServer)
 }
 
 // tell sends one person a direct message from the group: a note addressed

@@ -166,11 +166,7 @@ func (s *Service) pin(tx *storage.Tx, g storage.Group, url string, pinned bool, 
 	}
 	change := activitypub.NewFeaturedChange(typ, s.newActivityID(g), s.iris.Group(g.Name), s.iris.GroupFeatured(g.Name),
 		address(p), to, cc)
-	inboxes, err := tx.MemberInboxes(g.ID)
-	if err != nil {
-		return p, err
-	}
-	if err := s.send(tx, g, change, p.ID, false, inboxes); err != nil {
+	if err := s.sendToMembers(tx, g, change, p.ID, false, everyServer); err != nil {
 		return p, err
 	}
 	return p, logAction(tx, g, by, action, address(p), "")

@@ -36,12 +36,11 @@ func (s *Service) relayPrivate(tx *storage.Tx, g storage.Group, in inbound, obj 
 	if err != nil {
 		return err
 	}
-	inboxes, err := s.publish(tx, g, post.ID, activitypub.NewCreate(s.newActivityID(g), note))
-	if err != nil {
+	if err := s.publish(tx, g, post.ID, activitypub.NewCreate(s.newActivityID(g), note)); err != nil {
 		return err
 	}
 	s.log.Info("published the group's copy of a post", "group", g.Name, "object", obj.ID, "copy", note.ID,
-		"author", in.actor.ID, "inboxes", inboxes)
+		"author", in.actor.ID)
 	return nil
 }
 
@@ -195,8 +194,7 @@ func (s *Service) updateCopy(tx *storage.Tx, p storage.Post, obj *activitypub.Ob
 		return err
 	}
 	note.Published, note.Updated = previous.Published, activitypub.Timestamp(tx.Now())
-	_, err = s.publish(tx, g, p.ID, activitypub.NewUpdate(s.newActivityID(g), note))
-	return err
+	return s.publish(tx, g, p.ID, activitypub.NewUpdate(s.newActivityID(g), note))
 }
 
 // deleteCopy removes the group's copy of a post and tells the members'
@@ -213,8 +211,7 @@ func (s *Service) deleteCopy(tx *storage.Tx, p storage.Post) error {
 	if err := tx.ErasePost(&p, storage.Removed); err != nil {
 		return err
 	}
-	_, err = s.publish(tx, g, p.ID, activitypub.NewDelete(s.newActivityID(g), note))
-	return err
+	return s.publish(tx, g, p.ID, activitypub.NewDelete(s.newActivityID(g), note))
 }
 
 // groupOfNote finds the local group that authored a note: one of its

@@ -3,7 +3,6 @@ package federation
 import (
 	"encoding/json"
 	"errors"
-	"slices"
 
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/storage"
@@ -43,28 +42,23 @@ func (s *Service) relayPost(tx *storage.Tx, g storage.Group, in inbound, obj *ac
 	group, followers := s.iris.Group(g.Name), s.iris.GroupFollowers(g.Name)
 	now := tx.Now()
 	boost := activitypub.NewAnnounce(s.newActivityID(g), group, followers, now, obj.ID, in.actor.ID)
-	wrappedTo, boostTo, err := announceAudiences(tx, g)
-	if err != nil {
-		return err
-	}
-	if blindCopies(in.activity) || blindCopies(obj) {
-		// The FEP-1b12 form passes the Create on exactly as received: it
-		// would show everyone whom the author copied blind, in deliveries
-		// and in the outbox. Only the boost, which names the post, exists.
-		wrappedTo = nil
-	} else {
+	// The FEP-1b12 form passes the Create on exactly as received: when it
+	// names blind recipients it would show everyone whom the author copied
+	// blind, in deliveries and in the outbox. Then only the boost, which
+	// names the post, exists.
+	if !blindCopies(in.activity) && !blindCopies(obj) {
 		wrapped, err := s.wrappedAnnounce(g, in.activity, in.actor.ID, now)
 		if err != nil {
 			return err
 		}
-		if err := s.send(tx, g, wrapped, post.ID, true, wrappedTo); err != nil {
+		if err := s.sendToMembers(tx, g, wrapped, post.ID, true, wrappedAfterBoost); err != nil {
 			return err
 		}
 	}
-	if err := s.send(tx, g, boost, post.ID, true, boostTo); err != nil {
+	if err := s.sendToMembers(tx, g, boost, post.ID, true, boostReaders); err != nil {
 		return err
 	}
-	log.Info("relayed post", "requests", len(wrappedTo)+len(boostTo))
+	log.Info("relayed post")
 	log.Debug("relayed post by", "author", in.actor.ID)
 	return nil
 }
@@ -138,14 +132,14 @@ func (s *Service) withdraw(tx *storage.Tx, p storage.Post, deletion any) error {
 	if err != nil {
 		return err
 	}
-	wrappedTo, boostTo, err := retractionAudiences(tx, g, p)
+	author, err := authorInbox(tx, p)
 	if err != nil {
 		return err
 	}
 	if deletion != nil {
 		announce := activitypub.NewAnnounce(s.newActivityID(g), s.iris.Group(g.Name), s.iris.GroupFollowers(g.Name), tx.Now(),
 			deletion, p.AuthorID)
-		if err := s.send(tx, g, announce, p.ID, false, wrappedTo); err != nil {
+		if err := s.sendToMembers(tx, g, announce, p.ID, false, wrappedReaders, author...); err != nil {
 			return err
 		}
 	}
@@ -157,31 +151,27 @@ func (s *Service) withdraw(tx *storage.Tx, p storage.Post, deletion any) error {
 		if _, isBoost := boost.Object.(string); !isBoost {
 			continue
 		}
-		if err := s.send(tx, g, activitypub.NewUndo(s.newActivityID(g), &boost), p.ID, false, boostTo); err != nil {
+		if err := s.sendToMembers(tx, g, activitypub.NewUndo(s.newActivityID(g), &boost), p.ID, false, boostReaders, author...); err != nil {
 			return err
 		}
-		if err := s.send(tx, g, activitypub.NewDeleteOf(s.newActivityID(g), &boost), p.ID, false, boostTo); err != nil {
+		if err := s.sendToMembers(tx, g, activitypub.NewDeleteOf(s.newActivityID(g), &boost), p.ID, false, boostReaders, author...); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// retractionAudiences splits, by the form of Announce they read, the
-// servers a post's relay is withdrawn from: its group's members' and its
-// author's, whose server showed the boost too, even if the author has
-// since left or been banned.
-func retractionAudiences(tx *storage.Tx, g storage.Group, p storage.Post) (wrapped, boost []string, err error) {
-	inboxes, err := tx.MemberInboxes(g.ID)
-	if err != nil {
-		return nil, nil, err
-	}
+// authorInbox is where a post's relay is withdrawn from besides the members'
+// servers: its author's, whose server showed the boost too, even if the
+// author has since left or been banned. It is empty when the author's
+// account is not known.
+func authorInbox(tx *storage.Tx, p storage.Post) ([]string, error) {
 	author, err := tx.Actor(p.AuthorID)
 	switch {
-	case err == nil && !slices.Contains(inboxes, author.DeliveryInbox()):
-		inboxes = append(inboxes, author.DeliveryInbox())
-	case err != nil && !errors.Is(err, storage.ErrNotFound):
-		return nil, nil, err
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
 	}
-	return splitBySoftware(tx, inboxes)
+	return []string{author.DeliveryInbox()}, nil
 }

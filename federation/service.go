@@ -159,13 +159,14 @@ func New(ctx context.Context, cfg Config, store *storage.Store) (*Service, error
 	deliveryClient := *client
 	deliveryClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	s.deliveries = delivery.New(store, delivery.Config{
-		Workers: cfg.Workers,
-		PerHost: cfg.PerHost,
-		Client:  &deliveryClient,
-		Signer:  s.groupSigner,
-		Logger:  s.log.With("component", "delivery"),
-		Metrics: cfg.Metrics,
-		Now:     s.now,
+		Workers:  cfg.Workers,
+		PerHost:  cfg.PerHost,
+		Client:   &deliveryClient,
+		Signer:   s.groupSigner,
+		Logger:   s.log.With("component", "delivery"),
+		Metrics:  cfg.Metrics,
+		Now:      s.now,
+		Audience: s.memberTurn,
 	})
 	return s, nil
 }

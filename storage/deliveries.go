@@ -288,6 +288,9 @@ type QueueStats struct {
 	Failed  int // given up
 	Oldest  time.Time
 	Waiting int // queued for unreachable hosts
+	// FanOuts counts activities for whole groups whose deliveries are
+	// still being queued, a batch of members' servers at a time.
+	FanOuts int
 }
 
 // QueueStats counts the queue's rows.
@@ -302,7 +305,11 @@ func (tx *Tx) QueueStats() (QueueStats, error) {
 			count(*) FILTER (WHERE d.state = 'queued' AND coalesce(h.retry_at, 0) > ?)
 		FROM deliveries d LEFT JOIN hosts h ON h.host = d.host`, millis(tx.now), millis(tx.now), millis(tx.now)).
 		Scan(&s.Queued, &s.Due, &s.Failed, &oldest, &s.Waiting)
+	if err != nil {
+		return s, translate(err)
+	}
 	s.Oldest = fromMillis(oldest)
+	err = tx.queryRow(`SELECT count(*) FROM fanouts`).Scan(&s.FanOuts)
 	return s, translate(err)
 }
 

@@ -187,6 +187,9 @@ func (tx *Tx) RetireGroup(id int64) error {
 	}
 	// What the group sent and has not delivered yet stays undelivered, and
 	// what it sent keeps only its shell, as for an erased post.
+	if _, err := tx.exec(`DELETE FROM fanouts WHERE activity_id IN (SELECT id FROM activities WHERE group_id = ?)`, id); err != nil {
+		return err
+	}
 	if _, err := tx.exec(`DELETE FROM deliveries WHERE activity_id IN (SELECT id FROM activities WHERE group_id = ?)
 		AND state = 'queued' AND claimed_until <= ?`, id, millis(tx.now)); err != nil {
 		return err

@@ -168,11 +168,12 @@ func (tx *Tx) CountPublicMembers() (int, error) {
 
 // MemberInboxes returns the distinct delivery inboxes of the group's members:
 // each server's shared inbox once, or the member's own inbox when the server
-// has none. Members whose actor is not cached are skipped.
+// has none. Members whose actor is not cached are skipped. It holds the
+// whole roster's inboxes at once: sending to every member goes through
+// QueueFanOut instead.
 func (tx *Tx) MemberInboxes(groupID int64) ([]string, error) {
-	rows, err := tx.query(`SELECT DISTINCT CASE WHEN a.shared_inbox != '' THEN a.shared_inbox ELSE a.inbox END
-		FROM memberships m JOIN actors a ON a.id = m.actor_id
-		WHERE m.group_id = ? AND m.state = 'member' ORDER BY 1`, groupID)
+	rows, err := tx.query(`SELECT DISTINCT inbox FROM memberships
+		WHERE group_id = ? AND state = 'member' AND inbox != '' ORDER BY inbox`, groupID)
 	if err != nil {
 		return nil, err
 	}

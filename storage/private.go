@@ -37,7 +37,8 @@ func (tx *Tx) NoticeByNote(noteID string) (Notice, error) {
 // bodies of the activities sent about it (notices included), which keep
 // only their id, type and actor so that a fetch of them can still be
 // answered, with 410; they also leave the outbox. Deliveries of them waiting
-// in the queue are dropped: the Delete that follows is what peers need.
+// in the queue, or still to be expanded from a fan-out, are dropped: the
+// Delete that follows is what peers need.
 // One a worker holds is left to finish, since the worker reports on it by
 // its row id, which a new row could take once this one is gone.
 // Call it before queuing the post's Delete or Undo, which must go out whole.
@@ -54,6 +55,9 @@ func (tx *Tx) ErasePost(p *Post, state PostState) error {
 	const about = `SELECT id FROM activities WHERE post_id = :post
 		UNION SELECT activity_id FROM notices WHERE post_id = :post`
 	post := sql.Named("post", p.ID)
+	if _, err := tx.exec(`DELETE FROM fanouts WHERE activity_id IN (`+about+`)`, post); err != nil {
+		return err
+	}
 	if _, err := tx.exec(`DELETE FROM deliveries WHERE activity_id IN (`+about+`) AND state = 'queued' AND claimed_until <= :now`,
 		post, sql.Named("now", millis(tx.now))); err != nil {
 		return err

@@ -26,15 +26,7 @@ type Activity struct {
 // it in the same transaction as the change that caused the activity, so the
 // two are committed together or not at all.
 func (tx *Tx) Enqueue(a Activity, inboxes []string) error {
-	var groupID, postID any
-	if a.GroupID != 0 {
-		groupID = a.GroupID
-	}
-	if a.PostID != 0 {
-		postID = a.PostID
-	}
-	if _, err := tx.exec(`INSERT INTO activities (id, group_id, post_id, type, in_outbox, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, groupID, postID, a.Type, a.InOutbox, a.Body, millis(tx.now)); err != nil {
+	if err := tx.storeActivity(a); err != nil {
 		return err
 	}
 	for _, inbox := range inboxes {
@@ -48,6 +40,20 @@ func (tx *Tx) Enqueue(a Activity, inboxes []string) error {
 		}
 	}
 	return nil
+}
+
+// storeActivity stores what the instance sends, once for all its deliveries.
+func (tx *Tx) storeActivity(a Activity) error {
+	var groupID, postID any
+	if a.GroupID != 0 {
+		groupID = a.GroupID
+	}
+	if a.PostID != 0 {
+		postID = a.PostID
+	}
+	_, err := tx.exec(`INSERT INTO activities (id, group_id, post_id, type, in_outbox, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, groupID, postID, a.Type, a.InOutbox, a.Body, millis(tx.now))
+	return err
 }
 
 // inboxHost names the server an inbox is on as activitypub.Host does,

@@ -26,35 +26,3 @@ func (tx *Tx) HostSoftware(host string) (string, time.Time, error) {
 	}
 	return software, fromMillis(checked), translate(err)
 }
-
-// SoftwareByInbox maps each of the inboxes whose host's software is known
-// to that software.
-func (tx *Tx) SoftwareByInbox(inboxes []string) (map[string]string, error) {
-	rows, err := tx.query(`SELECT host, software FROM hosts WHERE software != ''`)
-	if err != nil {
-		return nil, err
-	}
-	type pair struct{ host, software string }
-	pairs, err := scanAll(rows, func(r *sql.Rows) (pair, error) {
-		var p pair
-		return p, r.Scan(&p.host, &p.software)
-	})
-	if err != nil {
-		return nil, err
-	}
-	byHost := make(map[string]string, len(pairs))
-	for _, p := range pairs {
-		byHost[p.host] = p.software
-	}
-	out := make(map[string]string)
-	for _, inbox := range inboxes {
-		host, err := inboxHost(inbox)
-		if err != nil {
-			continue
-		}
-		if software, ok := byHost[host]; ok {
-			out[inbox] = software
-		}
-	}
-	return out, nil
-}

@@ -19,14 +19,29 @@ import (
 // Store is an open database: one connection that writes and a pool that reads.
 // SQLite allows one writer at a time; funnelling writes through one connection
 // turns lock contention into queueing inside database/sql instead of
-// SQLITE_BUSY errors.
+// SQLITE_BUSY errors. A third connection checkpoints the write-ahead log in
+// the background.
 type Store struct {
 	write      *sql.DB
 	read       *sql.DB
 	writeStmts *statements
 	readStmts  *statements
 	now        func() time.Time
+
+	stopCheckpoints context.CancelFunc
+	checkpointed    chan struct{}
 }
+
+// checkpointEvery is how often the background connection copies what the
+// write-ahead log holds back into the database. Left to the commits, the
+// copy, with its fsync, happens inside the commit that fills the log past
+// its limit, and every write waits for it: half a second on a busy disk.
+const checkpointEvery = 500 * time.Millisecond
+
+// checkpointBackstop is the size of the write-ahead log, in pages, past
+// which a commit checkpoints it itself: only if the background checkpoints
+// fall behind.
+const checkpointBackstop = 16384
 
 // statements caches prepared statements by their text. SQLite spends more
 // time parsing a short statement than running it, and every query here is
@@ -131,7 +146,37 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	read.SetMaxIdleConns(readers)
 	s.read = read
 	s.readStmts = newStatements(read)
+	checkpoints, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	checkpoints.SetMaxOpenConns(1)
+	checkpointCtx, stop := context.WithCancel(context.Background())
+	s.stopCheckpoints, s.checkpointed = stop, make(chan struct{})
+	go s.checkpoint(checkpointCtx, checkpoints)
 	return s, nil
+}
+
+// checkpoint checkpoints the write-ahead log every checkpointEvery until
+// ctx ends. A passive checkpoint takes no lock that writers or readers
+// wait for: it copies what no reader still needs and leaves the rest to
+// the next one, so a failure here only means the log waits a little longer.
+func (s *Store) checkpoint(ctx context.Context, db *sql.DB) {
+	defer close(s.checkpointed)
+	defer db.Close()
+	ticker := time.NewTicker(checkpointEvery)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		var busy, logged, copied int
+		_ = db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logged, &copied)
+	}
 }
 
 // dsn puts the pragmas in the connection string so that every pooled
@@ -146,13 +191,16 @@ func dsn(path string, readOnly bool) string {
 	if readOnly {
 		q.Add("mode", "ro")
 	} else {
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", checkpointBackstop))
 		q.Add("_txlock", "immediate")
 	}
 	return "file:" + path + "?" + q.Encode()
 }
 
-// Close closes both pools.
+// Close stops the checkpoints and closes both pools.
 func (s *Store) Close() error {
+	s.stopCheckpoints()
+	<-s.checkpointed
 	return errors.Join(s.readStmts.close(), s.writeStmts.close(), s.read.Close(), s.write.Close())
 }
 

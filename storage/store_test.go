@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -356,5 +357,36 @@ func TestUsernamesCachedBeforeTheCheckAreDropped(t *testing.T) {
 		if a.Username != want {
 			t.Errorf("username %q became %q, want %q", u.name, a.Username, want)
 		}
+	}
+}
+
+// TestWritesReachTheDatabaseFileWithoutACommitCopyingThem: what commits
+// write goes to the write-ahead log, and is copied into the database file
+// by a checkpoint. A commit that fills the log makes that copy itself,
+// while every other write waits; the store checkpoints in the background
+// long before.
+func TestWritesReachTheDatabaseFileWithoutACommitCopyingThem(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "hearth.db")
+	s := mustOpen(t, path, &clock{t: time.Now()})
+	body := bytes.Repeat([]byte("x"), 1<<20)
+	update(t, s, func(tx *storage.Tx) error {
+		return tx.Enqueue(storage.Activity{ID: "https://hearth.test/a/1", Type: "Create", Body: body}, nil)
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		info, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Size() > int64(len(body)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file holds %d bytes 10s after a commit of %d: nothing checkpointed the log", info.Size(), len(body))
+		}
+		<-tick.C
 	}
 }

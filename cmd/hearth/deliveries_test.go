@@ -94,6 +94,22 @@ func TestDeliveriesShowsQueueFailingHostsAndGivenUp(t *testing.T) {
 	}
 }
 
+func TestDeliveriesShowsWhatIsStillToBeAddressedToTheMembers(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	getenv := queueEnv(cfg)
+	mustHearth(t, getenv, "group", "create", "grief")
+	if out := mustHearth(t, getenv, "deliveries"); strings.Contains(out, "Still addressing") {
+		t.Errorf("before any activity for the members:\n%s", out)
+	}
+	// With the server stopped, the new profile waits for it to reach the
+	// members' servers.
+	mustHearth(t, getenv, "group", "update", "grief", "--display-name", "Grief support")
+	if out := mustHearth(t, getenv, "deliveries"); !strings.Contains(out, "Still addressing: 1 (activities for all of a group's members") {
+		t.Errorf("after a profile update:\n%s", out)
+	}
+}
+
 func TestDeliveriesRetryRequeuesAHostsDeliveries(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)

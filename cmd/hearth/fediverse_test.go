@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -15,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -131,15 +133,18 @@ func serveControl[Arg, Result any](fn func(context.Context, Arg) (Result, error)
 	}
 }
 
-// sendRequest names what every member sends the group: "follow", or
-// "create" for a post that addresses no group.
+// sendRequest names what the members send the group: "follow", "create"
+// for a post that addresses no group, or "post" for a post to the group,
+// which the group relays. Count limits how many members send it, from the
+// first; 0 means all.
 type sendRequest struct {
 	Activity string `json:"activity"`
+	Count    int    `json:"count"`
 }
 
-// send posts one activity from every member to the group's inbox, signed
-// beforehand so that only Hearth's side is timed, and returns how fast they
-// were accepted.
+// send posts one activity from each member asked to the group's inbox,
+// signed beforehand so that only Hearth's side is timed, and returns how
+// fast they were accepted and how long each took to be.
 func (fv *fediverse) send(ctx context.Context, arg sendRequest) (rate, error) {
 	activity := func(a *fedtest.Actor) any { return a.Follow(fv.cfg.Group) }
 	switch arg.Activity {
@@ -148,17 +153,24 @@ func (fv *fediverse) send(ctx context.Context, arg sendRequest) (rate, error) {
 		activity = func(a *fedtest.Actor) any {
 			return a.Create(map[string]any{"to": []string{"https://www.w3.org/ns/activitystreams#Public"}, "content": "elsewhere"})
 		}
+	case "post":
+		activity = fv.postBy
 	default:
 		return rate{}, fmt.Errorf("no activity %q to send", arg.Activity)
 	}
-	requests := make([]*http.Request, len(fv.members))
-	for i, a := range fv.members {
+	senders := fv.members
+	if arg.Count > 0 && arg.Count < len(senders) {
+		senders = senders[:arg.Count]
+	}
+	requests := make([]*http.Request, len(senders))
+	for i, a := range senders {
 		req, err := signedPost(ctx, a, fv.cfg.Group+"/inbox", activity(a))
 		if err != nil {
 			return rate{}, err
 		}
 		requests[i] = req
 	}
+	latencies := make([]time.Duration, len(requests))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, 1)
@@ -166,6 +178,7 @@ func (fv *fediverse) send(ctx context.Context, arg sendRequest) (rate, error) {
 	for range 4 * runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(len(requests)); i = next.Add(1) - 1 {
+				sent := time.Now()
 				if err := expectAccepted(fv.hearth, requests[i]); err != nil {
 					select {
 					case errs <- err:
@@ -173,6 +186,7 @@ func (fv *fediverse) send(ctx context.Context, arg sendRequest) (rate, error) {
 					}
 					return
 				}
+				latencies[i] = time.Since(sent)
 			}
 		})
 	}
@@ -183,7 +197,25 @@ func (fv *fediverse) send(ctx context.Context, arg sendRequest) (rate, error) {
 		return rate{}, err
 	default:
 	}
-	return rate{N: len(requests), Seconds: took.Seconds()}, nil
+	slices.Sort(latencies)
+	return rate{N: len(requests), Seconds: took.Seconds(), P50: percentile(latencies, 0.5), P99: percentile(latencies, 0.99)}, nil
+}
+
+// percentile is the duration below which the share p of the sorted
+// durations fall.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(math.Ceil(p*float64(len(sorted))))-1)]
+}
+
+// postBy is a member's public post to the group.
+func (fv *fediverse) postBy(author *fedtest.Actor) any {
+	return author.Create(map[string]any{
+		"to":      []string{"https://www.w3.org/ns/activitystreams#Public", fv.cfg.Group},
+		"content": "<p>Thank you all for being here.</p>",
+	})
 }
 
 func signedPost(ctx context.Context, a *fedtest.Actor, inbox string, activity any) (*http.Request, error) {
@@ -217,22 +249,26 @@ type postRequest struct {
 	Author int `json:"author"`
 }
 
-// post sends one member's public post to the group and returns when Hearth
-// answered 202.
-func (fv *fediverse) post(ctx context.Context, arg postRequest) (time.Time, error) {
+// posted is when Hearth answered a post 202, and how long that took.
+type posted struct {
+	At   time.Time     `json:"at"`
+	Took time.Duration `json:"took"`
+}
+
+// post sends one member's public post to the group, signed beforehand, and
+// returns when and how fast Hearth answered 202.
+func (fv *fediverse) post(ctx context.Context, arg postRequest) (posted, error) {
 	author := fv.members[arg.Author%len(fv.members)]
-	note := author.Create(map[string]any{
-		"to":      []string{"https://www.w3.org/ns/activitystreams#Public", fv.cfg.Group},
-		"content": "<p>Thank you all for being here.</p>",
-	})
-	req, err := signedPost(ctx, author, fv.cfg.Group+"/inbox", note)
+	req, err := signedPost(ctx, author, fv.cfg.Group+"/inbox", fv.postBy(author))
 	if err != nil {
-		return time.Time{}, err
+		return posted{}, err
 	}
+	sent := time.Now()
 	if err := expectAccepted(fv.hearth, req); err != nil {
-		return time.Time{}, err
+		return posted{}, err
 	}
-	return time.Now(), nil
+	at := time.Now()
+	return posted{At: at, Took: at.Sub(sent)}, nil
 }
 
 // received counts what each server has received so far.
@@ -260,11 +296,15 @@ type arrivals struct {
 	Deliveries int       `json:"deliveries"`
 }
 
+// awaitLimit bounds an await. With 100,000 members, the Accepts of their
+// Follows alone take minutes to deliver.
+const awaitLimit = 15 * time.Minute
+
 // await waits until every server named has its deliveries, checks that each
 // is of the type asked, verified and accepted, and returns when the last
 // arrived.
 func (fv *fediverse) await(ctx context.Context, arg awaitRequest) (arrivals, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, awaitLimit)
 	defer cancel()
 	var found arrivals
 	for k, s := range arg.Servers {

@@ -1,6 +1,8 @@
 // Package delivery sends what the groups publish: it claims queued
 // deliveries from storage, signs each request with the sending group's key,
 // POSTs it, and records the outcome, retrying what may still succeed.
+// Activities for a whole group arrive as fan-outs, which it expands into
+// deliveries in batches, off the path of the request that caused them.
 //
 // The queue lives in the database, so nothing is lost to a crash or a
 // restart: a delivery leaves the queue only when its inbox took it, when
@@ -17,6 +19,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +58,13 @@ type Config struct {
 	Schedule Schedule
 	// Random returns a number in [0, 1) for jitter; tests fix it.
 	Random func() float64
+	// Audience decides which members' servers get each activity queued
+	// for a whole group (storage.QueueFanOut), and in which pass; the
+	// servers the instance does not federate with are left out there.
+	// Nil sends every such activity to every member's server, first.
+	Audience storage.Audience
+	// FanOutBatch is how many member inboxes one transaction expands.
+	FanOutBatch int
 }
 
 // Engine is the pool of delivery workers.
@@ -64,12 +74,19 @@ type Engine struct {
 	log   *slog.Logger
 
 	wake     chan struct{}
+	fanOuts  chan struct{}
 	jobs     chan storage.Job
 	finished chan struct{}
 	outcomes chan result
 
 	signersMu sync.Mutex
 	signers   map[int64]*signature.Signer
+	// signing holds a token per signature being made. Signing is most of a
+	// delivery's CPU: with hundreds of workers signing at once, everything
+	// else that needs a core (inbound requests, the transaction holding
+	// the only writer) would queue behind them. As many signatures at once
+	// as there are cores keep the cores as busy.
+	signing chan struct{}
 
 	hostsMu      sync.Mutex
 	hostFailures map[string]int
@@ -77,6 +94,7 @@ type Engine struct {
 	stop        context.CancelFunc
 	requestStop context.CancelFunc
 	dispatched  sync.WaitGroup
+	expanded    sync.WaitGroup
 	inFlight    sync.WaitGroup
 	recorded    chan struct{}
 }
@@ -96,6 +114,11 @@ const sweepEvery = time.Minute
 const flushEvery = 20 * time.Millisecond
 
 const flushBatch = 256
+
+// fanOutBatch is how many member inboxes one transaction expands by
+// default: a few milliseconds of the only writer, and room for a thousand
+// servers' shared inboxes in one step.
+const fanOutBatch = 1000
 
 // writeTimeout bounds each write of outcomes, and the release of claims on
 // Stop, so that a database that stops answering cannot hold up shutdown for
@@ -129,15 +152,23 @@ func New(store *storage.Store, cfg Config) *Engine {
 	if cfg.Client == nil {
 		cfg.Client = http.DefaultClient
 	}
+	if cfg.Audience == nil {
+		cfg.Audience = func(string, storage.Target) storage.Turn { return storage.First }
+	}
+	if cfg.FanOutBatch <= 0 {
+		cfg.FanOutBatch = fanOutBatch
+	}
 	return &Engine{
 		store:        store,
 		cfg:          cfg,
 		log:          cfg.Logger,
 		wake:         make(chan struct{}, 1),
+		fanOuts:      make(chan struct{}, 1),
 		jobs:         make(chan storage.Job),
 		finished:     make(chan struct{}, cfg.Workers),
 		outcomes:     make(chan result, cfg.Workers),
 		signers:      map[int64]*signature.Signer{},
+		signing:      make(chan struct{}, runtime.GOMAXPROCS(0)),
 		hostFailures: map[string]int{},
 		recorded:     make(chan struct{}),
 	}
@@ -145,6 +176,16 @@ func New(store *storage.Store, cfg Config) *Engine {
 
 // Wake tells the engine that new work is queued; it never blocks.
 func (e *Engine) Wake() {
+	for _, ch := range []chan struct{}{e.wake, e.fanOuts} {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// wakeDispatch tells the dispatcher alone that deliveries are queued.
+func (e *Engine) wakeDispatch() {
 	select {
 	case e.wake <- struct{}{}:
 	default:
@@ -175,15 +216,18 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.dispatched.Add(1)
 	go e.dispatch(dispatchCtx)
+	e.expanded.Add(1)
+	go e.expand(dispatchCtx)
 	go e.record()
 	return nil
 }
 
-// Stop stops claiming, lets requests in flight finish until ctx ends,
-// cancels the rest (they stay queued) and writes every outcome.
+// Stop stops claiming and expanding, lets requests in flight finish until
+// ctx ends, cancels the rest (they stay queued) and writes every outcome.
 func (e *Engine) Stop(ctx context.Context) error {
 	e.stop()
 	e.dispatched.Wait()
+	e.expanded.Wait()
 	close(e.jobs)
 	done := make(chan struct{})
 	go func() { e.inFlight.Wait(); close(done) }()
@@ -266,6 +310,69 @@ func (e *Engine) dispatch(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// expand turns fan-outs into deliveries, one batch of member inboxes per
+// transaction so that the writer is never held for long, and wakes the
+// dispatcher for each batch. Between batches it leaves the writer to
+// others for as long as the batch held it: inbound activities waiting for
+// it go first, and batches are still queued far faster than they can be
+// signed and sent. With nothing left to expand it sleeps until woken, or
+// for the poll interval, since another process may queue fan-outs without
+// waking it.
+func (e *Engine) expand(ctx context.Context) {
+	defer e.expanded.Done()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		started := time.Now()
+		step, err := e.expandStep(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			e.log.Error("expanding a fan-out", "err", err)
+			step.Pending = false
+		case step.Queued > 0:
+			e.wakeDispatch()
+		}
+		if step.Pending {
+			timer.Reset(time.Since(started))
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+			continue
+		}
+		timer.Reset(e.cfg.Poll)
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.fanOuts:
+		case <-timer.C:
+		}
+	}
+}
+
+// expandStep expands one batch of the next fan-out. It looks for one with
+// a read first, so that an engine with nothing to expand does not take the
+// only writer each time it polls.
+func (e *Engine) expandStep(ctx context.Context) (storage.Expansion, error) {
+	var pending bool
+	err := e.store.View(ctx, func(tx *storage.Tx) (err error) {
+		pending, err = tx.FanOutsPending()
+		return err
+	})
+	if err != nil || !pending {
+		return storage.Expansion{}, err
+	}
+	var step storage.Expansion
+	err = e.store.Update(ctx, func(tx *storage.Tx) (err error) {
+		step, err = tx.ExpandFanOut(e.cfg.FanOutBatch, e.cfg.Audience)
+		return err
+	})
+	return step, err
 }
 
 // sweep gives up the deliveries that have been queued for too long, keeping
@@ -455,7 +562,14 @@ func (e *Engine) post(ctx context.Context, job storage.Job) (int, http.Header, e
 	}
 	req.Header.Set("Content-Type", activitypub.ContentType)
 	req.Header.Set("Accept", activitypub.ContentType)
-	if err := signer.SignPost(req, job.Body); err != nil {
+	select {
+	case e.signing <- struct{}{}:
+	case <-ctx.Done():
+		return 0, nil, ctx.Err()
+	}
+	err = signer.SignPost(req, job.Body)
+	<-e.signing
+	if err != nil {
 		return 0, nil, signingError{fmt.Errorf("signing: %w", err)}
 	}
 	resp, err := e.cfg.Client.Do(req)
@@ -555,7 +669,7 @@ func (e *Engine) record() {
 			return
 		}
 		batch, gone = batch[:0], gone[:0]
-		e.Wake()
+		e.wakeDispatch()
 	}
 	for {
 		select {

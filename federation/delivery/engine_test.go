@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -924,5 +925,158 @@ func TestAnInboxTheGuardRefusesIsGivenUpAtOnce(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "/users/someone") {
 		t.Errorf("the logs name the inbox: %s", logs)
+	}
+}
+
+// byForm is the audience of the fan-out tests: "boost" goes to every
+// server but Lemmy's, first; "wrapped" to Lemmy's first and to servers of
+// unknown software second, after their boost; Mastodon's gets no wrapped
+// form.
+func byForm(form string, t storage.Target) storage.Turn {
+	switch {
+	case form == "boost" && t.Software == "lemmy", form == "wrapped" && t.Software == "mastodon":
+		return storage.Skip
+	case form == "wrapped" && t.Software == "":
+		return storage.Second
+	}
+	return storage.First
+}
+
+// members makes a group with two members on each instance, which runs the
+// software it is mapped to ("" for unknown), and returns the group's id.
+func (r *rig) members(software map[*fedtest.Instance]string) int64 {
+	r.t.Helper()
+	g := &storage.Group{Name: "grief", Visibility: storage.Public, Join: storage.JoinOpen, Posting: storage.PostingMembers}
+	err := r.store.Update(context.Background(), func(tx *storage.Tx) error {
+		if err := tx.CreateGroup(g); err != nil {
+			return err
+		}
+		for inst, name := range software {
+			if err := tx.SetHostSoftware(inst.Host, name); err != nil {
+				return err
+			}
+			for _, username := range []string{"ann", "ben"} {
+				a := inst.NewActor(username)
+				err := tx.PutActor(storage.Actor{ID: a.ID, Host: inst.Host, Username: a.Username, Inbox: a.Inbox, SharedInbox: a.SharedInbox})
+				if err != nil {
+					return err
+				}
+				if err := tx.SetMembership(g.ID, a.ID, storage.Member, ""); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return g.ID
+}
+
+// relay queues the two forms of a relayed post for the group's members, as
+// fan-outs: the FEP-1b12 Announce, which embeds the Create, and the boost,
+// which names the note. It returns their ids.
+func (r *rig) relay(groupID int64) (wrapped, boost string) {
+	r.t.Helper()
+	wrapped, boost = "http://hearth.test/activities/wrapped", "http://hearth.test/activities/boost"
+	announce := func(id, object string) []byte {
+		return fmt.Appendf(nil, `{"@context":"https://www.w3.org/ns/activitystreams","id":%q,"type":"Announce","actor":%q,"object":%s}`,
+			id, r.sender.ID, object)
+	}
+	err := r.store.Update(context.Background(), func(tx *storage.Tx) error {
+		err := tx.QueueFanOut(storage.Activity{ID: wrapped, GroupID: groupID, Type: "Announce",
+			Body: announce(wrapped, `{"id":"http://member.test/create/1","type":"Create","actor":"http://member.test/users/m","object":"http://member.test/notes/1"}`)}, "wrapped")
+		if err != nil {
+			return err
+		}
+		return tx.QueueFanOut(storage.Activity{ID: boost, GroupID: groupID, Type: "Announce",
+			Body: announce(boost, `"http://member.test/notes/1"`)}, "boost")
+	})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return wrapped, boost
+}
+
+func TestFanOutSendsEveryServerEachOfItsFormsOnce(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	software := map[*fedtest.Instance]string{}
+	want := map[*fedtest.Instance][]string{}
+	for i, name := range []string{"mastodon", "lemmy", "", "mastodon", "lemmy", ""} {
+		inst := r.network.NewInstance(fmt.Sprintf("s%d.test", i))
+		software[inst] = name
+		want[inst] = map[string][]string{"mastodon": {"boost"}, "lemmy": {"wrapped"}, "": {"boost", "wrapped"}}[name]
+	}
+	cfg := r.config(delivery.Schedule{})
+	cfg.Audience, cfg.FanOutBatch = byForm, 2
+	wrapped, boost := r.relay(r.members(software))
+	r.start(cfg)
+	r.eventually(func() (bool, string) {
+		s := r.stats()
+		return s.FanOuts == 0 && s.Queued == 0, fmt.Sprintf("%+v", s)
+	})
+	for inst, forms := range want {
+		var got []string
+		for _, d := range inst.Deliveries() {
+			if !d.Verified {
+				t.Errorf("%s: %v", inst.Host, d)
+			}
+			switch d.Activity["id"] {
+			case wrapped:
+				got = append(got, "wrapped")
+			case boost:
+				got = append(got, "boost")
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, forms) {
+			t.Errorf("%s (%q) received %q, want %q", inst.Host, software[inst], got, forms)
+		}
+	}
+}
+
+func TestEveryBoostIsClaimedBeforeAnyServerGetsItsSecondForm(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	software := map[*fedtest.Instance]string{}
+	softwareOf := map[string]string{}
+	for i, name := range []string{"", "lemmy", "", "mastodon", "", "", "lemmy", ""} {
+		inst := r.network.NewInstance(fmt.Sprintf("s%d.test", i))
+		software[inst], softwareOf[inst.Host] = name, name
+	}
+	cfg := r.config(delivery.Schedule{})
+	// One worker sends one request at a time, in the order claimed; small
+	// batches have the engine claim between them.
+	cfg.Audience, cfg.FanOutBatch, cfg.Workers = byForm, 2, 1
+	wrapped, boost := r.relay(r.members(software))
+	r.start(cfg)
+	r.eventually(func() (bool, string) {
+		s := r.stats()
+		return s.FanOuts == 0 && s.Queued == 0, fmt.Sprintf("%+v", s)
+	})
+	var all []fedtest.Delivery
+	for inst := range software {
+		all = append(all, inst.Deliveries()...)
+	}
+	slices.SortFunc(all, func(a, b fedtest.Delivery) int { return a.At.Compare(b.At) })
+	lastBoost, firstSecond := -1, len(all)
+	for i, d := range all {
+		switch {
+		case d.Activity["id"] == boost:
+			lastBoost = i
+		case d.Activity["id"] == wrapped && softwareOf[d.Host] == "":
+			firstSecond = min(firstSecond, i)
+		}
+	}
+	// Five servers of unknown software get both forms, three get one.
+	if len(all) != 13 || lastBoost > firstSecond {
+		var order []string
+		for _, d := range all {
+			order = append(order, fmt.Sprintf("%s %s", d.Host, d.Activity["id"]))
+		}
+		t.Errorf("deliveries in the order sent:\n%s\nwant 13, every boost before any wrapped form to a server of unknown software",
+			strings.Join(order, "\n"))
 	}
 }
