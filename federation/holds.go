@@ -203,7 +203,13 @@ func holdNotice(g storage.Group, p storage.Post, author storage.Actor, obj *acti
 		fmt.Fprintf(&b, "<p>Content warning: %s</p>", html.EscapeString(p.Summary))
 	}
 	if len(obj.Attachment) > 0 {
-		fmt.Fprintf(&b, "<p>It carries media; read it at %s</p>", html.EscapeString(heldAddress(p)))
+		// Where its author's server shows it: a private group's copy is
+		// served to nobody until it is released.
+		page := p.URL
+		if page == "" {
+			page = p.ObjectID
+		}
+		fmt.Fprintf(&b, "<p>It carries media; read it at %s</p>", html.EscapeString(page))
 	} else {
 		fmt.Fprintf(&b, "<blockquote>%s</blockquote>", p.Content)
 	}
