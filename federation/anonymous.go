@@ -144,57 +144,87 @@ func withoutMarker(text string) string {
 
 // decideHeld releases or declines the held post whose address is url, for
 // a moderator (by), and tells its author.
-func (s *Service) decideHeld(tx *storage.Tx, g storage.Group, url string, release bool, by string) error {
-	p, err := tx.PostByCopy(url)
-	if errors.Is(err, storage.ErrNotFound) || err == nil && p.GroupID != g.ID {
-		return fmt.Errorf("%s: %w", url, ErrNotHeld)
-	}
+func (s *Service) decideHeld(tx *storage.Tx, g storage.Group, url string, release bool, by string) (storage.Post, error) {
+	p, err := heldPost(tx, g, url)
 	if err != nil {
-		return err
-	}
-	if p.State != storage.Held {
-		return fmt.Errorf("%s: %w (it was %s already)", url, ErrNotHeld, p.State)
-	}
-	author, err := tx.Actor(p.AuthorID)
-	if errors.Is(err, storage.ErrNotFound) {
-		// The author deleted their account; the post stands or falls
-		// on its own, and there is nobody to tell.
-		author, err = storage.Actor{ID: p.AuthorID}, nil
-	}
-	if err != nil {
-		return err
+		return p, err
 	}
 	if !release {
-		if err := tx.ErasePost(&p, storage.Declined); err != nil {
-			return err
+		return p, s.declineHeld(tx, g, p, by)
+	}
+	author, err := heldAuthor(tx, p)
+	if err != nil {
+		return p, err
+	}
+	if !p.Anonymous {
+		if err := s.releaseHeld(tx, g, p, author); err != nil {
+			return p, err
 		}
-		if err := logAction(tx, g, by, "decline", p.CopyID, ""); err != nil {
-			return err
+		if err := logAction(tx, g, by, "release", heldAddress(p), ""); err != nil {
+			return p, err
 		}
-		s.log.Info("anonymous post declined", "group", g.Name, "post", p.CopyID)
-		_, err := s.tell(tx, g, author, "<p>A moderator of "+html.EscapeString(g.Name)+
-			" decided not to publish your anonymous post. Nobody else saw it.</p>", p.ObjectID, p.ID)
-		return err
+		s.log.Info("held post released", "group", g.Name, "post", heldAddress(p))
+		_, err = s.tell(tx, g, author, "<p>A moderator of "+html.EscapeString(g.Name)+
+			" shared your post with the members.</p>", p.ObjectID, p.ID)
+		return p, err
 	}
 	note, err := s.groupNote(tx, g, p, tx.Now())
 	if err != nil {
-		return err
+		return p, err
 	}
 	p.State = storage.Relayed
 	if err := tx.UpdatePost(&p); err != nil {
-		return err
+		return p, err
 	}
 	if err := s.publish(tx, g, p.ID, activitypub.NewCreate(s.newActivityID(g), note)); err != nil {
-		return err
+		return p, err
 	}
 	if err := logAction(tx, g, by, "release", p.CopyID, ""); err != nil {
-		return err
+		return p, err
 	}
 	s.log.Info("anonymous post released", "group", g.Name, "post", p.CopyID)
 	_, err = s.tell(tx, g, author, "<p>Your anonymous post was published in "+html.EscapeString(g.Name)+
 		" without your name: "+html.EscapeString(p.CopyID)+"</p><p>To delete it, reply to this message with "+
 		deleteMarker+".</p>", p.ObjectID, p.ID)
+	return p, err
+}
+
+// declineHeld turns down the held post p, for a moderator (by) or because
+// nobody decided in time, erases it, and tells its author.
+func (s *Service) declineHeld(tx *storage.Tx, g storage.Group, p storage.Post, by string) error {
+	author, err := heldAuthor(tx, p)
+	if err != nil {
+		return err
+	}
+	address := heldAddress(p)
+	if err := tx.ErasePost(&p, storage.Declined); err != nil {
+		return err
+	}
+	if err := logAction(tx, g, by, "decline", address, ""); err != nil {
+		return err
+	}
+	s.log.Info("held post declined", "group", g.Name, "post", address, "by", by)
+	what := "your post"
+	if p.Anonymous {
+		what = "your anonymous post"
+	}
+	who := "A moderator of " + html.EscapeString(g.Name) + " decided not to publish " + what + "."
+	if by == byExpiry {
+		who = "No moderator of " + html.EscapeString(g.Name) + " decided on " + what + " within 14 days, so it was not published."
+	}
+	_, err = s.tell(tx, g, author, "<p>"+who+" Nobody else saw it.</p>", p.ObjectID, p.ID)
 	return err
+}
+
+// heldAuthor is the author of a held post. One who deleted their account
+// is known by their id alone: the post stands or falls on its own, and
+// there is nobody to tell.
+func heldAuthor(tx *storage.Tx, p storage.Post) (storage.Actor, error) {
+	author, err := tx.Actor(p.AuthorID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.Actor{ID: p.AuthorID}, nil
+	}
+	return author, err
 }
 
 // deleteByAuthor deletes an anonymous post when its author answers one of
@@ -253,11 +283,12 @@ func withdrawHeld(tx *storage.Tx, p storage.Post) error {
 	return tx.ErasePost(&p, storage.Removed)
 }
 
-// HeldPost is an anonymous post waiting for a moderator, as the moderators
-// see it: with its author.
+// HeldPost is a post waiting for a moderator, as the moderators see it:
+// with its author, and why it waits ("" for an anonymous post).
 type HeldPost struct {
 	URL      string
 	Author   storage.Actor
+	Reason   string
 	Summary  string
 	Text     string
 	Received time.Time
@@ -279,7 +310,7 @@ func (s *Service) HeldPosts(ctx context.Context, group string) ([]HeldPost, erro
 			if err != nil {
 				return err
 			}
-			out = append(out, HeldPost{URL: p.CopyID, Author: author, Summary: p.Summary,
+			out = append(out, HeldPost{URL: heldAddress(p), Author: author, Reason: p.HoldReason, Summary: p.Summary,
 				Text: activitypub.PlainText(p.Content), Received: p.CreatedAt})
 		}
 		return nil
@@ -287,17 +318,19 @@ func (s *Service) HeldPosts(ctx context.Context, group string) ([]HeldPost, erro
 	return out, err
 }
 
-// ReleasePost publishes a held post as the group's own, as a moderator's
-// "release" message does.
+// ReleasePost publishes a held post, as a moderator's "release" message
+// does.
 func (s *Service) ReleasePost(ctx context.Context, group, url string) error {
 	return s.inGroup(ctx, group, func(tx *storage.Tx, g storage.Group) error {
-		return s.decideHeld(tx, g, url, true, byAdmin)
+		_, err := s.decideHeld(tx, g, url, true, byAdmin)
+		return err
 	})
 }
 
 // DeclinePost turns a held post down and tells its author.
 func (s *Service) DeclinePost(ctx context.Context, group, url string) error {
 	return s.inGroup(ctx, group, func(tx *storage.Tx, g storage.Group) error {
-		return s.decideHeld(tx, g, url, false, byAdmin)
+		_, err := s.decideHeld(tx, g, url, false, byAdmin)
+		return err
 	})
 }

@@ -74,8 +74,8 @@ var moderatorCommands = []moderatorCommand{
 	{"unpin", "unpin URL", "take a post off the group's profile", oneURL},
 	{"reports", "reports", "the open reports", noArgs},
 	{"resolve", "resolve NUMBER", "close a report", oneNumber},
-	{"release", "release URL", "publish a held anonymous post", oneURL},
-	{"decline", "decline URL", "turn a held anonymous post down", oneURL},
+	{"release", "release URL", "share a post that waits for a moderator", oneURL},
+	{"decline", "decline URL", "turn a post that waits for a moderator down", oneURL},
 }
 
 // commandNamed returns the command verb names.
@@ -201,6 +201,13 @@ func mentioned(obj *activitypub.Object, arg string) string {
 // group alone, and publishing them could name an anonymous author. It
 // reports whether the message was one of these; anything else is a post.
 func (s *Service) groupCommand(tx *storage.Tx, g storage.Group, in inbound, obj *activitypub.Object) (bool, error) {
+	if in.release != nil {
+		// A moderator released it: it was a post when it came.
+		return false, nil
+	}
+	if answered, err := s.takeAnswer(tx, g, in, obj); answered || err != nil {
+		return true, err
+	}
 	cmd := parseCommand(obj.Content)
 	if cmd.verb == anonymousMarker {
 		return true, s.holdAnonymous(tx, g, in, obj)
@@ -370,12 +377,16 @@ func (s *Service) runCommand(tx *storage.Tx, r commandRequest) (string, error) {
 		}
 		return fmt.Sprintf("<p>Report %d is resolved.</p>", id), nil
 	case "release":
-		if err := s.decideHeld(tx, r.g, args[0], true, by); err != nil {
+		p, err := s.decideHeld(tx, r.g, args[0], true, by)
+		if err != nil {
 			return "", err
+		}
+		if !p.Anonymous {
+			return "<p>Released " + html.EscapeString(args[0]) + ": the group shared it with its members, and told its author.</p>", nil
 		}
 		return "<p>Released " + html.EscapeString(args[0]) + ": the group published it without its author's name, and told them.</p>", nil
 	case "decline":
-		if err := s.decideHeld(tx, r.g, args[0], false, by); err != nil {
+		if _, err := s.decideHeld(tx, r.g, args[0], false, by); err != nil {
 			return "", err
 		}
 		return "<p>Declined " + html.EscapeString(args[0]) + ". Its author was told.</p>", nil
@@ -493,7 +504,11 @@ func pendingList(tx *storage.Tx, g storage.Group) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		who = append(who, html.EscapeString(name)+", since "+m.UpdatedAt.Format("2 January 2006"))
+		line := html.EscapeString(name) + ", since " + m.UpdatedAt.Format("2 January 2006")
+		if m.Answer != "" {
+			line += ", who answered: " + html.EscapeString(m.Answer)
+		}
+		who = append(who, line)
 		lines = append(lines, "approve "+name, "reject "+name)
 	}
 	return "<p>Waiting to join " + html.EscapeString(g.Name) + ", oldest first:<br>" + strings.Join(who, "<br>") + "</p>" +

@@ -9,7 +9,8 @@ import (
 )
 
 // onFollow is a request to join. Open groups accept at once, approval
-// groups hold it for a moderator, whom they tell, and banned actors and
+// groups hold it for a moderator, whom they tell (unless the group trusts
+// the person's server: then it is accepted too), and banned actors and
 // closed groups get a Reject so the request does not hang in their client.
 // A ban that ran out is lifted first. (Servers the instance does not
 // federate with were refused before this, with 403.)
@@ -45,7 +46,7 @@ func (s *Service) onFollow(ctx context.Context, in inbound) error {
 			return s.answerFollow(tx, g, in.actor, follow.ID, "Reject")
 		}
 		joining = true
-		if g.Join == storage.JoinApproval {
+		if g.Join == storage.JoinApproval && !trusts(g, in.actor.Host) {
 			return s.holdJoinRequest(tx, g, in.actor, follow.ID, err == nil)
 		}
 		if err := tx.SetMembership(g.ID, in.actor.ID, storage.Member, follow.ID); err != nil {
@@ -72,8 +73,17 @@ func (s *Service) holdJoinRequest(tx *storage.Tx, g storage.Group, person storag
 		return err
 	}
 	name := accountName(person)
-	_, err := s.tellModerators(tx, g, "<p>"+html.EscapeString(name)+" asks to join "+html.EscapeString(g.Name)+
-		".</p><p>To let them in or turn them down, send the group one of these lines as a direct message:</p>"+
-		commandLines("approve "+name, "reject "+name), 0)
-	return err
+	asked := ""
+	if len(g.Questions) > 0 {
+		asked = "<p>They were sent the group's questions; you will be sent their answer.</p>"
+	}
+	if _, err := s.tellModerators(tx, g, "<p>"+html.EscapeString(name)+" asks to join "+html.EscapeString(g.Name)+
+		".</p>"+asked+"<p>To let them in or turn them down, send the group one of these lines as a direct message:</p>"+
+		commandLines("approve "+name, "reject "+name), 0); err != nil {
+		return err
+	}
+	if len(g.Questions) == 0 {
+		return nil
+	}
+	return s.askQuestions(tx, g, person)
 }

@@ -100,7 +100,10 @@ func validateGroupSettings(g *storage.Group) error {
 	default:
 		return fmt.Errorf("posting %q: must be members or moderators", g.Posting)
 	}
-	return nil
+	if err := validateHolds(g); err != nil {
+		return err
+	}
+	return validateScreening(g)
 }
 
 // groupActorDocument is the Group actor as peers fetch it.

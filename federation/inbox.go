@@ -21,6 +21,9 @@ type inbound struct {
 	// named is the account a moderator's command in the activity names,
 	// looked up before the transaction that carries the command out.
 	named namedAccount
+	// release is the held post a moderator released, when the activity is
+	// relayed again for that.
+	release *storage.Post
 }
 
 // Inbox runs the pipeline: cheap checks first, then the signature, then the

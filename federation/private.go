@@ -29,7 +29,7 @@ func (s *Service) relayPrivate(tx *storage.Tx, g storage.Group, in inbound, obj 
 	}
 	post := receivedPost(g, in, obj, storage.Relayed)
 	post.CopyID = s.iris.GroupNote(g.Name, activitypub.NewToken())
-	if fresh, err := storeNewPost(tx, post); err != nil || !fresh {
+	if relay, err := s.admitPost(tx, g, in, obj, post); err != nil || !relay {
 		return err
 	}
 	note, err := s.memberCopy(tx, g, *post, obj, in.actor)

@@ -17,7 +17,7 @@ func (s *Service) relayPost(tx *storage.Tx, g storage.Group, in inbound, obj *ac
 	if command, err := s.groupCommand(tx, g, in, obj); command || err != nil {
 		return err
 	}
-	allowed, err := mayPost(tx, g, in.actor.ID)
+	allowed, err := mayRelay(tx, g, in)
 	if err != nil {
 		return err
 	}
@@ -36,7 +36,7 @@ func (s *Service) relayPost(tx *storage.Tx, g storage.Group, in inbound, obj *ac
 		return nil
 	}
 	post := receivedPost(g, in, obj, storage.Relayed)
-	if fresh, err := storeNewPost(tx, post); err != nil || !fresh {
+	if relay, err := s.admitPost(tx, g, in, obj, post); err != nil || !relay {
 		return err
 	}
 	group, followers := s.iris.Group(g.Name), s.iris.GroupFollowers(g.Name)

@@ -235,7 +235,9 @@ const failedMemory = 30 * 24 * time.Hour
 // tidy drops, once an hour, what the instance no longer needs to remember:
 // old activity ids, old given-up deliveries, and deleted groups whose last
 // deliveries are done. It lifts the bans that ran out, too: their servers
-// let the banned follow again only once the group's Block is undone.
+// let the banned follow again only once the group's Block is undone; and
+// it declines the posts that waited too long for a moderator, and turns
+// down the requests to join that did not answer the group's questions.
 func (s *Service) tidy(ctx context.Context) {
 	defer close(s.tidied)
 	ticker := time.NewTicker(s.cfg.TidyEvery)
@@ -249,6 +251,12 @@ func (s *Service) tidy(ctx context.Context) {
 				return err
 			}
 			if _, err := tx.PurgeRetiredGroups(); err != nil {
+				return err
+			}
+			if err := s.declineExpiredHolds(tx); err != nil {
+				return err
+			}
+			if err := s.rejectUnanswered(tx); err != nil {
 				return err
 			}
 			return s.liftExpiredBans(tx)

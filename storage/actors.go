@@ -18,7 +18,10 @@ type Actor struct {
 	// publishes one as a Multikey, in SPKI PEM.
 	MultikeyID  string
 	MultikeyPEM string
-	FetchedAt   time.Time
+	// Published is when the account says it was made; zero when it does
+	// not say.
+	Published time.Time
+	FetchedAt time.Time
 }
 
 // KeyPEM is the actor's key called keyID, RSA or Ed25519, in PEM, or ""
@@ -53,13 +56,13 @@ func (a Actor) DeliveryInbox() string {
 	return a.Inbox
 }
 
-const actorColumns = `id, type, host, username, name, inbox, shared_inbox, key_id, public_key_pem, multikey_id, multikey_pem, fetched_at`
+const actorColumns = `id, type, host, username, name, inbox, shared_inbox, key_id, public_key_pem, multikey_id, multikey_pem, published, fetched_at`
 
 func scanActor(row interface{ Scan(...any) error }) (Actor, error) {
 	var a Actor
-	var fetched int64
-	err := row.Scan(&a.ID, &a.Type, &a.Host, &a.Username, &a.Name, &a.Inbox, &a.SharedInbox, &a.KeyID, &a.PublicKeyPEM, &a.MultikeyID, &a.MultikeyPEM, &fetched)
-	a.FetchedAt = fromMillis(fetched)
+	var published, fetched int64
+	err := row.Scan(&a.ID, &a.Type, &a.Host, &a.Username, &a.Name, &a.Inbox, &a.SharedInbox, &a.KeyID, &a.PublicKeyPEM, &a.MultikeyID, &a.MultikeyPEM, &published, &fetched)
+	a.Published, a.FetchedAt = fromMillis(published), fromMillis(fetched)
 	return a, translate(err)
 }
 
@@ -68,12 +71,14 @@ func (tx *Tx) PutActor(a Actor) error {
 	if a.FetchedAt.IsZero() {
 		a.FetchedAt = tx.now
 	}
-	_, err := tx.exec(`INSERT INTO actors (`+actorColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := tx.exec(`INSERT INTO actors (`+actorColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET type = excluded.type, host = excluded.host, username = excluded.username,
 			name = excluded.name, inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,
 			key_id = excluded.key_id, public_key_pem = excluded.public_key_pem,
-			multikey_id = excluded.multikey_id, multikey_pem = excluded.multikey_pem, fetched_at = excluded.fetched_at`,
-		a.ID, a.Type, a.Host, a.Username, a.Name, a.Inbox, a.SharedInbox, a.KeyID, a.PublicKeyPEM, a.MultikeyID, a.MultikeyPEM, millis(a.FetchedAt))
+			multikey_id = excluded.multikey_id, multikey_pem = excluded.multikey_pem, published = excluded.published,
+			fetched_at = excluded.fetched_at`,
+		a.ID, a.Type, a.Host, a.Username, a.Name, a.Inbox, a.SharedInbox, a.KeyID, a.PublicKeyPEM, a.MultikeyID, a.MultikeyPEM,
+		millis(a.Published), millis(a.FetchedAt))
 	return err
 }
 

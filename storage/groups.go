@@ -2,6 +2,7 @@ package storage
 
 import (
 	"database/sql"
+	"strings"
 	"time"
 )
 
@@ -37,6 +38,29 @@ const (
 	PostingModerators PostingPolicy = "moderators"
 )
 
+// HoldPolicy says which posts wait for a moderator before they are relayed.
+type HoldPolicy string
+
+const (
+	// HoldNone relays every post the group's rules let through.
+	HoldNone HoldPolicy = "none"
+	// HoldNew holds the posts of new members.
+	HoldNew HoldPolicy = "new"
+	// HoldAll holds every post: full pre-moderation.
+	HoldAll HoldPolicy = "all"
+)
+
+// NonMemberPolicy says what happens to a post from someone who is not a
+// member.
+type NonMemberPolicy string
+
+const (
+	// NonMembersRefused posts are dropped.
+	NonMembersRefused NonMemberPolicy = "refuse"
+	// NonMembersHeld posts wait for a moderator.
+	NonMembersHeld NonMemberPolicy = "hold"
+)
+
 // Group is one hosted group and its key.
 type Group struct {
 	ID              int64
@@ -50,33 +74,87 @@ type Group struct {
 	AnonymousPosts  bool
 	HideMemberCount bool
 	ContentWarning  string
-	PrivateKeyPEM   string
-	PublicKeyPEM    string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// Hold says whose posts wait for a moderator; with HoldNew, a member
+	// is new for HoldDays after joining and until HoldPosts of their posts
+	// were relayed. A post that mentions more than HoldMentions groups is
+	// held whatever the setting.
+	Hold         HoldPolicy
+	HoldDays     int
+	HoldPosts    int
+	HoldMentions int
+	NonMembers   NonMemberPolicy
+	// Questions are put to whoever asks to join; the people of
+	// TrustedDomains join without them.
+	Questions      []string
+	TrustedDomains []string
+	PrivateKeyPEM  string
+	PublicKeyPEM   string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 const groupColumns = `id, name, display_name, summary, icon_url, visibility, join_policy, posting,
-	anonymous_posts, hide_member_count, content_warning, private_key_pem, public_key_pem, created_at, updated_at`
+	anonymous_posts, hide_member_count, content_warning, hold, hold_days, hold_posts, hold_mentions, non_members,
+	questions, trusted_domains, private_key_pem, public_key_pem, created_at, updated_at`
 
 func scanGroup(row interface{ Scan(...any) error }) (Group, error) {
 	var g Group
+	var questions, trusted string
 	var created, updated int64
 	err := row.Scan(&g.ID, &g.Name, &g.DisplayName, &g.Summary, &g.IconURL, &g.Visibility, &g.Join, &g.Posting,
-		&g.AnonymousPosts, &g.HideMemberCount, &g.ContentWarning, &g.PrivateKeyPEM, &g.PublicKeyPEM, &created, &updated)
+		&g.AnonymousPosts, &g.HideMemberCount, &g.ContentWarning, &g.Hold, &g.HoldDays, &g.HoldPosts, &g.HoldMentions,
+		&g.NonMembers, &questions, &trusted, &g.PrivateKeyPEM, &g.PublicKeyPEM, &created, &updated)
+	g.Questions, g.TrustedDomains = splitLines(questions), splitLines(trusted)
 	g.CreatedAt, g.UpdatedAt = fromMillis(created), fromMillis(updated)
 	return g, translate(err)
 }
+
+// splitLines reads a list kept one item a line.
+func splitLines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// withHoldDefaults fills in the hold settings a new group leaves unset.
+func withHoldDefaults(g *Group) {
+	if g.Hold == "" {
+		g.Hold = HoldNone
+	}
+	if g.NonMembers == "" {
+		g.NonMembers = NonMembersRefused
+	}
+	if g.HoldDays == 0 {
+		g.HoldDays = DefaultHoldDays
+	}
+	if g.HoldPosts == 0 {
+		g.HoldPosts = DefaultHoldPosts
+	}
+	if g.HoldMentions == 0 {
+		g.HoldMentions = DefaultHoldMentions
+	}
+}
+
+// The hold settings of a group that sets none.
+const (
+	DefaultHoldDays     = 7
+	DefaultHoldPosts    = 1
+	DefaultHoldMentions = 3
+)
 
 // CreateGroup inserts g and sets its ID and timestamps. A taken name gives
 // ErrConflict.
 func (tx *Tx) CreateGroup(g *Group) error {
 	g.CreatedAt, g.UpdatedAt = tx.now, tx.now
+	withHoldDefaults(g)
 	res, err := tx.exec(`INSERT INTO groups (name, display_name, summary, icon_url, visibility, join_policy, posting,
-		anonymous_posts, hide_member_count, content_warning, private_key_pem, public_key_pem, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		anonymous_posts, hide_member_count, content_warning, hold, hold_days, hold_posts, hold_mentions, non_members,
+		questions, trusted_domains, private_key_pem, public_key_pem, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		g.Name, g.DisplayName, g.Summary, g.IconURL, g.Visibility, g.Join, g.Posting,
-		g.AnonymousPosts, g.HideMemberCount, g.ContentWarning, g.PrivateKeyPEM, g.PublicKeyPEM, millis(tx.now), millis(tx.now))
+		g.AnonymousPosts, g.HideMemberCount, g.ContentWarning, g.Hold, g.HoldDays, g.HoldPosts, g.HoldMentions, g.NonMembers,
+		strings.Join(g.Questions, "\n"), strings.Join(g.TrustedDomains, "\n"), g.PrivateKeyPEM, g.PublicKeyPEM, millis(tx.now), millis(tx.now))
 	if err != nil {
 		return err
 	}
@@ -87,10 +165,13 @@ func (tx *Tx) CreateGroup(g *Group) error {
 // UpdateGroup saves every profile and policy field of g; keys and name stay.
 func (tx *Tx) UpdateGroup(g *Group) error {
 	g.UpdatedAt = tx.now
+	withHoldDefaults(g)
 	res, err := tx.exec(`UPDATE groups SET display_name = ?, summary = ?, icon_url = ?, visibility = ?, join_policy = ?,
-		posting = ?, anonymous_posts = ?, hide_member_count = ?, content_warning = ?, updated_at = ? WHERE id = ?`,
+		posting = ?, anonymous_posts = ?, hide_member_count = ?, content_warning = ?, hold = ?, hold_days = ?, hold_posts = ?,
+		hold_mentions = ?, non_members = ?, questions = ?, trusted_domains = ?, updated_at = ? WHERE id = ?`,
 		g.DisplayName, g.Summary, g.IconURL, g.Visibility, g.Join, g.Posting, g.AnonymousPosts, g.HideMemberCount,
-		g.ContentWarning, millis(tx.now), g.ID)
+		g.ContentWarning, g.Hold, g.HoldDays, g.HoldPosts, g.HoldMentions, g.NonMembers,
+		strings.Join(g.Questions, "\n"), strings.Join(g.TrustedDomains, "\n"), millis(tx.now), g.ID)
 	return mustAffect(res, err)
 }
 

@@ -28,40 +28,76 @@ type Membership struct {
 	BanExpiresAt time.Time
 	BanReason    string
 	BlockID      string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// JoinedAt is when the actor last became a member.
+	JoinedAt time.Time
+	// Answer is what a pending request answered to the group's questions.
+	Answer    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 func scanMembership(row interface{ Scan(...any) error }) (Membership, error) {
 	var m Membership
-	var expires, created, updated int64
-	err := row.Scan(&m.GroupID, &m.ActorID, &m.State, &m.FollowID, &expires, &m.BanReason, &m.BlockID, &created, &updated)
-	m.BanExpiresAt, m.CreatedAt, m.UpdatedAt = fromMillis(expires), fromMillis(created), fromMillis(updated)
+	var expires, joined, created, updated int64
+	err := row.Scan(&m.GroupID, &m.ActorID, &m.State, &m.FollowID, &expires, &m.BanReason, &m.BlockID, &joined, &m.Answer,
+		&created, &updated)
+	m.BanExpiresAt, m.JoinedAt = fromMillis(expires), fromMillis(joined)
+	m.CreatedAt, m.UpdatedAt = fromMillis(created), fromMillis(updated)
 	return m, translate(err)
 }
 
-const membershipColumns = `group_id, actor_id, state, follow_id, ban_expires_at, ban_reason, block_id, created_at, updated_at`
+const membershipColumns = `group_id, actor_id, state, follow_id, ban_expires_at, ban_reason, block_id, joined_at, answer,
+	created_at, updated_at`
 
 // SetMembership records actorID's state in the group, creating the row if needed.
 // followID is kept from the Follow so the Accept or Reject can name it. A
-// state other than Banned drops the terms of an earlier ban.
+// state other than Banned drops the terms of an earlier ban, and a state
+// other than Pending the answer to the group's questions.
 func (tx *Tx) SetMembership(groupID int64, actorID string, state MemberState, followID string) error {
-	_, err := tx.exec(`INSERT INTO memberships (group_id, actor_id, state, follow_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+	var joined int64
+	if state == Member {
+		joined = millis(tx.now)
+	}
+	_, err := tx.exec(`INSERT INTO memberships (group_id, actor_id, state, follow_id, joined_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (group_id, actor_id) DO UPDATE SET state = excluded.state,
+			joined_at = CASE WHEN memberships.state = 'member' AND excluded.state = 'member' THEN memberships.joined_at
+				ELSE excluded.joined_at END,
+			answer = CASE WHEN excluded.state = 'pending' THEN memberships.answer ELSE '' END,
 			follow_id = CASE WHEN excluded.follow_id = '' THEN memberships.follow_id ELSE excluded.follow_id END,
 			ban_expires_at = CASE WHEN excluded.state = 'banned' THEN memberships.ban_expires_at ELSE 0 END,
 			ban_reason = CASE WHEN excluded.state = 'banned' THEN memberships.ban_reason ELSE '' END,
 			block_id = CASE WHEN excluded.state = 'banned' THEN memberships.block_id ELSE '' END,
 			updated_at = excluded.updated_at`,
-		groupID, actorID, state, followID, millis(tx.now), millis(tx.now))
+		groupID, actorID, state, followID, joined, millis(tx.now), millis(tx.now))
 	return err
+}
+
+// SetAnswer attaches answer to actorID's pending request to join.
+func (tx *Tx) SetAnswer(groupID int64, actorID, answer string) error {
+	res, err := tx.exec(`UPDATE memberships SET answer = ? WHERE group_id = ? AND actor_id = ? AND state = 'pending'`,
+		answer, groupID, actorID)
+	return mustAffect(res, err)
+}
+
+// UnansweredRequests lists the pending requests, in every group, that have
+// not answered the group's questions since before.
+func (tx *Tx) UnansweredRequests(before time.Time) ([]Membership, error) {
+	rows, err := tx.query(`SELECT `+membershipColumns+` FROM memberships m WHERE state = 'pending' AND answer = ''
+		AND updated_at < ? AND EXISTS (SELECT 1 FROM groups g WHERE g.id = m.group_id AND g.questions != '' AND g.retired_at = 0)
+		ORDER BY updated_at`, millis(before))
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(rows, func(r *sql.Rows) (Membership, error) { return scanMembership(r) })
 }
 
 // Ban records that actorID is banned from the group until expires (zero:
 // until lifted), for reason, and that blockID is the Block the group sent
 // them ("" when none was).
 func (tx *Tx) Ban(groupID int64, actorID string, expires time.Time, reason, blockID string) error {
-	_, err := tx.exec(`INSERT INTO memberships (`+membershipColumns+`) VALUES (?, ?, 'banned', '', ?, ?, ?, ?, ?)
+	_, err := tx.exec(`INSERT INTO memberships (group_id, actor_id, state, follow_id, ban_expires_at, ban_reason, block_id,
+		created_at, updated_at) VALUES (?, ?, 'banned', '', ?, ?, ?, ?, ?)
 		ON CONFLICT (group_id, actor_id) DO UPDATE SET state = 'banned', ban_expires_at = excluded.ban_expires_at,
 			ban_reason = excluded.ban_reason, block_id = excluded.block_id, updated_at = excluded.updated_at`,
 		groupID, actorID, millis(expires), reason, blockID, millis(tx.now), millis(tx.now))

@@ -34,19 +34,21 @@ type Post struct {
 	Summary     string
 	Content     string    // sanitized HTML
 	RawActivity []byte    // the Create exactly as received
+	HeldObject  []byte    // a held post's object, as it is relayed once released
+	HoldReason  string    // why a held post waits for a moderator
 	PinnedAt    time.Time // zero unless pinned to the group's profile
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }
 
 const postColumns = `id, group_id, object_id, author_id, activity_id, copy_id, in_reply_to, url, state, anonymous,
-	summary, content, raw_activity, pinned_at, created_at, updated_at`
+	summary, content, raw_activity, held_object, hold_reason, pinned_at, created_at, updated_at`
 
 func scanPost(row interface{ Scan(...any) error }) (Post, error) {
 	var p Post
 	var pinned, created, updated int64
 	err := row.Scan(&p.ID, &p.GroupID, &p.ObjectID, &p.AuthorID, &p.ActivityID, &p.CopyID, &p.InReplyTo, &p.URL, &p.State,
-		&p.Anonymous, &p.Summary, &p.Content, &p.RawActivity, &pinned, &created, &updated)
+		&p.Anonymous, &p.Summary, &p.Content, &p.RawActivity, &p.HeldObject, &p.HoldReason, &pinned, &created, &updated)
 	p.PinnedAt, p.CreatedAt, p.UpdatedAt = fromMillis(pinned), fromMillis(created), fromMillis(updated)
 	return p, translate(err)
 }
@@ -58,10 +60,14 @@ func (tx *Tx) CreatePost(p *Post) error {
 	if p.RawActivity == nil {
 		p.RawActivity = []byte{}
 	}
+	if p.HeldObject == nil {
+		p.HeldObject = []byte{}
+	}
 	res, err := tx.exec(`INSERT INTO posts (group_id, object_id, author_id, activity_id, copy_id, in_reply_to, url, state,
-		anonymous, summary, content, raw_activity, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		anonymous, summary, content, raw_activity, held_object, hold_reason, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.GroupID, p.ObjectID, p.AuthorID, p.ActivityID, p.CopyID, p.InReplyTo, p.URL, p.State, p.Anonymous,
-		p.Summary, p.Content, p.RawActivity, millis(tx.now), millis(tx.now))
+		p.Summary, p.Content, p.RawActivity, p.HeldObject, p.HoldReason, millis(tx.now), millis(tx.now))
 	if err != nil {
 		return err
 	}
@@ -69,12 +75,32 @@ func (tx *Tx) CreatePost(p *Post) error {
 	return err
 }
 
-// UpdatePost saves the post's state, copy id and content.
+// UpdatePost saves the post's state, copy id and content. A post no
+// longer held forgets the object it was kept with.
 func (tx *Tx) UpdatePost(p *Post) error {
 	p.UpdatedAt = tx.now
-	res, err := tx.exec(`UPDATE posts SET copy_id = ?, state = ?, summary = ?, content = ?, updated_at = ? WHERE id = ?`,
-		p.CopyID, p.State, p.Summary, p.Content, millis(tx.now), p.ID)
+	if p.State != Held {
+		p.HeldObject = []byte{}
+	}
+	res, err := tx.exec(`UPDATE posts SET copy_id = ?, state = ?, summary = ?, content = ?, held_object = ?, updated_at = ? WHERE id = ?`,
+		p.CopyID, p.State, p.Summary, p.Content, p.HeldObject, millis(tx.now), p.ID)
 	return mustAffect(res, err)
+}
+
+// ExpiredHolds lists the posts, in every group, held since before.
+func (tx *Tx) ExpiredHolds(before time.Time) ([]Post, error) {
+	rows, err := tx.query(`SELECT `+postColumns+` FROM posts WHERE state = 'held' AND created_at < ? ORDER BY id`, millis(before))
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(rows, func(r *sql.Rows) (Post, error) { return scanPost(r) })
+}
+
+// CountPostsBy counts the author's posts the group relayed.
+func (tx *Tx) CountPostsBy(groupID int64, author string) (int, error) {
+	var n int
+	err := tx.queryRow(`SELECT count(*) FROM posts WHERE group_id = ? AND author_id = ? AND state = 'relayed'`, groupID, author).Scan(&n)
+	return n, translate(err)
 }
 
 // PostByObject returns the group's post of objectID, or ErrNotFound.

@@ -43,8 +43,9 @@ func (tx *Tx) NoticeByNote(noteID string) (Notice, error) {
 // its row id, which a new row could take once this one is gone.
 // Call it before queuing the post's Delete or Undo, which must go out whole.
 func (tx *Tx) ErasePost(p *Post, state PostState) error {
-	p.State, p.Content, p.Summary, p.RawActivity, p.PinnedAt = state, "", "", nil, time.Time{}
-	if _, err := tx.exec(`UPDATE posts SET state = ?, raw_activity = x'', summary = '', content = '', pinned_at = 0, updated_at = ? WHERE id = ?`,
+	p.State, p.Content, p.Summary, p.RawActivity, p.HeldObject, p.PinnedAt = state, "", "", nil, nil, time.Time{}
+	if _, err := tx.exec(`UPDATE posts SET state = ?, raw_activity = x'', held_object = x'', summary = '', content = '', pinned_at = 0,
+		updated_at = ? WHERE id = ?`,
 		state, millis(tx.now), p.ID); err != nil {
 		return err
 	}

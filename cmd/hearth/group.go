@@ -82,6 +82,68 @@ func settingFlags(fs *flag.FlagSet) *groupChanges {
 	boolean("hide-member-count", "keep the member count off the profile and web page", func(g *storage.Group, v bool) { g.HideMemberCount = v })
 	boolean("anonymous", "take anonymous posts: a member's direct message starting with !anon waits for a moderator, then the group publishes it without their name", func(g *storage.Group, v bool) { g.AnonymousPosts = v })
 	text("content-warning", "a `warning` (like \"grief\") on every post the group publishes itself, in front of the author's own", func(g *storage.Group, v string) { g.ContentWarning = v })
+	choice("hold", "which posts wait for a moderator's release: none, those of new members (see --hold-days, --hold-posts), or all", []string{"none", "new", "all"}, func(g *storage.Group, v string) { g.Hold = storage.HoldPolicy(v) })
+	number := func(name, usage string, set func(*storage.Group, int)) {
+		fs.Func(name, usage, func(v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 3650 {
+				return errors.New("must be a number from 1 to 3650")
+			}
+			add(func(g *storage.Group) { set(g, n) })
+			return nil
+		})
+	}
+	number("hold-days", "with --hold new, a member's posts are held for `N` days after joining (default 7)", func(g *storage.Group, n int) { g.HoldDays = n })
+	number("hold-posts", "with --hold new, a member's posts are held until `N` of them were released (default 1)", func(g *storage.Group, n int) { g.HoldPosts = n })
+	number("hold-mentions", "a post addressed to more than `N` groups is held, whatever --hold says (default 3)", func(g *storage.Group, n int) { g.HoldMentions = n })
+	choice("non-members", "whether a post from someone who is not a member is dropped or waits for a moderator", []string{"refuse", "hold"}, func(g *storage.Group, v string) { g.NonMembers = storage.NonMemberPolicy(v) })
+	// The --question and --trust flags of one command make the whole list.
+	var questions, trusted int
+	fs.Func("question", fmt.Sprintf("a `question` put by direct message to whoever asks to join an approval group; repeat it for up to %d, which replace the group's", federation.MaxQuestions), func(v string) error {
+		v = strings.TrimSpace(v)
+		switch {
+		case v == "" || strings.ContainsAny(v, "\r\n"):
+			return errors.New("must be one line of text")
+		case len(v) > federation.MaxQuestionLength:
+			return fmt.Errorf("must be at most %d bytes", federation.MaxQuestionLength)
+		case questions == federation.MaxQuestions:
+			return fmt.Errorf("a group asks at most %d questions", federation.MaxQuestions)
+		}
+		questions++
+		first := questions == 1
+		add(func(g *storage.Group) {
+			if first {
+				g.Questions = nil
+			}
+			g.Questions = append(g.Questions, v)
+		})
+		return nil
+	})
+	boolean("no-questions", "ask no questions of whoever asks to join", func(g *storage.Group, v bool) {
+		if v {
+			g.Questions = nil
+		}
+	})
+	fs.Func("trust", "a `DOMAIN` whose people join an approval group at once, unasked; repeat it for more, which replace the group's", func(v string) error {
+		domain, err := federation.ParseDomain(v)
+		if err != nil {
+			return err
+		}
+		trusted++
+		first := trusted == 1
+		add(func(g *storage.Group) {
+			if first {
+				g.TrustedDomains = nil
+			}
+			g.TrustedDomains = append(g.TrustedDomains, domain)
+		})
+		return nil
+	})
+	boolean("no-trust", "trust no server's people to join unasked", func(g *storage.Group, v bool) {
+		if v {
+			g.TrustedDomains = nil
+		}
+	})
 	return changes
 }
 
@@ -230,6 +292,10 @@ func (m *Main) printGroup(ctx context.Context, c *cli, g storage.Group) error {
 		{"hide member count", strconv.FormatBool(g.HideMemberCount)},
 		{"anonymous posts", strconv.FormatBool(g.AnonymousPosts)},
 		{"content warning", g.ContentWarning},
+		{"hold", fmt.Sprintf("%s (new: %d days, %d posts; more than %d groups mentioned)", g.Hold, g.HoldDays, g.HoldPosts, g.HoldMentions)},
+		{"non-members", string(g.NonMembers)},
+		{"questions", strings.Join(g.Questions, "\n\t")},
+		{"trusted servers", strings.Join(g.TrustedDomains, " ")},
 		{"members", strconv.Itoa(members)},
 		{"created", g.CreatedAt.Format("2006-01-02 15:04:05 MST")},
 	} {

@@ -113,6 +113,7 @@ func memberList(ctx context.Context, c *cli, args []string) (err error) {
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STATE\tACCOUNT\tSINCE")
 	rows := 0
+	var answers []federation.MemberEntry
 	for _, st := range states {
 		entries, err := m.Service.Members(ctx, group, st)
 		if err != nil {
@@ -121,11 +122,20 @@ func memberList(ctx context.Context, c *cli, args []string) (err error) {
 		for _, e := range entries {
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", e.State, printable(e.Actor.Handle()), e.Membership.UpdatedAt.Format("2006-01-02 15:04"))
 			rows++
+			if e.Membership.Answer != "" {
+				answers = append(answers, e)
+			}
 		}
 	}
 	if rows == 0 {
 		fmt.Fprintf(c.stdout, "%s has no members yet.\n", group)
 		return nil
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, e := range answers {
+		fmt.Fprintf(c.stdout, "\n%s answered the group's questions:\n  %s\n", printable(e.Actor.Handle()), printable(e.Membership.Answer))
+	}
+	return nil
 }

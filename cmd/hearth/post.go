@@ -14,8 +14,8 @@ var postCommands = []command{
 	{name: "remove", args: "GROUP URL", summary: "Take a shared post back from every server it went to; its author is told, with --reason.", run: postRemove},
 	{name: "pin", args: "GROUP URL", summary: "Pin a shared post to the group's profile.", run: postDecision((*federation.Service).PinPost, "Pinned")},
 	{name: "unpin", args: "GROUP URL", summary: "Take a post off the group's profile.", run: postDecision((*federation.Service).UnpinPost, "Unpinned")},
-	{name: "pending", args: "GROUP", summary: "List the anonymous posts waiting for a moderator, with who wrote them.", run: onGroup(postPending)},
-	{name: "release", args: "GROUP URL", summary: "Publish a held post as the group's own, without its author's name; its author is told.", run: postDecision((*federation.Service).ReleasePost, "Released")},
+	{name: "pending", args: "GROUP", summary: "List the posts waiting for a moderator, with who wrote them and why they wait.", run: onGroup(postPending)},
+	{name: "release", args: "GROUP URL", summary: "Share a held post with the members (an anonymous one as the group's own, without its author's name); its author is told.", run: postDecision((*federation.Service).ReleasePost, "Released")},
 	{name: "decline", args: "GROUP URL", summary: "Turn a held post down; its author is told.", run: postDecision((*federation.Service).DeclinePost, "Declined")},
 }
 
@@ -31,6 +31,9 @@ func postPending(ctx context.Context, c *cli, m *Main, group string) error {
 	for _, p := range held {
 		fmt.Fprintf(c.stdout, "%s\n  from:     %s (only moderators see this)\n  received: %s\n",
 			p.URL, printable(p.Author.Handle()), p.Received.Format("2006-01-02 15:04"))
+		if p.Reason != "" {
+			fmt.Fprintf(c.stdout, "  held:     %s\n", printable(p.Reason))
+		}
 		if p.Summary != "" {
 			fmt.Fprintf(c.stdout, "  warning:  %s\n", printable(p.Summary))
 		}

@@ -117,6 +117,7 @@ func (f *Fetcher) ActorRecord(obj *activitypub.Object) (storage.Actor, error) {
 		PublicKeyPEM: key.PEM,
 		MultikeyID:   multikey.ID,
 		MultikeyPEM:  multikey.PEM,
+		Published:    obj.Published,
 		FetchedAt:    f.now(),
 	}, nil
 }
