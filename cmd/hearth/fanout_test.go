@@ -34,6 +34,7 @@ var (
 	fanoutFollowers = flag.Int("fanout.followers", 200, "members of the group in the fan-out benchmarks")
 	fanoutServers   = flag.Int("fanout.servers", 20, "fake servers the members are spread over")
 	fanoutFailing   = flag.Float64("fanout.failing", 0.3, "share of servers that fail in BenchmarkFanOutWithFailingServers: half answer 503, half hang")
+	fanoutWorkers   = flag.Int("fanout.workers", 0, "Hearth's delivery workers (delivery.workers); 0 is its default")
 	fanoutPosts     = flag.Int("fanout.posts", 100, "posts to the group, from as many members, in BenchmarkPostsDuringFanOuts")
 )
 
@@ -116,6 +117,7 @@ func newFanout(b *testing.B, followers, servers int) *fanout {
 		InsecureDev: true,
 		Transport:   toFediverse,
 		Logger:      slog.New(slog.DiscardHandler),
+		Workers:     *fanoutWorkers,
 	}, store)
 	if err != nil {
 		b.Fatal(err)
