@@ -100,6 +100,14 @@ func validateGroupSettings(g *storage.Group) error {
 	default:
 		return fmt.Errorf("posting %q: must be members or moderators", g.Posting)
 	}
+	if g.Replies == "" {
+		g.Replies = storage.RepliesAll
+	}
+	switch g.Replies {
+	case storage.RepliesAll, storage.RepliesStarters, storage.RepliesNone:
+	default:
+		return fmt.Errorf("replies %q: must be all, starters or none", g.Replies)
+	}
 	if err := validateHolds(g); err != nil {
 		return err
 	}

@@ -10,7 +10,8 @@ import (
 
 // relayPost records the post in g and sends it to the members, both as the
 // FEP-1b12 Announce of the Create, for group-aware servers, and as a boost
-// of the note, which is what Mastodon and other microblogs show. A private
+// of the note, which is what Mastodon and other microblogs show, unless the
+// group's reply scope keeps the reply from them (see boosts). A private
 // group publishes its own copy instead, and a message that instructs the
 // group (see groupCommand) is acted on, never relayed.
 func (s *Service) relayPost(tx *storage.Tx, g storage.Group, in inbound, obj *activitypub.Object) error {
@@ -39,9 +40,8 @@ func (s *Service) relayPost(tx *storage.Tx, g storage.Group, in inbound, obj *ac
 	if relay, err := s.admitPost(tx, g, in, obj, post); err != nil || !relay {
 		return err
 	}
-	group, followers := s.iris.Group(g.Name), s.iris.GroupFollowers(g.Name)
 	now := tx.Now()
-	boost := activitypub.NewAnnounce(s.newActivityID(g), group, followers, now, obj.ID, in.actor.ID)
+	boosted := s.boosts(g, obj)
 	// The FEP-1b12 form passes the Create on exactly as received: when it
 	// names blind recipients it would show everyone whom the author copied
 	// blind, in deliveries and in the outbox. Then only the boost, which
@@ -51,16 +51,42 @@ func (s *Service) relayPost(tx *storage.Tx, g storage.Group, in inbound, obj *ac
 		if err != nil {
 			return err
 		}
-		if err := s.sendToMembers(tx, g, wrapped, post.ID, true, wrappedAfterBoost); err != nil {
+		audience := wrappedAfterBoost
+		if !boosted {
+			audience = wrappedReaders
+		}
+		if err := s.sendToMembers(tx, g, wrapped, post.ID, true, audience); err != nil {
 			return err
 		}
 	}
-	if err := s.sendToMembers(tx, g, boost, post.ID, true, boostReaders); err != nil {
-		return err
+	if boosted {
+		boost := activitypub.NewAnnounce(s.newActivityID(g), s.iris.Group(g.Name), s.iris.GroupFollowers(g.Name), now, obj.ID, in.actor.ID)
+		if err := s.sendToMembers(tx, g, boost, post.ID, true, boostReaders); err != nil {
+			return err
+		}
 	}
-	log.Info("relayed post")
+	log.Info("relayed post", "boosted", boosted)
 	log.Debug("relayed post by", "author", in.actor.ID)
 	return nil
+}
+
+// boosts reports whether group g boosts post obj to the servers that
+// show boosts alone, as its reply scope says: a thread starter always, a
+// reply unless the scope keeps replies to the group-aware servers, which
+// show them in their threads, and to the group's own pages. Mastodon puts
+// a boost in the home timeline of every member, each reply of a long
+// thread among them.
+func (s *Service) boosts(g storage.Group, obj *activitypub.Object) bool {
+	if obj.InReplyTo == "" {
+		return true
+	}
+	switch g.Replies {
+	case storage.RepliesStarters:
+		return false
+	case storage.RepliesNone:
+		return obj.Mentions(s.iris.Group(g.Name))
+	}
+	return true
 }
 
 // receivedPost is the record of a member's post obj, which came in in, for

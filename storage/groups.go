@@ -61,6 +61,20 @@ const (
 	NonMembersHeld NonMemberPolicy = "hold"
 )
 
+// ReplyScope says which replies a public group boosts to the servers that
+// show its posts as boosts (Mastodon and the like). Group-aware servers are
+// sent every reply whatever the scope.
+type ReplyScope string
+
+const (
+	// RepliesAll boosts every reply.
+	RepliesAll ReplyScope = "all"
+	// RepliesStarters boosts thread starters alone, no reply.
+	RepliesStarters ReplyScope = "starters"
+	// RepliesNone boosts a reply only when it mentions the group.
+	RepliesNone ReplyScope = "none"
+)
+
 // Group is one hosted group and its key.
 type Group struct {
 	ID              int64
@@ -83,6 +97,7 @@ type Group struct {
 	HoldPosts    int
 	HoldMentions int
 	NonMembers   NonMemberPolicy
+	Replies      ReplyScope
 	// Questions are put to whoever asks to join; the people of
 	// TrustedDomains join without them.
 	Questions      []string
@@ -95,7 +110,7 @@ type Group struct {
 
 const groupColumns = `id, name, display_name, summary, icon_url, visibility, join_policy, posting,
 	anonymous_posts, hide_member_count, content_warning, hold, hold_days, hold_posts, hold_mentions, non_members,
-	questions, trusted_domains, private_key_pem, public_key_pem, created_at, updated_at`
+	replies, questions, trusted_domains, private_key_pem, public_key_pem, created_at, updated_at`
 
 func scanGroup(row interface{ Scan(...any) error }) (Group, error) {
 	var g Group
@@ -103,7 +118,7 @@ func scanGroup(row interface{ Scan(...any) error }) (Group, error) {
 	var created, updated int64
 	err := row.Scan(&g.ID, &g.Name, &g.DisplayName, &g.Summary, &g.IconURL, &g.Visibility, &g.Join, &g.Posting,
 		&g.AnonymousPosts, &g.HideMemberCount, &g.ContentWarning, &g.Hold, &g.HoldDays, &g.HoldPosts, &g.HoldMentions,
-		&g.NonMembers, &questions, &trusted, &g.PrivateKeyPEM, &g.PublicKeyPEM, &created, &updated)
+		&g.NonMembers, &g.Replies, &questions, &trusted, &g.PrivateKeyPEM, &g.PublicKeyPEM, &created, &updated)
 	g.Questions, g.TrustedDomains = splitLines(questions), splitLines(trusted)
 	g.CreatedAt, g.UpdatedAt = fromMillis(created), fromMillis(updated)
 	return g, translate(err)
@@ -117,13 +132,17 @@ func splitLines(s string) []string {
 	return strings.Split(s, "\n")
 }
 
-// withHoldDefaults fills in the hold settings a new group leaves unset.
+// withHoldDefaults fills in the hold and reply settings a new group leaves
+// unset.
 func withHoldDefaults(g *Group) {
 	if g.Hold == "" {
 		g.Hold = HoldNone
 	}
 	if g.NonMembers == "" {
 		g.NonMembers = NonMembersRefused
+	}
+	if g.Replies == "" {
+		g.Replies = RepliesAll
 	}
 	if g.HoldDays == 0 {
 		g.HoldDays = DefaultHoldDays
@@ -150,11 +169,11 @@ func (tx *Tx) CreateGroup(g *Group) error {
 	withHoldDefaults(g)
 	res, err := tx.exec(`INSERT INTO groups (name, display_name, summary, icon_url, visibility, join_policy, posting,
 		anonymous_posts, hide_member_count, content_warning, hold, hold_days, hold_posts, hold_mentions, non_members,
-		questions, trusted_domains, private_key_pem, public_key_pem, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		replies, questions, trusted_domains, private_key_pem, public_key_pem, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		g.Name, g.DisplayName, g.Summary, g.IconURL, g.Visibility, g.Join, g.Posting,
 		g.AnonymousPosts, g.HideMemberCount, g.ContentWarning, g.Hold, g.HoldDays, g.HoldPosts, g.HoldMentions, g.NonMembers,
-		strings.Join(g.Questions, "\n"), strings.Join(g.TrustedDomains, "\n"), g.PrivateKeyPEM, g.PublicKeyPEM, millis(tx.now), millis(tx.now))
+		g.Replies, strings.Join(g.Questions, "\n"), strings.Join(g.TrustedDomains, "\n"), g.PrivateKeyPEM, g.PublicKeyPEM, millis(tx.now), millis(tx.now))
 	if err != nil {
 		return err
 	}
@@ -168,9 +187,9 @@ func (tx *Tx) UpdateGroup(g *Group) error {
 	withHoldDefaults(g)
 	res, err := tx.exec(`UPDATE groups SET display_name = ?, summary = ?, icon_url = ?, visibility = ?, join_policy = ?,
 		posting = ?, anonymous_posts = ?, hide_member_count = ?, content_warning = ?, hold = ?, hold_days = ?, hold_posts = ?,
-		hold_mentions = ?, non_members = ?, questions = ?, trusted_domains = ?, updated_at = ? WHERE id = ?`,
+		hold_mentions = ?, non_members = ?, replies = ?, questions = ?, trusted_domains = ?, updated_at = ? WHERE id = ?`,
 		g.DisplayName, g.Summary, g.IconURL, g.Visibility, g.Join, g.Posting, g.AnonymousPosts, g.HideMemberCount,
-		g.ContentWarning, g.Hold, g.HoldDays, g.HoldPosts, g.HoldMentions, g.NonMembers,
+		g.ContentWarning, g.Hold, g.HoldDays, g.HoldPosts, g.HoldMentions, g.NonMembers, g.Replies,
 		strings.Join(g.Questions, "\n"), strings.Join(g.TrustedDomains, "\n"), millis(tx.now), g.ID)
 	return mustAffect(res, err)
 }

@@ -22,6 +22,7 @@ type groupCard struct {
 	Private     bool
 	Join        storage.JoinPolicy
 	Posting     storage.PostingPolicy
+	Replies     storage.ReplyScope
 	ShowMembers bool
 	Members     int
 }
@@ -36,6 +37,7 @@ func (p *Pages) card(tx *storage.Tx, g storage.Group) (groupCard, error) {
 		Private:     g.Visibility == storage.Private,
 		Join:        g.Join,
 		Posting:     g.Posting,
+		Replies:     g.Replies,
 	}
 	if c.DisplayName == "" {
 		c.DisplayName = g.Name

@@ -168,3 +168,21 @@ func TestUnknownGroupIsNotFound(t *testing.T) {
 		t.Errorf("404 page does not name the group:\n%s", body)
 	}
 }
+
+func TestGroupPageTellsMembersToKeepTheGroupsMentionInReplies(t *testing.T) {
+	small := group("grief", storage.Public)
+	large := group("crowd", storage.Public)
+	large.Replies = storage.RepliesStarters
+	srv := site(t, map[*storage.Group]int{small: 1, large: 1})
+
+	_, body := get(t, srv.URL+"/g/grief")
+	if !strings.Contains(body, "keep <code>@grief@hearth.example</code> in your reply") {
+		t.Errorf("the group page does not tell members to keep its mention in replies:\n%s", body)
+	}
+	if strings.Contains(body, "members get only new posts") {
+		t.Errorf("a group that boosts every reply says it boosts new posts only:\n%s", body)
+	}
+	if _, body := get(t, srv.URL+"/g/crowd"); !strings.Contains(body, "members get only new posts in their home timeline") {
+		t.Errorf("the page of a group that boosts no reply does not say so:\n%s", body)
+	}
+}

@@ -96,6 +96,7 @@ func settingFlags(fs *flag.FlagSet) *groupChanges {
 	number("hold-days", "with --hold new, a member's posts are held for `N` days after joining (default 7)", func(g *storage.Group, n int) { g.HoldDays = n })
 	number("hold-posts", "with --hold new, a member's posts are held until `N` of them were released (default 1)", func(g *storage.Group, n int) { g.HoldPosts = n })
 	number("hold-mentions", "a post addressed to more than `N` groups is held, whatever --hold says (default 3)", func(g *storage.Group, n int) { g.HoldMentions = n })
+	choice("replies", "which replies Mastodon-like members get as boosts (all: every one; starters: none, only thread starters; none: only those that mention the group); Lemmy-like servers and the thread pages get every reply", []string{"all", "starters", "none"}, func(g *storage.Group, v string) { g.Replies = storage.ReplyScope(v) })
 	choice("non-members", "whether a post from someone who is not a member is dropped or waits for a moderator", []string{"refuse", "hold"}, func(g *storage.Group, v string) { g.NonMembers = storage.NonMemberPolicy(v) })
 	// The --question and --trust flags of one command make the whole list.
 	var questions, trusted int
@@ -294,6 +295,7 @@ func (m *Main) printGroup(ctx context.Context, c *cli, g storage.Group) error {
 		{"content warning", g.ContentWarning},
 		{"hold", fmt.Sprintf("%s (new: %d days, %d posts; more than %d groups mentioned)", g.Hold, g.HoldDays, g.HoldPosts, g.HoldMentions)},
 		{"non-members", string(g.NonMembers)},
+		{"replies", string(g.Replies)},
 		{"questions", strings.Join(g.Questions, "\n\t")},
 		{"trusted servers", strings.Join(g.TrustedDomains, " ")},
 		{"members", strconv.Itoa(members)},
