@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"slices"
 
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/storage"
@@ -22,10 +23,22 @@ func (s *Service) onUpdate(ctx context.Context, in inbound) error {
 	}
 	return s.commit(ctx, in.activity.ID, func(tx *storage.Tx) error {
 		posts, err := relayedPosts(tx, obj.ID, in.actor.ID)
+		if err != nil || len(posts) == 0 {
+			return err
+		}
+		meantFor, err := s.targetGroups(tx, in.activity, obj)
 		if err != nil {
 			return err
 		}
 		for _, p := range posts {
+			if !p.Anonymous && !slices.ContainsFunc(meantFor, func(g storage.Group) bool { return g.ID == p.GroupID }) {
+				// The author took the group out of the post: the consent
+				// it was relayed on is gone, so the relay goes too.
+				if err := s.withdrawConsent(tx, p); err != nil {
+					return err
+				}
+				continue
+			}
 			if p.CopyID != "" {
 				if err := s.updateCopy(tx, p, obj, in.actor); err != nil {
 					return err
@@ -51,4 +64,13 @@ func (s *Service) onUpdate(ctx context.Context, in inbound) error {
 		}
 		return nil
 	})
+}
+
+// withdrawConsent takes back a post its author no longer addresses to the
+// group: the boost is undone, or the group's own copy deleted.
+func (s *Service) withdrawConsent(tx *storage.Tx, p storage.Post) error {
+	if p.CopyID != "" {
+		return s.deleteCopy(tx, p)
+	}
+	return s.withdraw(tx, p, nil)
 }
