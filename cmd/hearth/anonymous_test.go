@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/hearth-social/hearth/activitypub"
@@ -16,31 +15,6 @@ import (
 	"github.com/hearth-social/hearth/federation/fedtest"
 	"github.com/hearth-social/hearth/storage"
 )
-
-// logBuffer collects log lines written from any goroutine.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// since returns what was logged after the first n bytes.
-func (b *logBuffer) since(n int) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()[n:]
-}
-
-func (b *logBuffer) len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
-}
 
 // directMessage is what Mastodon sends for a direct message to the group.
 func directMessage(group, html string) map[string]any {
@@ -68,7 +42,7 @@ var releaseLine = regexp.MustCompile(`release ([^\s<]+)`)
 
 func TestAnonymousPostLeavesNoTraceOfItsAuthor(t *testing.T) {
 	t.Parallel()
-	logs := &logBuffer{}
+	logs := &fedtest.LogBuffer{}
 	h := startHearth(t, func(c *federation.Config) { c.Logger = slog.New(slog.NewTextHandler(logs, nil)) })
 	group := h.createGroup("circle", func(g *storage.Group) {
 		privateGroup("")(g)
@@ -82,7 +56,7 @@ func TestAnonymousPostLeavesNoTraceOfItsAuthor(t *testing.T) {
 	if _, err := h.svc.AddModerator(ctx, "circle", keeper.ID); err != nil {
 		t.Fatal(err)
 	}
-	mark := logs.len()
+	mark := logs.Len()
 	traces := []string{river.ID, river.Username, riverside.Host, river.Handle}
 
 	hashtag := `<a href="http://riverside.test/tags/recovery" class="mention hashtag" rel="tag">#<span>recovery</span></a>`
@@ -149,7 +123,7 @@ func TestAnonymousPostLeavesNoTraceOfItsAuthor(t *testing.T) {
 		t.Errorf("fetching the deleted post: status %d, want 410", status)
 	}
 
-	logged := logs.since(mark)
+	logged := logs.Since(mark)
 	for _, trace := range traces {
 		if strings.Contains(logged, trace) {
 			t.Errorf("the log names the author (%q):\n%s", trace, logged)

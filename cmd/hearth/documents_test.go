@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,7 +40,7 @@ type instance struct {
 	svc   *federation.Service
 	store *storage.Store
 	clock *atomic.Int64 // Unix milliseconds the store stamps rows with
-	log   *lockedBuffer
+	log   *fedtest.LogBuffer
 }
 
 func newInstance(t *testing.T) *instance {
@@ -63,7 +62,7 @@ func newInstance(t *testing.T) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
+	logs := &fedtest.LogBuffer{}
 	svc, err := federation.New(ctx, federation.Config{
 		BaseURL:     base,
 		Version:     "1.2.3",
@@ -143,24 +142,6 @@ func (in *instance) get(target, accept string) (map[string]any, response) {
 
 func (in *instance) webFingerURL(resource string) string {
 	return "/.well-known/webfinger?resource=" + url.QueryEscape(resource)
-}
-
-// lockedBuffer collects log output written from server goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func str(doc map[string]any, key string) string {

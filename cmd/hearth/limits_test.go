@@ -42,7 +42,7 @@ func TestAFloodFromOneServerDoesNotHoldUpAnother(t *testing.T) {
 	// request from another client, so that only the per-server limit can
 	// stop it.
 	limits.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
-	logs := &lockedBuffer{}
+	logs := &fedtest.LogBuffer{}
 	h := startHearth(t, func(c *federation.Config) {
 		c.RateLimits = limits
 		c.Logger = slog.New(slog.NewTextHandler(logs, nil))

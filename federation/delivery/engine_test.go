@@ -1,7 +1,6 @@
 package delivery_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -642,28 +641,9 @@ func TestAbandonedClaimsAreDeliveredAfterARestart(t *testing.T) {
 	}
 }
 
-// logBuffer collects what the engine logs; workers write to it concurrently
-// with the test reading it.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // logger logs at level and above into a buffer the test can read.
-func logger(level slog.Level) (*slog.Logger, *logBuffer) {
-	b := &logBuffer{}
+func logger(level slog.Level) (*slog.Logger, *fedtest.LogBuffer) {
+	b := &fedtest.LogBuffer{}
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: level})), b
 }
 
@@ -678,7 +658,7 @@ func TestInfoLogsNameTheHostOfAFailedDeliveryButNotItsInbox(t *testing.T) {
 	strict.SetFailure(fedtest.Failure{Status: http.StatusForbidden})
 	authors := []*fedtest.Actor{busy.NewActor("author"), strict.NewActor("author")}
 	cfg := r.config(delivery.Schedule{})
-	var logs *logBuffer
+	var logs *fedtest.LogBuffer
 	cfg.Logger, logs = logger(slog.LevelInfo)
 	r.start(cfg)
 	start := r.clock.Now()
@@ -771,7 +751,7 @@ func TestAGoneMemberInboxEndsItsMembershipsButAGoneSharedInboxEndsNone(t *testin
 		t.Fatal(err)
 	}
 	cfg := r.config(delivery.Schedule{})
-	var logs *logBuffer
+	var logs *fedtest.LogBuffer
 	cfg.Logger, logs = logger(slog.LevelInfo)
 	r.start(cfg)
 
@@ -833,7 +813,7 @@ func TestAKeyThatCannotBeLoadedIsRetriedWithoutBlamingTheHost(t *testing.T) {
 		}
 		return sign(ctx, groupID)
 	}
-	var logs *logBuffer
+	var logs *fedtest.LogBuffer
 	cfg.Logger, logs = logger(slog.LevelInfo)
 	e := r.start(cfg)
 	start := r.clock.Now()
