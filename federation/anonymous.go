@@ -163,7 +163,8 @@ func (s *Service) decideHeld(tx *storage.Tx, g storage.Group, url string, releas
 		if err := logAction(tx, g, by, "release", heldAddress(p), ""); err != nil {
 			return p, err
 		}
-		s.log.Info("held post released", "group", g.Name, "post", heldAddress(p))
+		s.log.Info("held post released", "group", g.Name)
+		s.log.Debug("held post released", "group", g.Name, "post", heldAddress(p))
 		_, err = s.tell(tx, g, author, "<p>A moderator of "+html.EscapeString(g.Name)+
 			" shared your post with the members.</p>", p.ObjectID, p.ID)
 		return p, err
@@ -203,7 +204,8 @@ func (s *Service) declineHeld(tx *storage.Tx, g storage.Group, p storage.Post, b
 	if err := logAction(tx, g, by, "decline", address, ""); err != nil {
 		return err
 	}
-	s.log.Info("held post declined", "group", g.Name, "post", address, "by", by)
+	s.log.Info("held post declined", "group", g.Name)
+	s.log.Debug("held post declined", "group", g.Name, "post", address, "by", by)
 	what := "your post"
 	if p.Anonymous {
 		what = "your anonymous post"

@@ -96,7 +96,8 @@ func (s *Service) admitPost(tx *storage.Tx, g storage.Group, in inbound, obj *ac
 	if err != nil {
 		return false, err
 	}
-	s.log.Info("post held for a moderator", "group", g.Name, "object", obj.ID, "reason", reason, "moderators_told", told)
+	s.log.Info("post held for a moderator", "group", g.Name, "from", in.actor.Host, "reason", reason, "moderators_told", told)
+	s.log.Debug("post held", "group", g.Name, "object", obj.ID)
 	_, err = s.tell(tx, g, in.actor, "<p>Your post to "+html.EscapeString(g.Name)+" waits for a moderator of the group, "+
 		"who will share it with the members or turn it down. You will be told which.</p>", obj.ID, post.ID)
 	return false, err

@@ -57,7 +57,8 @@ func (s *Service) Inbox(w http.ResponseWriter, r *http.Request) (err error) {
 		activityType = in.activity.Type
 	}
 	if errors.Is(err, errDropped) {
-		s.log.Info("dropped activity", "path", r.URL.Path, "reason", err.Error())
+		s.log.Info("dropped activity", "path", r.URL.Path)
+		s.log.Debug("dropped activity", "reason", err.Error())
 		w.WriteHeader(http.StatusAccepted)
 		return nil
 	}

@@ -39,8 +39,8 @@ func (s *Service) relayPrivate(tx *storage.Tx, g storage.Group, in inbound, obj 
 	if err := s.publish(tx, g, post.ID, activitypub.NewCreate(s.newActivityID(g), note)); err != nil {
 		return err
 	}
-	s.log.Info("published the group's copy of a post", "group", g.Name, "object", obj.ID, "copy", note.ID,
-		"author", in.actor.ID)
+	s.log.Info("published the group's copy of a post", "group", g.Name, "copy", note.ID)
+	s.log.Debug("copy of", "object", obj.ID, "author", in.actor.ID)
 	return nil
 }
 

@@ -22,7 +22,10 @@ func (s *Service) relayPost(tx *storage.Tx, g storage.Group, in inbound, obj *ac
 	if err != nil {
 		return err
 	}
-	log := s.log.With("group", g.Name, "object", obj.ID)
+	// Above debug, a post is named by its server: its address names its
+	// author.
+	log := s.log.With("group", g.Name, "from", in.actor.Host)
+	log.Debug("relaying", "object", obj.ID)
 	if !allowed {
 		log.Info("not relayed: the author may not post in this group")
 		return nil

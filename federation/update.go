@@ -13,7 +13,8 @@ import (
 func (s *Service) onUpdate(ctx context.Context, in inbound) error {
 	if in.activity.ObjectID() == in.actor.ID {
 		if _, err := s.remote.RefreshActor(ctx, in.actor.ID); err != nil {
-			s.log.Info("could not refresh updated actor", "actor", in.actor.ID, "err", err)
+			s.log.Info("could not refresh an updated actor", "host", in.actor.Host)
+			s.log.Debug("could not refresh updated actor", "actor", in.actor.ID, "err", err)
 		}
 		return s.commit(ctx, in.activity.ID, func(*storage.Tx) error { return nil })
 	}
