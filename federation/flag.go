@@ -177,8 +177,12 @@ func reportedAccount(tx *storage.Tx, c *concern, accounts []string) (string, err
 			return "", err
 		}
 	}
-	if len(c.posts) > 0 {
-		return c.posts[0].AuthorID, nil
+	// A reported post names its author, unless it is anonymous: a report
+	// must not become the way to learn who wrote it.
+	for _, p := range c.posts {
+		if !p.Anonymous {
+			return p.AuthorID, nil
+		}
 	}
 	return "", nil
 }

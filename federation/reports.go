@@ -92,8 +92,9 @@ func reportEntry(tx *storage.Tx, r storage.Report) (ReportEntry, error) {
 		if err != nil {
 			return e, err
 		}
+		// An anonymous post's own address would name its author.
 		page := p.URL
-		if page == "" {
+		if page == "" || p.Anonymous {
 			page = address(p)
 		}
 		e.Posts = append(e.Posts, ReportedPost{Address: address(p), Page: page, State: p.State})

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hearth-social/hearth/activitypub"
+	"github.com/hearth-social/hearth/federation"
+	"github.com/hearth-social/hearth/federation/fedtest"
+)
+
+// TestAReportOfAnAnonymousPostDoesNotNameItsAuthor has a member's server
+// report a released anonymous post: the report, as the console and the
+// service show it, names the group's copy and nobody behind it.
+func TestAReportOfAnAnonymousPostDoesNotNameItsAuthor(t *testing.T) {
+	t.Parallel()
+	h := startHearth(t, nil)
+	group, masto, _, mods, _, river, keeper := anonymousCircle(t, h)
+	mustPost(t, river, group+"/inbox", river.Create(directMessage(group, "!anon Nobody should know this was me.")))
+	m := releaseLine.FindStringSubmatch(messageTo(t, mods, group, keeper, "An anonymous post waits")["content"].(string))
+	if m == nil {
+		t.Fatal("no release line")
+	}
+	url := m[1]
+	mustPost(t, keeper, group+"/inbox", keeper.Create(directMessage(group, "release "+url)))
+	masto.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+		return d.Type() == "Create" && objectField(d.Activity, "id") == url
+	})
+
+	server := instanceActor(t, masto)
+	mustPost(t, server, group+"/inbox", map[string]any{"@context": activitypub.ActivityStreamsContext,
+		"id": server.ID + "/flags/1", "type": "Flag", "actor": server.ID, "to": group,
+		"content": "This upset me.", "object": []any{group, url}})
+	var reports []federation.ReportEntry
+	deadline := time.Now().Add(wait)
+	for len(reports) == 0 && time.Now().Before(deadline) {
+		var err error
+		if reports, err = h.svc.Reports(context.Background(), "circle"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(reports) != 1 {
+		t.Fatalf("reports %+v, want the one", reports)
+	}
+	shown := fmt.Sprintf("%+v", reports[0])
+	for _, trace := range []string{river.ID, river.Username, "riverside.test"} {
+		if strings.Contains(shown, trace) {
+			t.Errorf("the report names the anonymous author (%q): %s", trace, shown)
+		}
+	}
+	if len(reports[0].Posts) != 1 || reports[0].Posts[0].Page != url {
+		t.Errorf("the report's post is %+v, want the group's copy %s", reports[0].Posts, url)
+	}
+}
