@@ -239,7 +239,13 @@ func (s *Service) deleteByAuthor(tx *storage.Tx, g storage.Group, author storage
 	}
 	switch {
 	case errors.Is(err, storage.ErrNotFound), err == nil && (notice.GroupID != g.ID || p.AuthorID != author.ID):
-		_, err := s.tell(tx, g, author, "<p>To delete an anonymous post, reply "+deleteMarker+
+		// Explained once per person, like a refused command: anyone may
+		// send this, and must not make the group send messages at will.
+		first, err := tx.MarkRefused(g.ID, author.ID)
+		if err != nil || !first {
+			return err
+		}
+		_, err = s.tell(tx, g, author, "<p>To delete an anonymous post, reply "+deleteMarker+
 			" to the message that told you it was published.</p>", obj.ID, 0)
 		return err
 	case err != nil:

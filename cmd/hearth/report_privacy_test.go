@@ -10,6 +10,7 @@ import (
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/federation"
 	"github.com/hearth-social/hearth/federation/fedtest"
+	"github.com/hearth-social/hearth/storage"
 )
 
 // TestAReportOfAnAnonymousPostDoesNotNameItsAuthor has a member's server
@@ -53,5 +54,40 @@ func TestAReportOfAnAnonymousPostDoesNotNameItsAuthor(t *testing.T) {
 	}
 	if len(reports[0].Posts) != 1 || reports[0].Posts[0].Page != url {
 		t.Errorf("the report's post is %+v, want the group's copy %s", reports[0].Posts, url)
+	}
+}
+
+// TestDeleteWithNothingToDeleteIsExplainedOnce has a member send the
+// group "!delete" again and again with no anonymous post to delete: the
+// group explains once, and then keeps quiet, so that nobody can make it
+// send messages at will.
+func TestDeleteWithNothingToDeleteIsExplainedOnce(t *testing.T) {
+	t.Parallel()
+	h := startHearth(t, nil)
+	group, masto, _, _, bob, _, _ := anonymousCircle(t, h)
+	for range 3 {
+		mustPost(t, bob, group+"/inbox", bob.Create(directMessage(group, "!delete")))
+	}
+	messageTo(t, masto, group, bob, "To delete an anonymous post")
+	deadline := time.Now().Add(wait)
+	for {
+		var queued int
+		if err := h.store.View(context.Background(), func(tx *storage.Tx) error {
+			s, err := tx.QueueStats()
+			queued = s.Queued
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if queued == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	explained := countWhere(masto, func(d fedtest.Delivery) bool {
+		content, _ := objectField(d.Activity, "content").(string)
+		return strings.Contains(content, "To delete an anonymous post")
+	})
+	if explained != 1 {
+		t.Errorf("the group explained %d times, want once", explained)
 	}
 }
