@@ -57,6 +57,12 @@ func (s *Service) fileReport(tx *storage.Tx, c *concern, host, comment string) e
 		s.log.Info("report merged into an open one from the same server", "group", c.group.Name, "report", r.ID)
 		return nil
 	}
+	if quiet, err := s.reportsOverflow(tx, c.group, host); err != nil || quiet {
+		if quiet {
+			s.log.Info("report kept without a notice: its server has many open", "group", c.group.Name, "report", r.ID, "from", host)
+		}
+		return err
+	}
 	stored, err := tx.ReportByID(c.group.ID, r.ID)
 	if err != nil {
 		return err
@@ -200,4 +206,26 @@ func resolveReport(tx *storage.Tx, g storage.Group, id int64, by string) error {
 		return err
 	}
 	return logAction(tx, g, by, "resolve", "report "+strconv.FormatInt(id, 10), "")
+}
+
+// noticedReportsPerServer is how many open reports from one server the
+// moderators are told of one by one. Past it, reports are kept and listed
+// by "reports" but not announced: a server must not be able to fill the
+// moderators' inboxes by reporting each member and post in turn.
+const noticedReportsPerServer = 3
+
+// reportsOverflow reports whether host already has more open reports about
+// g than the moderators are told of one by one.
+func (s *Service) reportsOverflow(tx *storage.Tx, g storage.Group, host string) (bool, error) {
+	open, err := tx.Reports(g.ID, storage.ReportOpen, reportListLimit)
+	if err != nil {
+		return false, err
+	}
+	n := 0
+	for _, r := range open {
+		if r.ReporterHost == host {
+			n++
+		}
+	}
+	return n > noticedReportsPerServer, nil
 }

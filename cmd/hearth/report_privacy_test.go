@@ -69,6 +69,47 @@ func TestDeleteWithNothingToDeleteIsExplainedOnce(t *testing.T) {
 		mustPost(t, bob, group+"/inbox", bob.Create(directMessage(group, "!delete")))
 	}
 	messageTo(t, masto, group, bob, "To delete an anonymous post")
+	awaitQueueEmpty(t, h)
+	explained := countWhere(masto, func(d fedtest.Delivery) bool {
+		content, _ := objectField(d.Activity, "content").(string)
+		return strings.Contains(content, "To delete an anonymous post")
+	})
+	if explained != 1 {
+		t.Errorf("the group explained %d times, want once", explained)
+	}
+}
+
+// TestAServerCannotFloodTheModeratorsWithReports has one server report five
+// members in turn: the moderators are told of the first three one by one,
+// and every report is kept for "reports".
+func TestAServerCannotFloodTheModeratorsWithReports(t *testing.T) {
+	t.Parallel()
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	masto := h.network.NewInstance("mastodon.test")
+	mods, keeper := moderator(t, h, group)
+	server := instanceActor(t, masto)
+	for i := range 5 {
+		member := masto.NewActor(fmt.Sprintf("member%d", i))
+		join(t, member, masto, group)
+		mustPost(t, server, group+"/inbox", mastodonFlag(t, server, group, member))
+	}
+	awaitQueueEmpty(t, h)
+	told := countWhere(mods, func(d fedtest.Delivery) bool {
+		content, _ := objectField(d.Activity, "content").(string)
+		return equalStrings(d.Activity["to"], keeper.ID) && strings.Contains(content, "from mastodon.test")
+	})
+	if told != 3 {
+		t.Errorf("the moderator was told of %d reports, want 3", told)
+	}
+	if reports, err := h.svc.Reports(context.Background(), "grief"); err != nil || len(reports) != 5 {
+		t.Errorf("%d reports kept (%v), want 5", len(reports), err)
+	}
+}
+
+// awaitQueueEmpty waits until every queued delivery has gone out.
+func awaitQueueEmpty(t *testing.T, h *runningHearth) {
+	t.Helper()
 	deadline := time.Now().Add(wait)
 	for {
 		var queued int
@@ -79,15 +120,11 @@ func TestDeleteWithNothingToDeleteIsExplainedOnce(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if queued == 0 || time.Now().After(deadline) {
-			break
+		if queued == 0 {
+			return
 		}
-	}
-	explained := countWhere(masto, func(d fedtest.Delivery) bool {
-		content, _ := objectField(d.Activity, "content").(string)
-		return strings.Contains(content, "To delete an anonymous post")
-	})
-	if explained != 1 {
-		t.Errorf("the group explained %d times, want once", explained)
+		if time.Now().After(deadline) {
+			t.Fatalf("%d deliveries still queued after %v", queued, wait)
+		}
 	}
 }
