@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,6 +89,12 @@ func (s *Service) admitPost(tx *storage.Tx, g storage.Group, in inbound, obj *ac
 		fresh, err := storeNewPost(tx, post)
 		return fresh, err
 	}
+	if waiting, err := s.strangerWaits(tx, g, in.actor.ID); err != nil || waiting {
+		if waiting {
+			s.log.Info("post dropped: its author is no member and has a post waiting already", "group", g.Name, "from", in.actor.Host)
+		}
+		return false, err
+	}
 	post.State, post.HoldReason, post.HeldObject = storage.Held, reason, obj.Raw
 	if fresh, err := storeNewPost(tx, post); err != nil || !fresh {
 		return false, err
@@ -101,6 +108,25 @@ func (s *Service) admitPost(tx *storage.Tx, g storage.Group, in inbound, obj *ac
 	_, err = s.tell(tx, g, in.actor, "<p>Your post to "+html.EscapeString(g.Name)+" waits for a moderator of the group, "+
 		"who will share it with the members or turn it down. You will be told which.</p>", obj.ID, post.ID)
 	return false, err
+}
+
+// strangerWaits reports whether author, who is not a member of g, has a
+// post waiting for its moderators already. Anyone may write to a group that
+// holds non-members' posts: one post each at a time reaches the moderators,
+// so that nobody can fill their inboxes.
+func (s *Service) strangerWaits(tx *storage.Tx, g storage.Group, author string) (bool, error) {
+	m, err := tx.Membership(g.ID, author)
+	switch {
+	case err == nil && m.State == storage.Member:
+		return false, nil
+	case err != nil && !errors.Is(err, storage.ErrNotFound):
+		return false, err
+	}
+	held, err := tx.Posts(g.ID, storage.Held, heldListLimit)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(held, func(p storage.Post) bool { return p.AuthorID == author }), nil
 }
 
 // holdReason says why a post waits for a moderator, or "" when it does not.

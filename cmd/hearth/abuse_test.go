@@ -128,3 +128,23 @@ func awaitQueueEmpty(t *testing.T, h *runningHearth) {
 		}
 	}
 }
+
+// TestAStrangerHasOnePostWaitingAtATime has someone who is no member write
+// three posts to a group that holds strangers' posts: the first waits for
+// the moderators, who are told once; the others are dropped.
+func TestAStrangerHasOnePostWaitingAtATime(t *testing.T) {
+	t.Parallel()
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", func(g *storage.Group) { g.NonMembers = storage.NonMembersHeld })
+	mods, keeper := moderator(t, h, group)
+	stranger := h.network.NewInstance("far.test").NewActor("stranger")
+	for i := range 3 {
+		mustPost(t, stranger, group+"/inbox", stranger.Create(publicNote(stranger, group, fmt.Sprintf("Post %d.", i))))
+	}
+	awaitQueueEmpty(t, h)
+	told := countWhere(mods, func(d fedtest.Delivery) bool { return equalStrings(d.Activity["to"], keeper.ID) })
+	held, err := h.svc.HeldPosts(context.Background(), "grief")
+	if told != 1 || err != nil || len(held) != 1 {
+		t.Errorf("the moderator was told %d times and %d posts wait (%v), want one each", told, len(held), err)
+	}
+}
