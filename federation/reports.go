@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/storage"
 )
 
@@ -123,7 +124,7 @@ func reportNotice(g storage.Group, e ReportEntry) string {
 func describeReport(e ReportEntry) string {
 	var b strings.Builder
 	if e.Comment != "" {
-		fmt.Fprintf(&b, "<blockquote>%s</blockquote>", html.EscapeString(e.Comment))
+		fmt.Fprintf(&b, "<blockquote>%s</blockquote>", html.EscapeString(activitypub.WithoutControls(e.Comment)))
 	} else {
 		b.WriteString("<p>The reporter wrote no comment.</p>")
 	}
