@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"slices"
 	"strings"
 	"time"
 
@@ -122,11 +121,7 @@ func (s *Service) strangerWaits(tx *storage.Tx, g storage.Group, author string) 
 	case err != nil && !errors.Is(err, storage.ErrNotFound):
 		return false, err
 	}
-	held, err := tx.Posts(g.ID, storage.Held, heldListLimit)
-	if err != nil {
-		return false, err
-	}
-	return slices.ContainsFunc(held, func(p storage.Post) bool { return p.AuthorID == author }), nil
+	return tx.HasHeldPostBy(g.ID, author)
 }
 
 // holdReason says why a post waits for a moderator, or "" when it does not.

@@ -218,15 +218,6 @@ const noticedReportsPerServer = 3
 // reportsOverflow reports whether host already has more open reports about
 // g than the moderators are told of one by one.
 func (s *Service) reportsOverflow(tx *storage.Tx, g storage.Group, host string) (bool, error) {
-	open, err := tx.Reports(g.ID, storage.ReportOpen, reportListLimit)
-	if err != nil {
-		return false, err
-	}
-	n := 0
-	for _, r := range open {
-		if r.ReporterHost == host {
-			n++
-		}
-	}
-	return n > noticedReportsPerServer, nil
+	n, err := tx.CountOpenReportsFrom(g.ID, host)
+	return n > noticedReportsPerServer, err
 }

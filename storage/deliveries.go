@@ -377,3 +377,10 @@ func (tx *Tx) ForgetFailedDeliveries(cutoff time.Time) (int64, error) {
 	}
 	return res.RowsAffected()
 }
+
+// CountUnreachableHosts counts the hosts resting after repeated failures.
+func (tx *Tx) CountUnreachableHosts() (int, error) {
+	var n int
+	err := tx.queryRow(`SELECT count(*) FROM hosts WHERE unreachable_since > 0`).Scan(&n)
+	return n, translate(err)
+}

@@ -172,3 +172,11 @@ func (tx *Tx) CountPublicPosts() (int, error) {
 		WHERE p.state = 'relayed' AND g.visibility = 'public'`).Scan(&n)
 	return n, translate(err)
 }
+
+// HasHeldPostBy reports whether author has a post waiting for the group's
+// moderators.
+func (tx *Tx) HasHeldPostBy(groupID int64, author string) (bool, error) {
+	var n int
+	err := tx.queryRow(`SELECT count(*) FROM posts WHERE state = 'held' AND group_id = ? AND author_id = ?`, groupID, author).Scan(&n)
+	return n > 0, translate(err)
+}

@@ -126,3 +126,10 @@ func (tx *Tx) ResolveReport(groupID, id int64, by string) error {
 		WHERE group_id = ? AND id = ? AND state = 'open'`, by, millis(tx.now), groupID, id)
 	return mustAffect(res, err)
 }
+
+// CountOpenReportsFrom counts the group's open reports from one server.
+func (tx *Tx) CountOpenReportsFrom(groupID int64, host string) (int, error) {
+	var n int
+	err := tx.queryRow(`SELECT count(*) FROM reports WHERE state = 'open' AND group_id = ? AND reporter_host = ?`, groupID, host).Scan(&n)
+	return n, translate(err)
+}

@@ -60,14 +60,8 @@ func readState(ctx context.Context, store *storage.Store) (metrics.State, error)
 			return err
 		}
 		s.Queued, s.Due, s.Oldest = stats.Queued, stats.Due, stats.Oldest
-		hosts, err := tx.FailingHosts()
-		if err != nil {
+		if s.Unreachable, err = tx.CountUnreachableHosts(); err != nil {
 			return err
-		}
-		for _, h := range hosts {
-			if !h.UnreachableSince.IsZero() {
-				s.Unreachable++
-			}
 		}
 		s.Database, err = tx.DatabaseSize()
 		return err
