@@ -222,11 +222,18 @@ func (s *Service) declineHeld(tx *storage.Tx, g storage.Group, p storage.Post, b
 // is known by their id alone: the post stands or falls on its own, and
 // there is nobody to tell.
 func heldAuthor(tx *storage.Tx, p storage.Post) (storage.Actor, error) {
-	author, err := tx.Actor(p.AuthorID)
+	return knownActor(tx, p.AuthorID)
+}
+
+// knownActor is what is known of the actor id: its cached row, or only its
+// id when the account was deleted (or never fetched), so that lists and
+// decisions about it go on without it.
+func knownActor(tx *storage.Tx, id string) (storage.Actor, error) {
+	a, err := tx.Actor(id)
 	if errors.Is(err, storage.ErrNotFound) {
-		return storage.Actor{ID: p.AuthorID}, nil
+		return storage.Actor{ID: id}, nil
 	}
-	return author, err
+	return a, err
 }
 
 // deleteByAuthor deletes an anonymous post when its author answers one of
@@ -311,10 +318,7 @@ func (s *Service) HeldPosts(ctx context.Context, group string) ([]HeldPost, erro
 			return err
 		}
 		for _, p := range posts {
-			author, err := tx.Actor(p.AuthorID)
-			if errors.Is(err, storage.ErrNotFound) {
-				author, err = storage.Actor{ID: p.AuthorID}, nil
-			}
+			author, err := knownActor(tx, p.AuthorID)
 			if err != nil {
 				return err
 			}

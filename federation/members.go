@@ -217,11 +217,7 @@ func (s *Service) liftExpiredBan(tx *storage.Tx, m storage.Membership) error {
 	if err != nil {
 		return err
 	}
-	a, err := tx.Actor(m.ActorID)
-	if errors.Is(err, storage.ErrNotFound) {
-		// A deleted account: there is nobody to unblock.
-		a, err = storage.Actor{ID: m.ActorID}, nil
-	}
+	a, err := knownActor(tx, m.ActorID)
 	if err != nil {
 		return err
 	}

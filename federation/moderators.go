@@ -55,10 +55,7 @@ func (s *Service) Moderators(ctx context.Context, group string) ([]storage.Actor
 			return err
 		}
 		for _, id := range ids {
-			a, err := tx.Actor(id)
-			if errors.Is(err, storage.ErrNotFound) {
-				a, err = storage.Actor{ID: id}, nil
-			}
+			a, err := knownActor(tx, id)
 			if err != nil {
 				return err
 			}

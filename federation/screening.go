@@ -157,10 +157,7 @@ func (s *Service) rejectUnanswered(tx *storage.Tx) error {
 		if err != nil {
 			return err
 		}
-		a, err := tx.Actor(m.ActorID)
-		if errors.Is(err, storage.ErrNotFound) {
-			a, err = storage.Actor{ID: m.ActorID}, nil
-		}
+		a, err := knownActor(tx, m.ActorID)
 		if err != nil {
 			return err
 		}

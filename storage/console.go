@@ -151,11 +151,5 @@ func (tx *Tx) DeliveryHosts(limit int) ([]Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	return scanAll(rows, func(r *sql.Rows) (Host, error) {
-		var h Host
-		var since, retry, success int64
-		err := r.Scan(&h.Host, &h.Failures, &since, &retry, &h.LastError, &success, &h.Queued)
-		h.UnreachableSince, h.RetryAt, h.LastSuccessAt = fromMillis(since), fromMillis(retry), fromMillis(success)
-		return h, err
-	})
+	return scanAll(rows, scanHost)
 }

@@ -257,13 +257,17 @@ func (tx *Tx) FailingHosts() ([]Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	return scanAll(rows, func(r *sql.Rows) (Host, error) {
-		var h Host
-		var since, retry, success int64
-		err := r.Scan(&h.Host, &h.Failures, &since, &retry, &h.LastError, &success, &h.Queued)
-		h.UnreachableSince, h.RetryAt, h.LastSuccessAt = fromMillis(since), fromMillis(retry), fromMillis(success)
-		return h, err
-	})
+	return scanAll(rows, scanHost)
+}
+
+// scanHost reads a host's row: host, failures, unreachable since, retry
+// at, last error, last success and queued deliveries, in that order.
+func scanHost(r *sql.Rows) (Host, error) {
+	var h Host
+	var since, retry, success int64
+	err := r.Scan(&h.Host, &h.Failures, &since, &retry, &h.LastError, &success, &h.Queued)
+	h.UnreachableSince, h.RetryAt, h.LastSuccessAt = fromMillis(since), fromMillis(retry), fromMillis(success)
+	return h, err
 }
 
 // RetryHost makes every queued delivery to host due now and lifts the
