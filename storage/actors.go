@@ -98,7 +98,7 @@ func (tx *Tx) ActorByKeyID(keyID string) (Actor, error) {
 
 // ActorByHandle finds a cached actor by username and host, as in @user@host.
 func (tx *Tx) ActorByHandle(username, host string) (Actor, error) {
-	return scanActor(tx.queryRow(`SELECT `+actorColumns+` FROM actors WHERE host = ? AND username = ? COLLATE NOCASE`, host, username))
+	return scanActor(tx.queryRow(`SELECT `+actorColumns+` FROM actors WHERE host = ? AND lower(username) = lower(?)`, host, username))
 }
 
 // DeleteActor forgets a remote actor and every membership it had, except

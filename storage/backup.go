@@ -12,6 +12,9 @@ import (
 // snapshot while writers go on. The copy holds every group's private key,
 // so it is created readable by its owner only.
 func (s *Store) Backup(ctx context.Context, path string) error {
+	if s.dialect.postgres {
+		return errors.New("backup copies a SQLite file; back up a PostgreSQL database with PostgreSQL's own tools (pg_dump)")
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {

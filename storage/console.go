@@ -23,20 +23,17 @@ func (tx *Tx) CountAdmins() (int, error) {
 // CreateAdmin adds an account; a taken username (in any case) gives
 // ErrConflict.
 func (tx *Tx) CreateAdmin(username, passwordHash string) (Admin, error) {
-	res, err := tx.exec(`INSERT INTO admins (username, password_hash, created_at) VALUES (?, ?, ?)`,
-		username, passwordHash, millis(tx.now))
-	if err != nil {
-		return Admin{}, err
-	}
-	id, err := res.LastInsertId()
-	return Admin{ID: id, Username: username, PasswordHash: passwordHash}, err
+	var id int64
+	err := tx.queryRow(`INSERT INTO admins (username, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+		username, passwordHash, millis(tx.now)).Scan(&id)
+	return Admin{ID: id, Username: username, PasswordHash: passwordHash}, inserted(err)
 }
 
 // AdminByName returns the account called username, in any case, or
 // ErrNotFound.
 func (tx *Tx) AdminByName(username string) (Admin, error) {
 	var a Admin
-	err := tx.queryRow(`SELECT id, username, password_hash FROM admins WHERE username = ?`, username).
+	err := tx.queryRow(`SELECT id, username, password_hash FROM admins WHERE lower(username) = lower(?)`, username).
 		Scan(&a.ID, &a.Username, &a.PasswordHash)
 	return a, translate(err)
 }
@@ -102,7 +99,7 @@ func (tx *Tx) countOutcomes(outcomes []Outcome) error {
 	}
 	hour := tx.now.Truncate(time.Hour)
 	if _, err := tx.exec(`INSERT INTO delivery_hours (hour, delivered, failed) VALUES (?, ?, ?)
-		ON CONFLICT (hour) DO UPDATE SET delivered = delivered + excluded.delivered, failed = failed + excluded.failed`,
+		ON CONFLICT (hour) DO UPDATE SET delivered = delivery_hours.delivered + excluded.delivered, failed = delivery_hours.failed + excluded.failed`,
 		millis(hour), delivered, failed); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"database/sql"
+	"encoding/json"
 	"time"
 )
 
@@ -36,7 +37,18 @@ func claimWindow(limit int) int { return 4*limit + 256 }
 // Due deliveries of a host that is resting are moved to the end of its
 // rest as the claim meets them, so they stop taking room at the head of
 // the queue: each is moved once per rest, however often claims run.
+//
+// On PostgreSQL, claims by every process sharing the database take turns,
+// so that the in-flight count each reads per host includes the others'
+// claims; the rows they lease are locked, skipping those another
+// transaction holds (an outcome being written), so that a claim never
+// waits for them. Call it in UpdateQueue.
 func (tx *Tx) ClaimDeliveries(limit, perHost int, leaseUntil time.Time) ([]Job, error) {
+	if tx.dialect.postgres {
+		if _, err := tx.exec(`SELECT pg_advisory_xact_lock(?)`, claimLock); err != nil {
+			return nil, err
+		}
+	}
 	now := sql.Named("now", millis(tx.now))
 	window := sql.Named("window", claimWindow(limit))
 	for {
@@ -59,7 +71,7 @@ func (tx *Tx) ClaimDeliveries(limit, perHost int, leaseUntil time.Time) ([]Job, 
 		WITH head AS (
 			SELECT id, host, next_attempt_at FROM deliveries
 			WHERE state = 'queued' AND next_attempt_at <= :now AND claimed_until <= :now
-			ORDER BY next_attempt_at, id LIMIT :window
+			ORDER BY next_attempt_at, id LIMIT :window`+tx.dialect.skipLocked+`
 		), busy AS (
 			SELECT host, count(*) AS n FROM deliveries
 			WHERE claimed_until > 0 AND claimed_until > :now GROUP BY host
@@ -116,6 +128,21 @@ func (tx *Tx) ReleaseClaims() (int64, error) {
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// ReleaseJobs returns the given leased deliveries to the queue, as they
+// were: a stopping process releases those it claimed and did not finish.
+func (tx *Tx) ReleaseJobs(ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	_, err = tx.exec(`UPDATE deliveries SET claimed_until = 0
+		WHERE state = 'queued' AND id IN (SELECT CAST(value AS BIGINT) FROM (`+tx.dialect.textList("?")+`) AS jobs)`, string(list))
+	return err
 }
 
 // Verdict is what became of one delivery attempt.
@@ -368,7 +395,7 @@ func (tx *Tx) NextDue() (time.Time, error) {
 			SELECT min(next_attempt_at) AS due FROM deliveries WHERE state = 'queued' AND next_attempt_at > :now
 			UNION ALL
 			SELECT min(retry_at) FROM hosts WHERE retry_at > 0 AND retry_at > :now
-		)`, sql.Named("now", millis(tx.now))).Scan(&next)
+		) AS waiting`, sql.Named("now", millis(tx.now))).Scan(&next)
 	return fromMillis(next), translate(err)
 }
 

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/hearth-social/hearth/storage"
+	"github.com/hearth-social/hearth/storage/storagetest"
 )
 
 // fillQueue queues activities×hosts deliveries, one shared inbox per host,
@@ -32,7 +32,7 @@ func fillQueue(tb testing.TB, s *storage.Store, activities, hosts int) {
 
 func BenchmarkClaimDeliveries(b *testing.B) {
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	s := mustOpen(b, filepath.Join(b.TempDir(), "hearth.db"), c)
+	s := mustOpen(b, storagetest.Location(b), c)
 	fillQueue(b, s, 50, 2000)
 	c.t = c.t.Add(time.Second)
 	var claimed []storage.Job
@@ -48,7 +48,7 @@ func BenchmarkClaimDeliveries(b *testing.B) {
 func TestRestingHostsBacklogDoesNotHideOtherHosts(t *testing.T) {
 	t.Parallel()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
+	s := mustOpen(t, storagetest.Location(t), c)
 	enqueue(t, s, "https://hearth.test/a/probe", "https://down.test/inbox")
 	probe := claim(t, s, 1, 4, c.t.Add(time.Minute))
 	rest := c.t.Add(time.Hour)
@@ -91,7 +91,7 @@ func TestRestingHostsBacklogDoesNotHideOtherHosts(t *testing.T) {
 func TestRefusalFailsTheDeliveryButNotTheHost(t *testing.T) {
 	t.Parallel()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
+	s := mustOpen(t, storagetest.Location(t), c)
 	enqueue(t, s, "https://hearth.test/a/1", "https://picky.test/inbox")
 	jobs := claim(t, s, 10, 4, c.t.Add(time.Minute))
 	update(t, s, func(tx *storage.Tx) error {
@@ -119,7 +119,7 @@ func TestRefusalFailsTheDeliveryButNotTheHost(t *testing.T) {
 func TestGivenUpDeliveriesAreForgottenAfterAMonth(t *testing.T) {
 	t.Parallel()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
+	s := mustOpen(t, storagetest.Location(t), c)
 	enqueue(t, s, "https://hearth.test/a/1", "https://gone.test/inbox")
 	jobs := claim(t, s, 10, 4, c.t.Add(time.Minute))
 	update(t, s, func(tx *storage.Tx) error {
@@ -149,7 +149,7 @@ func TestGivenUpDeliveriesAreForgottenAfterAMonth(t *testing.T) {
 func TestAGoneInboxEndsTheMembershipsOfItsAccountOnlyWhenItIsTheAccountsOwn(t *testing.T) {
 	t.Parallel()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
+	s := mustOpen(t, storagetest.Location(t), c)
 	var groups []int64
 	for _, name := range []string{"knitting", "rowing", "chess"} {
 		g := &storage.Group{Name: name, Visibility: storage.Public, Join: storage.JoinOpen, Posting: storage.PostingMembers}

@@ -3,17 +3,17 @@ package storage_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/hearth-social/hearth/storage"
+	"github.com/hearth-social/hearth/storage/storagetest"
 )
 
 func TestDomainPoliciesAndTheirVersion(t *testing.T) {
 	t.Parallel()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
+	s := mustOpen(t, storagetest.Location(t), c)
 	version := func() int64 {
 		t.Helper()
 		var v int64
@@ -69,7 +69,7 @@ func TestDomainPoliciesAndTheirVersion(t *testing.T) {
 func TestEndingMembershipsAndDroppingDeliveriesByHost(t *testing.T) {
 	t.Parallel()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
+	s := mustOpen(t, storagetest.Location(t), c)
 	g := &storage.Group{Name: "grief", Visibility: storage.Public, Join: storage.JoinOpen, Posting: storage.PostingMembers,
 		PrivateKeyPEM: "private", PublicKeyPEM: "public"}
 	update(t, s, func(tx *storage.Tx) error {

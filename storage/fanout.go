@@ -206,7 +206,7 @@ func (tx *Tx) targets(inboxes []string) ([]Target, error) {
 		return nil, err
 	}
 	rows, err := tx.query(`SELECT host, software FROM hosts
-		WHERE host IN (SELECT value FROM json_each(?)) AND software != ''`, string(list))
+		WHERE host IN (`+tx.dialect.textList("?")+`) AND software != ''`, string(list))
 	if err != nil {
 		return nil, err
 	}
@@ -244,7 +244,8 @@ func (tx *Tx) queueDeliveries(activityID string, targets []Target) (int, error) 
 	}
 	now := sql.Named("now", millis(tx.now))
 	res, err := tx.exec(`INSERT INTO deliveries (activity_id, inbox, host, next_attempt_at, created_at, updated_at)
-		SELECT :activity, value ->> 0, value ->> 1, :now, :now, :now FROM json_each(:targets) WHERE true ORDER BY key
+		SELECT CAST(:activity AS TEXT), first, second, CAST(:now AS BIGINT), CAST(:now AS BIGINT), CAST(:now AS BIGINT)
+		FROM (`+tx.dialect.pairList(":targets")+`) AS targets WHERE true
 		ON CONFLICT DO NOTHING`, sql.Named("activity", activityID), sql.Named("targets", string(list)), now)
 	if err != nil {
 		return 0, err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hearth-social/hearth/storage"
+	"github.com/hearth-social/hearth/storage/storagetest"
 )
 
 // roster is a group whose members live on servers with shared inboxes and
@@ -27,7 +28,7 @@ type roster struct {
 
 func newRoster(t *testing.T) *roster {
 	t.Helper()
-	r := &roster{t: t, c: &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}, path: filepath.Join(t.TempDir(), "hearth.db")}
+	r := &roster{t: t, c: &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}, path: storagetest.Location(t)}
 	r.s = mustOpen(t, r.path, r.c)
 	r.group = &storage.Group{Name: "grief", Visibility: storage.Public, Join: storage.JoinOpen, Posting: storage.PostingMembers}
 	update(t, r.s, func(tx *storage.Tx) error { return tx.CreateGroup(r.group) })
@@ -332,7 +333,7 @@ func TestMigrationGivesExistingMembershipsTheirInboxes(t *testing.T) {
 	if _, err := db.Exec(`CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
-	files, err := filepath.Glob("migrations/*.sql")
+	files, err := filepath.Glob("migrations/sqlite/*.sql")
 	if err != nil {
 		t.Fatal(err)
 	}

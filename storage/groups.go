@@ -167,18 +167,14 @@ const (
 func (tx *Tx) CreateGroup(g *Group) error {
 	g.CreatedAt, g.UpdatedAt = tx.now, tx.now
 	withHoldDefaults(g)
-	res, err := tx.exec(`INSERT INTO groups (name, display_name, summary, icon_url, visibility, join_policy, posting,
+	err := tx.queryRow(`INSERT INTO groups (name, display_name, summary, icon_url, visibility, join_policy, posting,
 		anonymous_posts, hide_member_count, content_warning, hold, hold_days, hold_posts, hold_mentions, non_members,
 		replies, questions, trusted_domains, private_key_pem, public_key_pem, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
 		g.Name, g.DisplayName, g.Summary, g.IconURL, g.Visibility, g.Join, g.Posting,
 		g.AnonymousPosts, g.HideMemberCount, g.ContentWarning, g.Hold, g.HoldDays, g.HoldPosts, g.HoldMentions, g.NonMembers,
-		g.Replies, strings.Join(g.Questions, "\n"), strings.Join(g.TrustedDomains, "\n"), g.PrivateKeyPEM, g.PublicKeyPEM, millis(tx.now), millis(tx.now))
-	if err != nil {
-		return err
-	}
-	g.ID, err = res.LastInsertId()
-	return err
+		g.Replies, strings.Join(g.Questions, "\n"), strings.Join(g.TrustedDomains, "\n"), g.PrivateKeyPEM, g.PublicKeyPEM, millis(tx.now), millis(tx.now)).Scan(&g.ID)
+	return inserted(err)
 }
 
 // UpdateGroup saves every profile and policy field of g; keys and name stay.
@@ -213,7 +209,7 @@ func (tx *Tx) RetireGroup(id int64) error {
 		AND state = 'queued' AND claimed_until <= ?`, id, millis(tx.now)); err != nil {
 		return err
 	}
-	if _, err := tx.exec(`UPDATE activities SET in_outbox = 0, body = `+activityShell+` WHERE group_id = ?`, id); err != nil {
+	if _, err := tx.exec(`UPDATE activities SET in_outbox = 0, body = `+tx.dialect.activityShell+` WHERE group_id = ?`, id); err != nil {
 		return err
 	}
 	for _, table := range []string{"memberships", "moderators", "posts", "reports", "moderation_log", "command_refusals"} {

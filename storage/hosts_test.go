@@ -2,12 +2,12 @@ package storage_test
 
 import (
 	"maps"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/hearth-social/hearth/activitypub"
+	"github.com/hearth-social/hearth/storage/storagetest"
 )
 
 // TestInboxHostIsActivityPubHost: deliveries are grouped by the host
@@ -17,7 +17,7 @@ import (
 func TestInboxHostIsActivityPubHost(t *testing.T) {
 	t.Parallel()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
+	s := mustOpen(t, storagetest.Location(t), c)
 	inboxes := []string{
 		"https://one.example/inbox",
 		"https://ONE.Example./users/a/inbox",

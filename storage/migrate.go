@@ -7,10 +7,22 @@ import (
 	"fmt"
 )
 
-//go:embed migrations/*.sql
+// migrations holds each database's own list: migrations/sqlite and
+// migrations/postgres. A change to the schema is a new file in both.
+//
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrations embed.FS
 
-// migrate applies, in file-name order, every embedded migration not yet
+// migrations is the directory of the dialect's migrations in the embedded
+// files, with its trailing slash.
+func (d *dialect) migrations() string {
+	if d.postgres {
+		return "migrations/postgres/"
+	}
+	return "migrations/sqlite/"
+}
+
+// migrate applies to a SQLite database, in file-name order, every embedded migration not yet
 // recorded. Each runs in its own transaction together with its record, so a
 // failed migration leaves the schema as it was. Migrations only go forward.
 func (s *Store) migrate(ctx context.Context) error {
@@ -20,12 +32,12 @@ func (s *Store) migrate(ctx context.Context) error {
 	)`); err != nil {
 		return fmt.Errorf("migrations table: %w", err)
 	}
-	names, err := migrationNames()
+	names, err := migrationNames(sqliteDialect)
 	if err != nil {
 		return err
 	}
 	for _, name := range names {
-		script, err := migrations.ReadFile("migrations/" + name)
+		script, err := migrations.ReadFile(sqliteDialect.migrations() + name)
 		if err != nil {
 			return err
 		}

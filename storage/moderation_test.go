@@ -1,19 +1,19 @@
 package storage_test
 
 import (
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hearth-social/hearth/storage"
+	"github.com/hearth-social/hearth/storage/storagetest"
 )
 
 // moderatedGroup opens a store with one group and two of its posts.
 func moderatedGroup(t *testing.T, c *clock) (*storage.Store, *storage.Group, []*storage.Post) {
 	t.Helper()
-	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
+	s := mustOpen(t, storagetest.Location(t), c)
 	g := &storage.Group{Name: "grief", Visibility: storage.Public, Join: storage.JoinOpen,
 		Posting: storage.PostingMembers, PrivateKeyPEM: "private", PublicKeyPEM: "public"}
 	posts := []*storage.Post{

@@ -63,16 +63,12 @@ func (tx *Tx) CreatePost(p *Post) error {
 	if p.HeldObject == nil {
 		p.HeldObject = []byte{}
 	}
-	res, err := tx.exec(`INSERT INTO posts (group_id, object_id, author_id, activity_id, copy_id, in_reply_to, url, state,
+	err := tx.queryRow(`INSERT INTO posts (group_id, object_id, author_id, activity_id, copy_id, in_reply_to, url, state,
 		anonymous, summary, content, raw_activity, held_object, hold_reason, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
 		p.GroupID, p.ObjectID, p.AuthorID, p.ActivityID, p.CopyID, p.InReplyTo, p.URL, p.State, p.Anonymous,
-		p.Summary, p.Content, p.RawActivity, p.HeldObject, p.HoldReason, millis(tx.now), millis(tx.now))
-	if err != nil {
-		return err
-	}
-	p.ID, err = res.LastInsertId()
-	return err
+		p.Summary, p.Content, p.RawActivity, p.HeldObject, p.HoldReason, millis(tx.now), millis(tx.now)).Scan(&p.ID)
+	return inserted(err)
 }
 
 // UpdatePost saves the post's state, copy id and content. A post no

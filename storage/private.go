@@ -44,9 +44,9 @@ func (tx *Tx) NoticeByNote(noteID string) (Notice, error) {
 // Call it before queuing the post's Delete or Undo, which must go out whole.
 func (tx *Tx) ErasePost(p *Post, state PostState) error {
 	p.State, p.Content, p.Summary, p.RawActivity, p.HeldObject, p.PinnedAt = state, "", "", nil, nil, time.Time{}
-	if _, err := tx.exec(`UPDATE posts SET state = ?, raw_activity = x'', held_object = x'', summary = '', content = '', pinned_at = 0,
+	if _, err := tx.exec(`UPDATE posts SET state = ?, raw_activity = ?, held_object = ?, summary = '', content = '', pinned_at = 0,
 		updated_at = ? WHERE id = ?`,
-		state, millis(tx.now), p.ID); err != nil {
+		state, []byte{}, []byte{}, millis(tx.now), p.ID); err != nil {
 		return err
 	}
 	if _, err := tx.exec(`UPDATE activities SET in_outbox = 0 WHERE post_id = ?`, p.ID); err != nil {
@@ -62,11 +62,6 @@ func (tx *Tx) ErasePost(p *Post, state PostState) error {
 		post, sql.Named("now", millis(tx.now))); err != nil {
 		return err
 	}
-	_, err := tx.exec(`UPDATE activities SET body = `+activityShell+` WHERE id IN (`+about+`)`, post)
+	_, err := tx.exec(`UPDATE activities SET body = `+tx.dialect.activityShell+` WHERE id IN (`+about+`)`, post)
 	return err
 }
-
-// activityShell is what an erased activity's body becomes: its id, type and
-// actor, enough to answer a fetch of it with 410 and nothing more.
-const activityShell = `CAST(json_object('@context', 'https://www.w3.org/ns/activitystreams',
-	'id', id, 'type', type, 'actor', json_extract(CAST(body AS TEXT), '$.actor')) AS BLOB)`

@@ -4,17 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/hearth-social/hearth/storage"
+	"github.com/hearth-social/hearth/storage/storagetest"
 )
 
 func TestErasePostKeepsOnlyTheShellOfWhatWasSent(t *testing.T) {
 	t.Parallel()
 	c := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
+	s := mustOpen(t, storagetest.Location(t), c)
 	const secret = "river@riverside.test wrote: I relapsed"
 	g := &storage.Group{Name: "circle", Visibility: storage.Private, Join: storage.JoinApproval,
 		Posting: storage.PostingMembers, PrivateKeyPEM: "private", PublicKeyPEM: "public"}

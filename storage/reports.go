@@ -38,8 +38,10 @@ type Report struct {
 	UpdatedAt    time.Time
 }
 
-const reportColumns = `id, group_id, reporter_host, account, comment, flags, state, resolved_by, created_at, updated_at,
-	(SELECT json_group_array(post_id) FROM report_posts WHERE report_id = reports.id)`
+func (d *dialect) reportColumns() string {
+	return `id, group_id, reporter_host, account, comment, flags, state, resolved_by, created_at, updated_at,
+	coalesce((SELECT ` + d.jsonList("post_id") + ` FROM report_posts WHERE report_id = reports.id), '[]')`
+}
 
 func scanReport(row interface{ Scan(...any) error }) (Report, error) {
 	var r Report
@@ -67,8 +69,8 @@ func (tx *Tx) FileReport(r *Report) (fresh bool, err error) {
 		return false, err
 	}
 	err = tx.queryRow(`SELECT id FROM reports WHERE group_id = :group AND reporter_host = :host AND state = 'open' AND (
-			EXISTS (SELECT 1 FROM report_posts p WHERE p.report_id = reports.id AND p.post_id IN (SELECT value FROM json_each(:posts)))
-			OR (json_array_length(:posts) = 0 AND account = :account
+			EXISTS (SELECT 1 FROM report_posts p WHERE p.report_id = reports.id AND p.post_id IN (SELECT CAST(value AS BIGINT) FROM (`+tx.dialect.textList(":posts")+`) AS posts))
+			OR (`+tx.dialect.listLength(":posts")+` = 0 AND account = :account
 				AND NOT EXISTS (SELECT 1 FROM report_posts p WHERE p.report_id = reports.id)))
 		ORDER BY id LIMIT 1`,
 		sql.Named("group", r.GroupID), sql.Named("host", r.ReporterHost), sql.Named("posts", string(posts)),
@@ -77,9 +79,9 @@ func (tx *Tx) FileReport(r *Report) (fresh bool, err error) {
 	case nil:
 		_, err = tx.exec(`UPDATE reports SET flags = flags + 1, updated_at = :now,
 			account = CASE WHEN account = '' THEN :account ELSE account END,
-			comment = CASE WHEN :comment = '' OR instr(comment, :comment) > 0 THEN comment
+			comment = CASE WHEN CAST(:comment AS TEXT) = '' OR `+tx.dialect.contains("comment", ":comment")+` THEN comment
 				WHEN comment = '' THEN substr(:comment, 1, :max)
-				ELSE substr(comment || char(10) || char(10) || :comment, 1, :max) END
+				ELSE substr(comment || `+tx.dialect.newline+` || `+tx.dialect.newline+` || :comment, 1, :max) END
 			WHERE id = :id`, sql.Named("now", millis(tx.now)), sql.Named("account", r.Account),
 			sql.Named("comment", r.Comment), sql.Named("max", maxReportComment), sql.Named("id", r.ID))
 		if err != nil {
@@ -87,26 +89,24 @@ func (tx *Tx) FileReport(r *Report) (fresh bool, err error) {
 		}
 	case ErrNotFound:
 		fresh = true
-		res, err := tx.exec(`INSERT INTO reports (group_id, reporter_host, account, comment, created_at, updated_at)
-			VALUES (?, ?, ?, substr(?, 1, ?), ?, ?)`, r.GroupID, r.ReporterHost, r.Account, r.Comment, maxReportComment,
-			millis(tx.now), millis(tx.now))
+		err := tx.queryRow(`INSERT INTO reports (group_id, reporter_host, account, comment, created_at, updated_at)
+			VALUES (?, ?, ?, substr(?, 1, ?), ?, ?) RETURNING id`, r.GroupID, r.ReporterHost, r.Account, r.Comment, maxReportComment,
+			millis(tx.now), millis(tx.now)).Scan(&r.ID)
 		if err != nil {
-			return false, err
-		}
-		if r.ID, err = res.LastInsertId(); err != nil {
-			return false, err
+			return false, translate(err)
 		}
 	default:
 		return false, err
 	}
-	_, err = tx.exec(`INSERT INTO report_posts (report_id, post_id) SELECT ?, value FROM json_each(?) WHERE true
-		ON CONFLICT DO NOTHING`, r.ID, string(posts))
+	_, err = tx.exec(`INSERT INTO report_posts (report_id, post_id) SELECT CAST(:report AS BIGINT), CAST(value AS BIGINT)
+		FROM (`+tx.dialect.textList(":posts")+`) AS posts WHERE true ON CONFLICT DO NOTHING`,
+		sql.Named("report", r.ID), sql.Named("posts", string(posts)))
 	return fresh, err
 }
 
 // Reports lists the group's reports in state, oldest first, at most limit.
 func (tx *Tx) Reports(groupID int64, state ReportState, limit int) ([]Report, error) {
-	rows, err := tx.query(`SELECT `+reportColumns+` FROM reports WHERE group_id = ? AND state = ? ORDER BY id LIMIT ?`,
+	rows, err := tx.query(`SELECT `+tx.dialect.reportColumns()+` FROM reports WHERE group_id = ? AND state = ? ORDER BY id LIMIT ?`,
 		groupID, state, limit)
 	if err != nil {
 		return nil, err
@@ -116,7 +116,7 @@ func (tx *Tx) Reports(groupID int64, state ReportState, limit int) ([]Report, er
 
 // ReportByID returns the group's report id, or ErrNotFound.
 func (tx *Tx) ReportByID(groupID, id int64) (Report, error) {
-	return scanReport(tx.queryRow(`SELECT `+reportColumns+` FROM reports WHERE group_id = ? AND id = ?`, groupID, id))
+	return scanReport(tx.queryRow(`SELECT `+tx.dialect.reportColumns()+` FROM reports WHERE group_id = ? AND id = ?`, groupID, id))
 }
 
 // ResolveReport closes the group's open report id; ErrNotFound when there

@@ -1,6 +1,8 @@
-// Package storage keeps Hearth's state in SQLite: groups, remote actors,
-// memberships, posts, and the outgoing delivery queue. It is a leaf package:
-// records are plain structs and IRIs are plain strings.
+// Package storage keeps Hearth's state: groups, remote actors, memberships,
+// posts, and the outgoing delivery queue, in SQLite (the default) or in
+// PostgreSQL, which several serving processes can share. Both run the same
+// queries; dialect.go holds what differs. It is a leaf package: records are
+// plain structs and IRIs are plain strings.
 package storage
 
 import (
@@ -16,16 +18,18 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
-// Store is an open database: one connection that writes and a pool that reads.
+// Store is an open database: a pool that writes and a pool that reads.
 // SQLite allows one writer at a time; funnelling writes through one connection
 // turns lock contention into queueing inside database/sql instead of
 // SQLITE_BUSY errors. A third connection checkpoints the write-ahead log in
-// the background.
+// the background. On PostgreSQL writes are serialised by an advisory lock
+// instead (see Update), across every process that shares the database.
 type Store struct {
 	write      *sql.DB
 	read       *sql.DB
-	writeStmts *statements
+	writeStmts *statements // nil on PostgreSQL, whose driver caches statements itself
 	readStmts  *statements
+	dialect    *dialect
 	now        func() time.Time
 
 	stopCheckpoints context.CancelFunc
@@ -68,6 +72,9 @@ func (c *statements) lookup(query string) (*sql.Stmt, bool) {
 // prepare prepares the queries not cached yet. A failure only means they
 // stay unprepared: each use reports its own error.
 func (c *statements) prepare(ctx context.Context, queries []string) {
+	if c == nil {
+		return
+	}
 	for _, query := range queries {
 		if _, ok := c.lookup(query); ok {
 			continue
@@ -87,6 +94,9 @@ func (c *statements) prepare(ctx context.Context, queries []string) {
 }
 
 func (c *statements) close() error {
+	if c == nil {
+		return nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var errs []error
@@ -108,13 +118,28 @@ func WithClock(now func() time.Time) Option {
 // readers is the size of the read pool; reads are short and the machine small.
 const readers = 4
 
-// Open opens (creating if needed) the database at path and applies every
-// migration that has not run yet.
-func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+// Open opens (creating if needed) the database at location and applies
+// every migration that has not run yet. A location is a SQLite file's path,
+// optionally written "sqlite:PATH", or a PostgreSQL connection string
+// ("postgres://…" or "postgres:KEYWORDS"; see ParseLocation).
+func Open(ctx context.Context, location string, opts ...Option) (*Store, error) {
 	s := &Store{now: time.Now}
 	for _, opt := range opts {
 		opt(s)
 	}
+	open := s.openSQLite
+	loc := ParseLocation(location)
+	if loc.Postgres {
+		open = s.openPostgres
+	}
+	if err := open(ctx, loc.Name); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) openSQLite(ctx context.Context, path string) error {
+	s.dialect = sqliteDialect
 	// The database holds every group's private key and members-only posts:
 	// only the server's own user may read it.
 	if f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600); err == nil {
@@ -122,24 +147,24 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	write, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return fmt.Errorf("open %s: %w", path, err)
 	}
 	write.SetMaxOpenConns(1)
 	write.SetConnMaxIdleTime(0)
 	if err := write.PingContext(ctx); err != nil {
 		write.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return fmt.Errorf("open %s: %w", path, err)
 	}
 	s.write = write
 	s.writeStmts = newStatements(write)
 	if err := s.migrate(ctx); err != nil {
 		write.Close()
-		return nil, err
+		return err
 	}
 	read, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
 		write.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return fmt.Errorf("open %s: %w", path, err)
 	}
 	read.SetMaxOpenConns(readers)
 	// Idle readers are kept, with the statements prepared on them.
@@ -150,13 +175,13 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		read.Close()
 		write.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return fmt.Errorf("open %s: %w", path, err)
 	}
 	checkpoints.SetMaxOpenConns(1)
 	checkpointCtx, stop := context.WithCancel(context.Background())
 	s.stopCheckpoints, s.checkpointed = stop, make(chan struct{})
 	go s.checkpoint(checkpointCtx, checkpoints)
-	return s, nil
+	return nil
 }
 
 // checkpoint checkpoints the write-ahead log every checkpointEvery until
@@ -199,16 +224,23 @@ func dsn(path string, readOnly bool) string {
 
 // Close stops the checkpoints and closes both pools.
 func (s *Store) Close() error {
-	s.stopCheckpoints()
-	<-s.checkpointed
+	if s.stopCheckpoints != nil {
+		s.stopCheckpoints()
+		<-s.checkpointed
+	}
 	return errors.Join(s.readStmts.close(), s.writeStmts.close(), s.read.Close(), s.write.Close())
 }
+
+// Postgres reports whether the store is a PostgreSQL database, which other
+// processes may be serving too.
+func (s *Store) Postgres() bool { return s.dialect.postgres }
 
 // Tx is one transaction. Every query method lives on Tx so the same code runs
 // inside a read-only view or as part of a larger write.
 type Tx struct {
 	ctx        context.Context
 	tx         *sql.Tx
+	dialect    *dialect
 	stmts      *statements
 	unprepared []string // queries run here that are not cached yet
 	now        time.Time
@@ -218,18 +250,49 @@ type Tx struct {
 func (tx *Tx) Now() time.Time { return tx.now }
 
 // Update runs fn in a write transaction and commits it when fn returns nil.
-// Everything fn does becomes durable together or not at all.
+// Everything fn does becomes durable together or not at all. Write
+// transactions run one at a time, as SQLite runs them, on PostgreSQL too:
+// every rule written as "read, decide, write" holds across processes.
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
-	return s.run(ctx, s.write, s.writeStmts, false, fn)
+	return s.run(ctx, s.write, s.writeStmts, writeSerialised, fn)
 }
 
-// View runs fn in a read-only transaction on the reader pool.
+// UpdateQueue runs fn in a write transaction that touches only the
+// delivery queue and host health: claims and their outcomes. On SQLite it
+// is Update. On PostgreSQL it does not wait for other writers: its rows are
+// locked one by one (ClaimDeliveries skips those locked by another claim),
+// and it is retried when PostgreSQL breaks a deadlock by failing it, so fn
+// must be safe to run again.
+func (s *Store) UpdateQueue(ctx context.Context, fn func(*Tx) error) error {
+	if !s.dialect.postgres {
+		return s.Update(ctx, fn)
+	}
+	var err error
+	for range 3 {
+		if err = s.run(ctx, s.write, s.writeStmts, writeConcurrent, fn); !isTransient(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// View runs fn in a read-only transaction on the reader pool. It sees one
+// snapshot of the database throughout.
 func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
-	return s.run(ctx, s.read, s.readStmts, true, fn)
+	return s.run(ctx, s.read, s.readStmts, readSnapshot, fn)
 }
 
-func (s *Store) run(ctx context.Context, db *sql.DB, stmts *statements, readOnly bool, fn func(*Tx) error) error {
-	tx, err := s.begin(ctx, db, stmts, readOnly)
+// txKind is how a transaction meets the others.
+type txKind int
+
+const (
+	readSnapshot txKind = iota
+	writeSerialised
+	writeConcurrent
+)
+
+func (s *Store) run(ctx context.Context, db *sql.DB, stmts *statements, kind txKind, fn func(*Tx) error) error {
+	tx, err := s.begin(ctx, db, stmts, kind)
 	if err != nil {
 		return err
 	}
@@ -238,12 +301,26 @@ func (s *Store) run(ctx context.Context, db *sql.DB, stmts *statements, readOnly
 	return err
 }
 
-func (s *Store) begin(ctx context.Context, db *sql.DB, stmts *statements, readOnly bool) (*Tx, error) {
-	sqlTx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
+func (s *Store) begin(ctx context.Context, db *sql.DB, stmts *statements, kind txKind) (*Tx, error) {
+	opts := &sql.TxOptions{ReadOnly: kind == readSnapshot}
+	if kind == readSnapshot && s.dialect.postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	sqlTx, err := db.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, translate(err)
 	}
-	return &Tx{ctx: ctx, tx: sqlTx, stmts: stmts, now: s.now()}, nil
+	tx := &Tx{ctx: ctx, tx: sqlTx, dialect: s.dialect, stmts: stmts, now: s.now()}
+	if kind == writeSerialised && s.dialect.postgres {
+		if _, err := sqlTx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, writerLock); err != nil {
+			sqlTx.Rollback()
+			return nil, translate(err)
+		}
+		// The clock is read once the lock is held, so that transactions
+		// are stamped in the order they commit, as on SQLite.
+		tx.now = s.now()
+	}
+	return tx, nil
 }
 
 // finish runs fn and commits, or rolls back on every other way out, panics
@@ -257,8 +334,11 @@ func (tx *Tx) finish(fn func(*Tx) error) error {
 }
 
 // prepared is the cached statement for query bound to this transaction, or
-// nil when it is not prepared yet.
+// nil when it is not prepared yet or statements are not cached here.
 func (tx *Tx) prepared(query string) *sql.Stmt {
+	if tx.stmts == nil {
+		return nil
+	}
 	stmt, ok := tx.stmts.lookup(query)
 	if !ok {
 		tx.unprepared = append(tx.unprepared, query)
@@ -268,6 +348,7 @@ func (tx *Tx) prepared(query string) *sql.Stmt {
 }
 
 func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {
+	query, args = tx.dialect.bind(query, args)
 	var res sql.Result
 	var err error
 	if stmt := tx.prepared(query); stmt != nil {
@@ -279,6 +360,7 @@ func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {
 }
 
 func (tx *Tx) queryRow(query string, args ...any) *sql.Row {
+	query, args = tx.dialect.bind(query, args)
 	if stmt := tx.prepared(query); stmt != nil {
 		return stmt.QueryRowContext(tx.ctx, args...)
 	}
@@ -286,6 +368,7 @@ func (tx *Tx) queryRow(query string, args ...any) *sql.Row {
 }
 
 func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
+	query, args = tx.dialect.bind(query, args)
 	var rows *sql.Rows
 	var err error
 	if stmt := tx.prepared(query); stmt != nil {

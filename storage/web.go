@@ -112,27 +112,29 @@ const PublicAudience = "https://www.w3.org/ns/activitystreams#Public"
 // outbox, is addressed to the public. A post relayed while its group was
 // private was shared with the members alone, and stays theirs if the group
 // turns public.
-func sharedPublicly(alias string) string {
-	return `EXISTS (SELECT 1 FROM activities a, json_each(CAST(a.body AS TEXT), '$.to') audience
-		WHERE a.post_id = ` + alias + `.id AND a.in_outbox = 1 AND audience.value = '` + PublicAudience + `')`
+func (d *dialect) sharedPublicly(alias string) string {
+	return `EXISTS (SELECT 1 FROM activities a
+		WHERE a.post_id = ` + alias + `.id AND a.in_outbox = 1 AND ` + d.addressedToPublic("a.body") + `)`
 }
 
 // SharedPublicly reports whether the group shared the post with everyone
 // (see sharedPublicly).
 func (tx *Tx) SharedPublicly(postID int64) (bool, error) {
 	var shared bool
-	err := tx.queryRow(`SELECT `+sharedPublicly("p")+` FROM posts p WHERE p.id = ?`, postID).Scan(&shared)
+	err := tx.queryRow(`SELECT `+tx.dialect.sharedPublicly("p")+` FROM posts p WHERE p.id = ?`, postID).Scan(&shared)
 	return shared, translate(err)
 }
 
 // threadOf is the ids of the relayed replies under the post :root, at any
 // depth (bounded, against a cycle of replies).
-var threadOf = `WITH RECURSIVE thread (id, depth) AS (
-		SELECT :root, 0
+func (d *dialect) threadOf() string {
+	return `WITH RECURSIVE thread (id, depth) AS (
+		SELECT CAST(:root AS BIGINT), 0
 		UNION
 		SELECT r.id, t.depth + 1 FROM thread t JOIN posts p ON p.id = t.id JOIN posts r ON ` + isReplyTo + `
-		WHERE t.depth < 64 AND ` + sharedPublicly("r") + `
+		WHERE t.depth < 64 AND ` + d.sharedPublicly("r") + `
 	)`
+}
 
 // RelayedThreads lists a page of the group's relayed posts that it shared
 // publicly and that start a thread in it (replies to its other relayed
@@ -143,7 +145,7 @@ func (tx *Tx) RelayedThreads(groupID, before int64, limit int) ([]ThreadPost, er
 		before = 1<<63 - 1
 	}
 	rows, err := tx.query(`SELECT `+postColumns+` FROM posts p
-		WHERE p.group_id = ? AND p.state = 'relayed' AND p.id < ? AND `+sharedPublicly("p")+`
+		WHERE p.group_id = ? AND p.state = 'relayed' AND p.id < ? AND `+tx.dialect.sharedPublicly("p")+`
 			AND NOT EXISTS (SELECT 1 FROM posts q WHERE q.group_id = p.group_id AND q.state = 'relayed'
 				AND p.in_reply_to != '' AND (q.object_id = p.in_reply_to OR q.copy_id = p.in_reply_to))
 		ORDER BY p.id DESC LIMIT ?`, groupID, before, limit)
@@ -157,7 +159,7 @@ func (tx *Tx) RelayedThreads(groupID, before int64, limit int) ([]ThreadPost, er
 	threads := make([]ThreadPost, len(posts))
 	for i, p := range posts {
 		threads[i].Post = p
-		err := tx.queryRow(threadOf+`SELECT count(*) - 1 FROM thread`, sql.Named("root", p.ID)).Scan(&threads[i].Replies)
+		err := tx.queryRow(tx.dialect.threadOf()+`SELECT count(*) - 1 FROM thread`, sql.Named("root", p.ID)).Scan(&threads[i].Replies)
 		if err != nil {
 			return nil, translate(err)
 		}
@@ -168,7 +170,7 @@ func (tx *Tx) RelayedThreads(groupID, before int64, limit int) ([]ThreadPost, er
 // ThreadReplies lists the relayed replies in the group under root that it
 // shared publicly, at any depth, oldest first, at most limit.
 func (tx *Tx) ThreadReplies(root Post, limit int) ([]Post, error) {
-	rows, err := tx.query(threadOf+`SELECT `+postColumns+` FROM posts
+	rows, err := tx.query(tx.dialect.threadOf()+`SELECT `+postColumns+` FROM posts
 		WHERE id IN (SELECT id FROM thread) AND id != :root ORDER BY id LIMIT :limit`,
 		sql.Named("root", root.ID), sql.Named("limit", limit))
 	if err != nil {

@@ -3,11 +3,11 @@ package storage_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/hearth-social/hearth/storage"
+	"github.com/hearth-social/hearth/storage/storagetest"
 )
 
 func view(t testing.TB, s *storage.Store, fn func(*storage.Tx) error) {
@@ -36,7 +36,7 @@ func attempt(t *testing.T, s *storage.Store, id, inbox string, verdict storage.V
 func TestDeliveryHoursCountAttemptsAndForgetOldHours(t *testing.T) {
 	t.Parallel()
 	c := &clock{t: time.Date(2026, 1, 1, 10, 30, 0, 0, time.UTC)}
-	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
+	s := mustOpen(t, storagetest.Location(t), c)
 	attempt(t, s, "https://hearth.test/a/1", "https://up.test/inbox", storage.Delivered)
 	attempt(t, s, "https://hearth.test/a/2", "https://down.test/inbox", storage.RetryLater)
 	c.t = c.t.Add(time.Hour)
@@ -67,7 +67,7 @@ func TestDeliveryHoursCountAttemptsAndForgetOldHours(t *testing.T) {
 func TestSessionsEndWhenTheyExpire(t *testing.T) {
 	t.Parallel()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
+	s := mustOpen(t, storagetest.Location(t), c)
 	token := []byte("0123456789abcdef0123456789abcdef")
 	update(t, s, func(tx *storage.Tx) error {
 		admin, err := tx.CreateAdmin("Alex", "hash")
@@ -97,7 +97,7 @@ func TestSessionsEndWhenTheyExpire(t *testing.T) {
 
 func TestThreadsListPublicRootsAndTheirReplies(t *testing.T) {
 	t.Parallel()
-	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+	s := mustOpen(t, storagetest.Location(t), &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
 	var g storage.Group
 	posts := map[string]*storage.Post{}
 	update(t, s, func(tx *storage.Tx) error {

@@ -6,12 +6,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/storage"
+	"github.com/hearth-social/hearth/storage/storagetest"
 )
 
 // site serves the pages over a real HTTP server backed by a fresh database
@@ -19,7 +19,7 @@ import (
 func site(t *testing.T, groups map[*storage.Group]int) *httptest.Server {
 	t.Helper()
 	ctx := context.Background()
-	store, err := storage.Open(ctx, filepath.Join(t.TempDir(), "hearth.db"))
+	store, err := storage.Open(ctx, storagetest.Location(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,22 +51,29 @@ func check(ctx context.Context, c *cli, args []string) error {
 	}
 	report("ok", "configuration", "valid")
 
-	h, err := storage.Inspect(ctx, cfg.Storage.Path)
+	h, err := storage.Inspect(ctx, cfg.StorageLocation())
 	switch {
 	case errors.Is(err, storage.ErrNoDatabase):
-		report("warn", "database", cfg.Storage.Path+" does not exist yet; \"hearth serve\" creates it")
+		report("warn", "database", cfg.StorageName()+" does not exist yet; \"hearth serve\" creates it")
 		return nil
 	case err != nil:
 		report("FAIL", "database", err.Error())
 		return &exitError{code: checkDatabaseFailed, msg: "the database cannot be read"}
+	case !h.Hearth && cfg.Storage.Driver == "postgres":
+		report("warn", "database", cfg.StorageName()+" holds no Hearth tables yet; \"hearth serve\" creates them")
+		return nil
 	case !h.Hearth:
-		report("FAIL", "database", cfg.Storage.Path+" is not a Hearth database")
+		report("FAIL", "database", cfg.StorageName()+" is not a Hearth database")
 		return &exitError{code: checkDatabaseFailed, msg: "the database is not Hearth's"}
 	case len(h.Problems) > 0:
 		report("FAIL", "database", "integrity check: "+strings.Join(h.Problems, "; "))
 		return &exitError{code: checkDatabaseFailed, msg: "the database is damaged; restore a backup"}
 	}
-	report("ok", "database", cfg.Storage.Path+" passes SQLite's integrity check")
+	if cfg.Storage.Driver == "postgres" {
+		report("ok", "database", cfg.StorageName()+" answers and holds Hearth's tables")
+	} else {
+		report("ok", "database", cfg.Storage.Path+" passes SQLite's integrity check")
+	}
 	switch {
 	case len(h.Unknown) > 0:
 		report("FAIL", "migrations", "written by a newer Hearth: "+strings.Join(h.Unknown, ", "))

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/hearth-social/hearth/federation"
+	"github.com/hearth-social/hearth/storage"
 )
 
 // Config is every setting an instance reads at start. Each key has a
@@ -26,7 +27,9 @@ type Config struct {
 		TrustedProxies []string `mapstructure:"trusted_proxies"`
 	} `mapstructure:"server"`
 	Storage struct {
-		Path string `mapstructure:"path"`
+		Driver string `mapstructure:"driver"`
+		Path   string `mapstructure:"path"`
+		DSN    string `mapstructure:"dsn"`
 	} `mapstructure:"storage"`
 	Log struct {
 		Level  string `mapstructure:"level"`
@@ -60,7 +63,9 @@ var defaults = map[string]any{
 	"server.listen":               "127.0.0.1:8080",
 	"server.base_url":             "http://localhost:8080",
 	"server.trusted_proxies":      []string{},
+	"storage.driver":              "sqlite",
 	"storage.path":                "hearth.db",
+	"storage.dsn":                 "",
 	"log.level":                   "info",
 	"log.format":                  "text",
 	"federation.mode":             string(federation.ModeOpen),
@@ -184,8 +189,17 @@ func (c *Config) Validate() error {
 	if err := c.validateBaseURL(); err != nil {
 		return err
 	}
-	if c.Storage.Path == "" {
-		return &ConfigError{Key: "storage.path", Reason: "must name the database file"}
+	switch c.Storage.Driver {
+	case "sqlite":
+		if c.Storage.Path == "" {
+			return &ConfigError{Key: "storage.path", Reason: "must name the database file"}
+		}
+	case "postgres":
+		if c.Storage.DSN == "" {
+			return &ConfigError{Key: "storage.dsn", Reason: "must be a PostgreSQL connection string, like postgres://hearth@localhost/hearth"}
+		}
+	default:
+		return &ConfigError{Key: "storage.driver", Reason: fmt.Sprintf("%q: must be sqlite or postgres", c.Storage.Driver)}
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		return &ConfigError{Key: "log.level", Reason: fmt.Sprintf("%q: must be debug, info, warn or error", c.Log.Level)}
@@ -239,6 +253,24 @@ func (c *Config) Validate() error {
 // validateBaseURL insists on the bare origin every IRI is built from: a path
 // would be silently dropped from actor ids, and plain http is only for a
 // machine talking to itself.
+// StorageLocation is where the instance's data lives, as storage.Open
+// takes it.
+func (c *Config) StorageLocation() string {
+	if c.Storage.Driver == "postgres" {
+		return "postgres:" + c.Storage.DSN
+	}
+	return "sqlite:" + c.Storage.Path
+}
+
+// StorageName names the database in messages: the SQLite file, or the
+// PostgreSQL connection string without its password.
+func (c *Config) StorageName() string {
+	if c.Storage.Driver == "postgres" {
+		return storage.ParseLocation(c.StorageLocation()).String()
+	}
+	return c.Storage.Path
+}
+
 func (c *Config) validateBaseURL() error {
 	const key = "server.base_url"
 	shape := &ConfigError{Key: key, Reason: "must be an absolute http(s) URL with no path"}

@@ -54,7 +54,7 @@ func seedQueue(t *testing.T, cfg Config) {
 
 func queueEnv(cfg Config) func(string) string {
 	vars := map[string]string{
-		"HEARTH_STORAGE_PATH":            cfg.Storage.Path,
+		"HEARTH_STORAGE_DRIVER": cfg.Storage.Driver, "HEARTH_STORAGE_DSN": cfg.Storage.DSN, "HEARTH_STORAGE_PATH": cfg.Storage.Path,
 		"HEARTH_FEDERATION_INSECURE_DEV": "true",
 	}
 	return func(name string) string { return vars[name] }

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -22,6 +21,7 @@ import (
 	"github.com/hearth-social/hearth/federation"
 	"github.com/hearth-social/hearth/federation/fedtest"
 	"github.com/hearth-social/hearth/storage"
+	"github.com/hearth-social/hearth/storage/storagetest"
 )
 
 const (
@@ -48,7 +48,7 @@ func newInstance(t *testing.T) *instance {
 	ctx := context.Background()
 	clock := new(atomic.Int64)
 	clock.Store(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).UnixMilli())
-	store, err := storage.Open(ctx, filepath.Join(t.TempDir(), "hearth.db"),
+	store, err := storage.Open(ctx, storagetest.Location(t),
 		storage.WithClock(func() time.Time { return time.UnixMilli(clock.Load()) }))
 	if err != nil {
 		t.Fatal(err)

@@ -264,7 +264,7 @@ func TestDomainAllowlistFromTheCLI(t *testing.T) {
 func TestDomainCommandErrors(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
-	getenv := envOf(map[string]string{"HEARTH_STORAGE_PATH": cfg.Storage.Path, "HEARTH_FEDERATION_BLOCK": "worse.example"})
+	getenv := envOf(map[string]string{"HEARTH_STORAGE_DRIVER": cfg.Storage.Driver, "HEARTH_STORAGE_DSN": cfg.Storage.DSN, "HEARTH_STORAGE_PATH": cfg.Storage.Path, "HEARTH_FEDERATION_BLOCK": "worse.example"})
 	mustHearth(t, getenv, "domain", "block", "spam.example")
 	if out := mustHearth(t, getenv, "domain", "allow", "friends.example"); !strings.Contains(out, "allowed domains matter only in allowlist mode") {
 		t.Errorf("allowing in open mode said %q", out)

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -26,6 +25,7 @@ import (
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/federation"
 	"github.com/hearth-social/hearth/storage"
+	"github.com/hearth-social/hearth/storage/storagetest"
 )
 
 // The defaults keep "go test -bench ." quick; the figures in the README come
@@ -96,7 +96,7 @@ func newFanout(b *testing.B, followers, servers int) *fanout {
 		Hearth:    listener.Addr().String(),
 		Group:     iris.Group(benchGroup),
 	})
-	store, err := storage.Open(ctx, filepath.Join(b.TempDir(), "hearth.db"))
+	store, err := storage.Open(ctx, storagetest.Location(b))
 	if err != nil {
 		b.Fatal(err)
 	}

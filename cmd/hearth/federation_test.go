@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/hearth-social/hearth/federation"
 	"github.com/hearth-social/hearth/federation/fedtest"
 	"github.com/hearth-social/hearth/storage"
+	"github.com/hearth-social/hearth/storage/storagetest"
 )
 
 const (
@@ -39,7 +39,7 @@ func startHearth(t *testing.T, configure func(*federation.Config), options ...st
 	t.Helper()
 	ctx := context.Background()
 	network := fedtest.NewNetwork(t)
-	store, err := storage.Open(ctx, filepath.Join(t.TempDir(), "hearth.db"), options...)
+	store, err := storage.Open(ctx, storagetest.Location(t), options...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -321,7 +321,7 @@ func NewMain(cfg Config, logger *slog.Logger) *Main {
 // Open opens the database and the federation service: everything except the
 // HTTP server, which is all the admin commands need.
 func (m *Main) Open(ctx context.Context) error {
-	store, err := storage.Open(ctx, m.Config.Storage.Path)
+	store, err := storage.Open(ctx, m.Config.StorageLocation())
 	if err != nil {
 		return err
 	}
@@ -337,11 +337,15 @@ func (m *Main) Open(ctx context.Context) error {
 // Run opens the instance and starts serving HTTP in the background. It
 // returns once the server accepts connections.
 func (m *Main) Run(ctx context.Context) error {
-	release, err := storage.LockServing(m.Config.Storage.Path)
-	if err != nil {
-		return err
+	// Several processes may serve one PostgreSQL database; a SQLite file
+	// has one server.
+	if m.Config.Storage.Driver == "sqlite" {
+		release, err := storage.LockServing(m.Config.Storage.Path)
+		if err != nil {
+			return err
+		}
+		m.releaseServing = release
 	}
-	m.releaseServing = release
 	m.Metrics = metrics.New()
 	if err := m.Open(ctx); err != nil {
 		return err

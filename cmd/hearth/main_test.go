@@ -20,6 +20,7 @@ import (
 	"github.com/hearth-social/hearth/federation"
 	"github.com/hearth-social/hearth/federation/fedtest"
 	"github.com/hearth-social/hearth/storage"
+	"github.com/hearth-social/hearth/storage/storagetest"
 )
 
 // testConfig is the default configuration with the database in a fresh
@@ -31,6 +32,9 @@ func testConfig(t *testing.T) Config {
 		t.Fatal(err)
 	}
 	cfg.Storage.Path = filepath.Join(t.TempDir(), "hearth.db")
+	if storagetest.Postgres() != "" {
+		cfg.Storage.Driver, cfg.Storage.DSN = "postgres", storagetest.Location(t)
+	}
 	cfg.Federation.InsecureDev = true
 	cfg.Log.Level = "debug"
 	// Any free port: tests run side by side.
@@ -75,7 +79,7 @@ func MustRunMain(t *testing.T, cfg *Config, options ...func(*Main)) *Main {
 // URL, plus extra variables given as NAME=value.
 func env(m *Main, extra ...string) func(string) string {
 	vars := map[string]string{
-		"HEARTH_STORAGE_PATH":            m.Config.Storage.Path,
+		"HEARTH_STORAGE_DRIVER": m.Config.Storage.Driver, "HEARTH_STORAGE_DSN": m.Config.Storage.DSN, "HEARTH_STORAGE_PATH": m.Config.Storage.Path,
 		"HEARTH_SERVER_BASE_URL":         m.Config.Server.BaseURL,
 		"HEARTH_FEDERATION_INSECURE_DEV": "true",
 		"HEARTH_METRICS_LISTEN":          "127.0.0.1:0",
@@ -283,7 +287,7 @@ func TestServeCommandAdvisesOnEmptyDatabaseAndStopsOnSignal(t *testing.T) {
 	cfg := testConfig(t)
 	getenv := func(name string) string {
 		return map[string]string{
-			"HEARTH_STORAGE_PATH":  cfg.Storage.Path,
+			"HEARTH_STORAGE_DRIVER": cfg.Storage.Driver, "HEARTH_STORAGE_DSN": cfg.Storage.DSN, "HEARTH_STORAGE_PATH": cfg.Storage.Path,
 			"HEARTH_SERVER_LISTEN": "127.0.0.1:0",
 		}[name]
 	}
@@ -318,7 +322,7 @@ func TestGroupCommandsRoundTrip(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
 	getenv := func(name string) string {
-		return map[string]string{"HEARTH_STORAGE_PATH": cfg.Storage.Path}[name]
+		return map[string]string{"HEARTH_STORAGE_DRIVER": cfg.Storage.Driver, "HEARTH_STORAGE_DSN": cfg.Storage.DSN, "HEARTH_STORAGE_PATH": cfg.Storage.Path}[name]
 	}
 	if out := mustHearth(t, getenv, "group", "list"); !strings.Contains(out, "No groups yet") {
 		t.Errorf("list on an empty database = %q", out)
@@ -401,7 +405,7 @@ func TestCLIErrors(t *testing.T) {
 	if err := os.WriteFile(typoFile, []byte("server:\n  baseurl: https://hearth.example\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	baseEnv := map[string]string{"HEARTH_STORAGE_PATH": cfg.Storage.Path}
+	baseEnv := map[string]string{"HEARTH_STORAGE_DRIVER": cfg.Storage.Driver, "HEARTH_STORAGE_DSN": cfg.Storage.DSN, "HEARTH_STORAGE_PATH": cfg.Storage.Path}
 	getenv := func(extra ...string) func(string) string {
 		vars := map[string]string{}
 		for k, v := range baseEnv {

@@ -148,7 +148,7 @@ func TestReplyScopeFromTheCLI(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
 	getenv := func(name string) string {
-		return map[string]string{"HEARTH_STORAGE_PATH": cfg.Storage.Path}[name]
+		return map[string]string{"HEARTH_STORAGE_DRIVER": cfg.Storage.Driver, "HEARTH_STORAGE_DSN": cfg.Storage.DSN, "HEARTH_STORAGE_PATH": cfg.Storage.Path}[name]
 	}
 	mustHearth(t, getenv, "group", "create", "grief")
 	if show := mustHearth(t, getenv, "group", "show", "grief"); !regexp.MustCompile(`(?m)^replies:\s+all$`).MatchString(show) {

@@ -22,6 +22,9 @@ func restore(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Storage.Driver == "postgres" {
+		return fmt.Errorf("restore replaces a SQLite file; a PostgreSQL database is restored with PostgreSQL's own tools (pg_restore, psql)")
+	}
 	kept, err := storage.Restore(ctx, positional[0], cfg.Storage.Path, time.Now())
 	if err != nil {
 		return err

@@ -77,7 +77,7 @@ func TestSafetySettingsFromTheCLI(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
 	getenv := func(name string) string {
-		return map[string]string{"HEARTH_STORAGE_PATH": cfg.Storage.Path}[name]
+		return map[string]string{"HEARTH_STORAGE_DRIVER": cfg.Storage.Driver, "HEARTH_STORAGE_DSN": cfg.Storage.DSN, "HEARTH_STORAGE_PATH": cfg.Storage.Path}[name]
 	}
 	created := mustHearth(t, getenv, "group", "create", "grief", "--join", "approval", "--hold", "new", "--hold-days", "3",
 		"--non-members", "hold", "--question", "Whom did you lose?", "--question", "Have you read the rules?", "--trust", "Friends.Example.")

@@ -17,9 +17,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -90,6 +92,13 @@ type Engine struct {
 
 	hostsMu      sync.Mutex
 	hostFailures map[string]int
+
+	// claimed holds the jobs this engine leased whose outcome is not
+	// written yet: at Stop they go back to the queue. Other processes
+	// sharing a PostgreSQL database hold leases of their own, which are
+	// not this one's to release.
+	claimedMu sync.Mutex
+	claimed   map[int64]struct{}
 
 	stop        context.CancelFunc
 	requestStop context.CancelFunc
@@ -170,6 +179,7 @@ func New(store *storage.Store, cfg Config) *Engine {
 		signers:      map[int64]*signature.Signer{},
 		signing:      make(chan struct{}, runtime.GOMAXPROCS(0)),
 		hostFailures: map[string]int{},
+		claimed:      map[int64]struct{}{},
 		recorded:     make(chan struct{}),
 	}
 }
@@ -193,19 +203,23 @@ func (e *Engine) wakeDispatch() {
 }
 
 // Start returns leased jobs of a previous process to the queue and starts
-// the workers. There is one serving process per database, so every lease
-// still held belongs to a process that stopped without finishing.
+// the workers. On SQLite there is one serving process per database, so
+// every lease still held belongs to a process that stopped without
+// finishing. On PostgreSQL other processes may be serving: a lease left by
+// one that died is taken by a claim once it runs out.
 func (e *Engine) Start(ctx context.Context) error {
-	var released int64
-	err := e.store.Update(ctx, func(tx *storage.Tx) (err error) {
-		released, err = tx.ReleaseClaims()
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("delivery: release claims: %w", err)
-	}
-	if released > 0 {
-		e.log.Info("resuming deliveries left in flight", "count", released)
+	if !e.store.Postgres() {
+		var released int64
+		err := e.store.Update(ctx, func(tx *storage.Tx) (err error) {
+			released, err = tx.ReleaseClaims()
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("delivery: release claims: %w", err)
+		}
+		if released > 0 {
+			e.log.Info("resuming deliveries left in flight", "count", released)
+		}
 	}
 	dispatchCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	requestCtx, requestStop := context.WithCancel(context.WithoutCancel(ctx))
@@ -244,9 +258,11 @@ func (e *Engine) Stop(ctx context.Context) error {
 	<-e.recorded
 	releaseCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 	defer cancel()
-	releaseErr := e.store.Update(releaseCtx, func(tx *storage.Tx) error {
-		_, err := tx.ReleaseClaims()
-		return err
+	e.claimedMu.Lock()
+	held := slices.Collect(maps.Keys(e.claimed))
+	e.claimedMu.Unlock()
+	releaseErr := e.store.UpdateQueue(releaseCtx, func(tx *storage.Tx) error {
+		return tx.ReleaseJobs(held)
 	})
 	return errors.Join(err, releaseErr)
 }
@@ -393,10 +409,15 @@ func (e *Engine) sweep(ctx context.Context, now time.Time) {
 
 func (e *Engine) claim(ctx context.Context, limit int) ([]storage.Job, error) {
 	var jobs []storage.Job
-	err := e.store.Update(ctx, func(tx *storage.Tx) (err error) {
+	err := e.store.UpdateQueue(ctx, func(tx *storage.Tx) (err error) {
 		jobs, err = tx.ClaimDeliveries(limit, e.cfg.PerHost, tx.Now().Add(lease))
 		return err
 	})
+	e.claimedMu.Lock()
+	for _, job := range jobs {
+		e.claimed[job.ID] = struct{}{}
+	}
+	e.claimedMu.Unlock()
 	return jobs, err
 }
 
@@ -697,7 +718,13 @@ func (e *Engine) save(outcomes []storage.Outcome, gone []result) error {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	ended := make([]int64, len(gone))
-	err := e.store.Update(ctx, func(tx *storage.Tx) error {
+	// Ending memberships is a change like any other, which waits for its
+	// turn; outcomes alone need not.
+	update := e.store.UpdateQueue
+	if len(gone) > 0 {
+		update = e.store.Update
+	}
+	err := update(ctx, func(tx *storage.Tx) error {
 		if err := tx.RecordOutcomes(outcomes); err != nil {
 			return err
 		}
@@ -713,6 +740,11 @@ func (e *Engine) save(outcomes []storage.Outcome, gone []result) error {
 	if err != nil {
 		return err
 	}
+	e.claimedMu.Lock()
+	for _, o := range outcomes {
+		delete(e.claimed, o.JobID)
+	}
+	e.claimedMu.Unlock()
 	for i, r := range gone {
 		if ended[i] > 0 {
 			e.log.Info("an account is gone from its server: its memberships ended", "host", r.Host, "memberships", ended[i])

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/hearth-social/hearth/federation/signature"
 	"github.com/hearth-social/hearth/federation/transport"
 	"github.com/hearth-social/hearth/storage"
+	"github.com/hearth-social/hearth/storage/storagetest"
 )
 
 const wait = 10 * time.Second
@@ -61,7 +61,7 @@ func newRig(t *testing.T) *rig {
 		t:       t,
 		network: network,
 		clock:   &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)},
-		path:    filepath.Join(t.TempDir(), "hearth.db"),
+		path:    storagetest.Location(t),
 		sender:  network.NewInstance("hearth.test").NewActor("group"),
 	}
 	r.open()

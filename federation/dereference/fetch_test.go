@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/hearth-social/hearth/federation/signature"
 	"github.com/hearth-social/hearth/federation/transport"
 	"github.com/hearth-social/hearth/storage"
+	"github.com/hearth-social/hearth/storage/storagetest"
 )
 
 // TestADocumentCannotSpeakForAnotherAddress serves, on one server, a file
@@ -98,7 +98,7 @@ func TestRememberForgetsTheOldestFirst(t *testing.T) {
 // actor of hearth.test.
 func newTestFetcher(t *testing.T, network *fedtest.Network) (*Fetcher, *storage.Store) {
 	t.Helper()
-	store, err := storage.Open(context.Background(), filepath.Join(t.TempDir(), "hearth.db"))
+	store, err := storage.Open(context.Background(), storagetest.Location(t))
 	if err != nil {
 		t.Fatal(err)
 	}
