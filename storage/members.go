@@ -162,7 +162,7 @@ func (tx *Tx) CountMembers(groupID int64) (int, error) {
 func (tx *Tx) CountPublicMembers() (int, error) {
 	var n int
 	err := tx.queryRow(`SELECT count(DISTINCT m.actor_id) FROM memberships m JOIN groups g ON g.id = m.group_id
-		WHERE m.state = 'member' AND g.visibility = 'public' AND NOT g.hide_member_count`).Scan(&n)
+		WHERE m.state = 'member' AND g.visibility = 'public' AND g.hide_member_count = 0`).Scan(&n)
 	return n, translate(err)
 }
 

@@ -9,7 +9,7 @@ import (
 
 func TestBackupCopiesTheDatabaseWhileServing(t *testing.T) {
 	t.Parallel()
-	m := MustRunMain(t, nil)
+	m := MustRunMain(t, sqliteConfig(t))
 	getenv := env(m)
 	mustHearth(t, getenv, "group", "create", "grief")
 	file := filepath.Join(t.TempDir(), "backup.db")

@@ -15,7 +15,7 @@ import (
 func seedQueue(t *testing.T, cfg Config) {
 	t.Helper()
 	ctx := context.Background()
-	store, err := storage.Open(ctx, cfg.Storage.Path)
+	store, err := storage.Open(ctx, cfg.StorageLocation())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,14 @@ func testConfig(t *testing.T) Config {
 	return cfg
 }
 
+// sqliteConfig is testConfig on a SQLite file whatever database the other
+// tests use: for the commands that work on the file itself.
+func sqliteConfig(t *testing.T) *Config {
+	cfg := testConfig(t)
+	cfg.Storage.Driver, cfg.Storage.DSN = "sqlite", ""
+	return &cfg
+}
+
 // MustRunMain starts a real instance on a loopback port with the given
 // configuration (testConfig(t) when nil) and closes it when the test ends.
 // The base URL names the port the server really listens on. Options adjust

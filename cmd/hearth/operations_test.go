@@ -12,11 +12,12 @@ import (
 	"testing"
 
 	"github.com/hearth-social/hearth/storage"
+	"github.com/hearth-social/hearth/storage/storagetest"
 )
 
 func TestCheckSaysWhatIsWrongInItsExitStatus(t *testing.T) {
 	t.Parallel()
-	m := MustRunMain(t, nil)
+	m := MustRunMain(t, sqliteConfig(t))
 	getenv := env(m)
 	mustHearth(t, getenv, "group", "create", "grief")
 	out := mustHearth(t, getenv, "check")
@@ -26,7 +27,7 @@ func TestCheckSaysWhatIsWrongInItsExitStatus(t *testing.T) {
 		}
 	}
 
-	other := MustRunMain(t, nil)
+	other := MustRunMain(t, sqliteConfig(t))
 	behind := copyDatabase(t, m, func(db *sql.DB) error {
 		_, err := db.Exec(`DELETE FROM schema_migrations WHERE name = (SELECT max(name) FROM schema_migrations)`)
 		return err
@@ -94,8 +95,8 @@ func copyDatabase(t *testing.T, m *Main, change func(*sql.DB) error) string {
 // began, in a database that passes the check.
 func TestABackupTakenDuringWritesRestoresWhole(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig(t)
-	m := MustRunMain(t, &cfg)
+	cfg := sqliteConfig(t)
+	m := MustRunMain(t, cfg)
 	getenv := env(m)
 	ctx := context.Background()
 	for i := range 20 {
@@ -140,11 +141,32 @@ func TestABackupTakenDuringWritesRestoresWhole(t *testing.T) {
 	if code, _, stderr := hearth(t, getenv, "restore", filepath.Join(t.TempDir(), "missing.db")); code != 1 || !strings.Contains(stderr, "no database file there") {
 		t.Errorf("restore of a missing file: exit %d, %q", code, stderr)
 	}
-	restored := MustRunMain(t, &cfg)
+	restored := MustRunMain(t, cfg)
 	list := mustHearth(t, env(restored), "group", "list")
 	for i := range 20 {
 		if name := fmt.Sprintf("before_%d", i); !strings.Contains(list, name) {
 			t.Errorf("the restored database lacks %s", name)
 		}
+	}
+}
+
+func TestCheckOnPostgreSQL(t *testing.T) {
+	t.Parallel()
+	if storagetest.Postgres() == "" {
+		t.Skip("set " + storagetest.PostgresVariable + " to check a PostgreSQL database")
+	}
+	m := MustRunMain(t, nil)
+	out := mustHearth(t, env(m), "check")
+	for _, want := range []string{"ok    database: postgres:", "ok    migrations: current"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check on a healthy instance lacks %q:\n%s", want, out)
+		}
+	}
+	empty := env(m, "HEARTH_STORAGE_DSN="+storagetest.Location(t))
+	if out := mustHearth(t, empty, "check"); !strings.Contains(out, "warn  database") || !strings.Contains(out, "no Hearth tables yet") {
+		t.Errorf("check on an empty database:\n%s", out)
+	}
+	if code, _, stderr := hearth(t, env(m, "HEARTH_STORAGE_DSN=postgres://nobody@127.0.0.1:1/none"), "check"); code != checkDatabaseFailed {
+		t.Errorf("check on an unreachable server: exit %d, %s", code, stderr)
 	}
 }
