@@ -32,14 +32,24 @@ type runningHearth struct {
 	svc     *federation.Service
 	store   *storage.Store
 	network *fedtest.Network
+	handler http.Handler // what the network routes hearthHost to
 	stopped bool
 }
 
 func startHearth(t *testing.T, configure func(*federation.Config), options ...storage.Option) *runningHearth {
 	t.Helper()
-	ctx := context.Background()
 	network := fedtest.NewNetwork(t)
-	store, err := storage.Open(ctx, storagetest.Location(t), options...)
+	h := launchHearth(t, network, storagetest.Location(t), configure, options...)
+	network.Route(hearthHost, h.handler)
+	return h
+}
+
+// launchHearth starts a Hearth on the database at location, on network,
+// which the caller routes hearthHost of to its handler.
+func launchHearth(t *testing.T, network *fedtest.Network, location string, configure func(*federation.Config), options ...storage.Option) *runningHearth {
+	t.Helper()
+	ctx := context.Background()
+	store, err := storage.Open(ctx, location, options...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,11 +70,10 @@ func startHearth(t *testing.T, configure func(*federation.Config), options ...st
 	if err != nil {
 		t.Fatal(err)
 	}
-	network.Route(hearthHost, settled(svc, testRoutes(t, svc, store)))
 	if err := svc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h := &runningHearth{t: t, svc: svc, store: store, network: network}
+	h := &runningHearth{t: t, svc: svc, store: store, network: network, handler: settled(svc, testRoutes(t, svc, store))}
 	t.Cleanup(func() { h.stop(5 * time.Second) })
 	return h
 }

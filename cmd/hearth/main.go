@@ -63,6 +63,7 @@ var commands = []command{
 	{name: "admin", summary: "Create accounts of the admin console.", sub: adminCommands},
 	{name: "backup", args: "FILE", summary: "Copy the database to a new FILE, even while the server runs.", run: backup},
 	{name: "restore", args: "FILE", summary: "Put a backup FILE in place of the database; the server must be stopped.", run: restore},
+	{name: "migrate-storage", args: "--from sqlite:PATH --to postgres:DSN", summary: "Copy the instance, every row and key, into an empty database; the servers must be stopped.", run: migrateStorage},
 	{name: "check", summary: "Check the configuration, the database and that the base URL serves this instance.", run: check},
 	{name: "version", summary: "Print the version.", run: printVersion},
 }
