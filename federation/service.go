@@ -52,8 +52,11 @@ type Config struct {
 	// Workers bounds deliveries in flight; PerHost bounds them per server.
 	Workers int
 	PerHost int
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Lease is how long a process keeps a delivery it claimed (see
+	// delivery.Config.Lease); zero is the default.
+	Lease  time.Duration
+	Logger *slog.Logger
+	Now    func() time.Time
 	// Metrics records what the service does for Prometheus; nil records
 	// nothing.
 	Metrics *metrics.Metrics
@@ -161,6 +164,7 @@ func New(ctx context.Context, cfg Config, store *storage.Store) (*Service, error
 	s.deliveries = delivery.New(store, delivery.Config{
 		Workers:  cfg.Workers,
 		PerHost:  cfg.PerHost,
+		Lease:    cfg.Lease,
 		Client:   &deliveryClient,
 		Signer:   s.groupSigner,
 		Logger:   s.log.With("component", "delivery"),

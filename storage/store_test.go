@@ -392,3 +392,28 @@ func TestWritesReachTheDatabaseFileWithoutACommitCopyingThem(t *testing.T) {
 		<-tick.C
 	}
 }
+
+// TestProcessesStartingTogetherMigrateOnce opens one new database from
+// several stores at once, as processes starting together do.
+func TestProcessesStartingTogetherMigrateOnce(t *testing.T) {
+	t.Parallel()
+	location := storagetest.Location(t)
+	if !storage.ParseLocation(location).Postgres {
+		t.Skip("a SQLite file has one serving process")
+	}
+	errs := make(chan error, 4)
+	for range cap(errs) {
+		go func() {
+			s, err := storage.Open(context.Background(), location)
+			if err == nil {
+				err = s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -44,7 +44,10 @@ func browser(t *testing.T, h *runningHearth) context.Context {
 		chromedp.NoFirstRun,
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()),
+		// No UserDataDir: chromedp makes its own profile directory and
+		// removes it once Chromium exits. In the test's TempDir, a helper
+		// process still writing there after the browser closed failed the
+		// test's cleanup.
 		// The network's server routes by the Host a proxied request names.
 		chromedp.ProxyServer("http://"+h.network.Addr()),
 		chromedp.Flag("proxy-bypass-list", "<-loopback>"),

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/spf13/viper"
@@ -49,8 +50,9 @@ type Config struct {
 		} `mapstructure:"rate_limit"`
 	} `mapstructure:"federation"`
 	Delivery struct {
-		PerHost int `mapstructure:"per_host"`
-		Workers int `mapstructure:"workers"`
+		PerHost int           `mapstructure:"per_host"`
+		Workers int           `mapstructure:"workers"`
+		Lease   time.Duration `mapstructure:"lease"`
 	} `mapstructure:"delivery"`
 	Metrics struct {
 		Listen string `mapstructure:"listen"`
@@ -75,6 +77,7 @@ var defaults = map[string]any{
 	"federation.insecure_dev":     false,
 	"delivery.per_host":           4,
 	"delivery.workers":            512,
+	"delivery.lease":              "5m",
 	"metrics.listen":              "127.0.0.1:9464",
 
 	// Far above what even a large server sends one group server (hundreds
@@ -242,6 +245,9 @@ func (c *Config) Validate() error {
 	if c.Delivery.Workers < 1 {
 		return &ConfigError{Key: "delivery.workers", Reason: "must be at least 1"}
 	}
+	if c.Delivery.Lease < time.Second {
+		return &ConfigError{Key: "delivery.lease", Reason: "must be at least 1s, like 5m"}
+	}
 	if c.Metrics.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
 			return &ConfigError{Key: "metrics.listen", Reason: "must be host:port, or empty to serve no metrics"}
@@ -347,6 +353,7 @@ func (c *Config) FederationConfig(logger *slog.Logger) federation.Config {
 		InsecureDev:     c.Federation.InsecureDev,
 		AuthorizedFetch: c.Federation.AuthorizedFetch,
 		Workers:         c.Delivery.Workers,
+		Lease:           c.Delivery.Lease,
 		PerHost:         c.Delivery.PerHost,
 		Logger:          logger,
 		RateLimits: federation.RateLimits{

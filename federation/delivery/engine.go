@@ -48,8 +48,13 @@ type Config struct {
 	Workers int
 	// PerHost bounds requests in flight to one host.
 	PerHost int
-	Client  *http.Client
-	Signer  SignerFunc
+	// Lease is how long a claimed delivery stays this engine's before a
+	// claim, in any process, may take it again: how long the deliveries
+	// of a process that died wait. It should outlast Client's timeout,
+	// so that a request still in flight is not sent twice at once.
+	Lease  time.Duration
+	Client *http.Client
+	Signer SignerFunc
 	// Metrics counts the outcome of each attempt; nil counts nothing.
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
@@ -108,9 +113,10 @@ type Engine struct {
 	recorded    chan struct{}
 }
 
-// lease is how long a claim lasts before another claim may take the job.
-// It outlives the client's timeout, so a job is never sent twice at once.
-const lease = 5 * time.Minute
+// DefaultLease is how long a claim lasts before another claim may take the
+// job. It outlives the client's timeout, so a job is never sent twice at
+// once.
+const DefaultLease = 5 * time.Minute
 
 // sweepEvery is how often deliveries queued for longer than
 // Schedule.GiveUpAfter are given up. Most are given up by their own last
@@ -142,6 +148,9 @@ func New(store *storage.Store, cfg Config) *Engine {
 	}
 	if cfg.PerHost <= 0 {
 		cfg.PerHost = 4
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = DefaultLease
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -410,7 +419,7 @@ func (e *Engine) sweep(ctx context.Context, now time.Time) {
 func (e *Engine) claim(ctx context.Context, limit int) ([]storage.Job, error) {
 	var jobs []storage.Job
 	err := e.store.UpdateQueue(ctx, func(tx *storage.Tx) (err error) {
-		jobs, err = tx.ClaimDeliveries(limit, e.cfg.PerHost, tx.Now().Add(lease))
+		jobs, err = tx.ClaimDeliveries(limit, e.cfg.PerHost, tx.Now().Add(e.cfg.Lease))
 		return err
 	})
 	e.claimedMu.Lock()

@@ -2,6 +2,7 @@ package fedtest
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ type Delivery struct {
 	Host     string         // the receiving instance
 	Activity map[string]any // the decoded body; nil when it is not JSON
 	Raw      []byte         // the body exactly as received
+	Header   http.Header    // the request's headers
 	KeyID    string         // the keyId of the signature, if any
 	Verified bool           // signature, Digest, Date, signed headers and actor all checked out
 	Err      string         // why it did not verify

@@ -180,7 +180,7 @@ func (i *Instance) serveInbox(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
 		return
 	}
-	d := Delivery{Inbox: i.URL(r.URL.Path), Host: i.Host, Raw: body, At: time.Now()}
+	d := Delivery{Inbox: i.URL(r.URL.Path), Host: i.Host, Raw: body, Header: r.Header.Clone(), At: time.Now()}
 	if json.Unmarshal(body, &d.Activity) != nil {
 		d.Activity = nil
 	}
