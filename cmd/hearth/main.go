@@ -383,7 +383,7 @@ func (m *Main) Run(ctx context.Context) error {
 			m.serveErr <- err
 		}
 	}()
-	m.Logger.Info("serving", "listen", m.Listener.Addr().String(), "base_url", m.Service.IRIs().Base(), "version", version)
+	m.Logger.Info("serving", "listen", m.Listener.Addr().String(), "base_url", m.Service.IRIs().Base(), "version", version, "database", m.Config.StorageName())
 	return m.adviseAdmin(ctx)
 }
 
