@@ -58,12 +58,13 @@ const (
 	migrationLock int64 = 0x4865617274680003
 )
 
-// postgresWriters and postgresReaders size the pools. Writers take turns
-// (see Update) and queue transactions are short, so a few connections keep
-// the turn passing without one waiting to be opened.
+// postgresWriters, postgresReaders and postgresQueue size the pools.
+// Writers take turns (see Update), so a few connections keep the turn
+// passing without one waiting to be opened; queue transactions are short.
 const (
 	postgresWriters = 6
 	postgresReaders = 8
+	postgresQueue   = 4
 )
 
 func (s *Store) openPostgres(ctx context.Context, dsn string) error {
@@ -91,6 +92,15 @@ func (s *Store) openPostgres(ctx context.Context, dsn string) error {
 	read.SetMaxOpenConns(postgresReaders)
 	read.SetMaxIdleConns(postgresReaders)
 	s.read = read
+	queue, err := sql.Open("pgx", dsn)
+	if err != nil {
+		read.Close()
+		write.Close()
+		return fmt.Errorf("open postgres:%s: %w", redact(dsn), err)
+	}
+	queue.SetMaxOpenConns(postgresQueue)
+	queue.SetMaxIdleConns(postgresQueue)
+	s.queue = queue
 	return nil
 }
 

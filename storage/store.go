@@ -27,6 +27,7 @@ import (
 type Store struct {
 	write      *sql.DB
 	read       *sql.DB
+	queue      *sql.DB // PostgreSQL's pool for UpdateQueue, so that it never waits for a writer's connection
 	writeStmts *statements // nil on PostgreSQL, whose driver caches statements itself
 	readStmts  *statements
 	dialect    *dialect
@@ -228,7 +229,11 @@ func (s *Store) Close() error {
 		s.stopCheckpoints()
 		<-s.checkpointed
 	}
-	return errors.Join(s.readStmts.close(), s.writeStmts.close(), s.read.Close(), s.write.Close())
+	errs := []error{s.readStmts.close(), s.writeStmts.close(), s.read.Close(), s.write.Close()}
+	if s.queue != nil {
+		errs = append(errs, s.queue.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // Postgres reports whether the store is a PostgreSQL database, which other
@@ -269,7 +274,7 @@ func (s *Store) UpdateQueue(ctx context.Context, fn func(*Tx) error) error {
 	}
 	var err error
 	for range 3 {
-		if err = s.run(ctx, s.write, s.writeStmts, writeConcurrent, fn); !isTransient(err) {
+		if err = s.run(ctx, s.queue, nil, writeConcurrent, fn); !isTransient(err) {
 			return err
 		}
 	}
