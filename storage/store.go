@@ -27,7 +27,7 @@ import (
 type Store struct {
 	write      *sql.DB
 	read       *sql.DB
-	queue      *sql.DB // PostgreSQL's pool for UpdateQueue, so that it never waits for a writer's connection
+	queue      *sql.DB     // PostgreSQL's pool for UpdateQueue, so that it never waits for a writer's connection
 	writeStmts *statements // nil on PostgreSQL, whose driver caches statements itself
 	readStmts  *statements
 	dialect    *dialect
