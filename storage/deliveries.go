@@ -2,7 +2,6 @@ package storage
 
 import (
 	"database/sql"
-	"encoding/json"
 	"time"
 )
 
@@ -19,6 +18,12 @@ type Job struct {
 	HostFailures int
 	CreatedAt    time.Time
 	Body         []byte
+	// Lease is when the claim that handed out the job ends. It names the
+	// claim: what is recorded for it changes the row only while the row
+	// is still under that claim, not once another claim took it after
+	// the lease ran out, nor once the row is gone and a new one reuses
+	// its id.
+	Lease time.Time
 }
 
 // claimWindow is how many of the earliest due deliveries a claim looks at.
@@ -99,7 +104,7 @@ func (tx *Tx) ClaimDeliveries(limit, perHost int, leaseUntil time.Time) ([]Job, 
 		var j Job
 		var created int64
 		err := r.Scan(&j.ID, &j.ActivityID, &j.Inbox, &j.Host, &j.Attempts, &created, &j.HostFailures)
-		j.CreatedAt = fromMillis(created)
+		j.CreatedAt, j.Lease = fromMillis(created), fromMillis(millis(leaseUntil))
 		return j, err
 	})
 	if err != nil {
@@ -130,19 +135,16 @@ func (tx *Tx) ReleaseClaims() (int64, error) {
 	return res.RowsAffected()
 }
 
-// ReleaseJobs returns the given leased deliveries to the queue, as they
-// were: a stopping process releases those it claimed and did not finish.
-func (tx *Tx) ReleaseJobs(ids []int64) error {
-	if len(ids) == 0 {
-		return nil
+// ReleaseJobs returns the given claimed jobs to the queue, as they were,
+// unless another claim took them since: a stopping process releases those
+// it claimed and did not finish.
+func (tx *Tx) ReleaseJobs(jobs []Job) error {
+	for _, j := range jobs {
+		if _, err := tx.exec(`UPDATE deliveries SET claimed_until = 0 WHERE id = ? AND claimed_until = ?`, j.ID, millis(j.Lease)); err != nil {
+			return err
+		}
 	}
-	list, err := json.Marshal(ids)
-	if err != nil {
-		return err
-	}
-	_, err = tx.exec(`UPDATE deliveries SET claimed_until = 0
-		WHERE state = 'queued' AND id IN (SELECT CAST(value AS BIGINT) FROM (`+tx.dialect.textList("?")+`) AS jobs)`, string(list))
-	return err
+	return nil
 }
 
 // Verdict is what became of one delivery attempt.
@@ -164,8 +166,8 @@ const (
 
 // Outcome is the result of one attempt, recorded with many others at once.
 type Outcome struct {
-	JobID   int64
-	Host    string
+	// Job is the claimed job it is the outcome of; its body is not read.
+	Job     Job
 	Verdict Verdict
 	Error   string
 	// NextAttempt is when to try again, for RetryLater.
@@ -186,17 +188,18 @@ func (tx *Tx) RecordOutcomes(outcomes []Outcome) error {
 	now := millis(tx.now)
 	for _, o := range outcomes {
 		var err error
+		id, lease := o.Job.ID, millis(o.Job.Lease)
 		switch o.Verdict {
 		case Delivered:
-			_, err = tx.exec(`DELETE FROM deliveries WHERE id = ?`, o.JobID)
+			_, err = tx.exec(`DELETE FROM deliveries WHERE id = ? AND claimed_until = ?`, id, lease)
 			if err == nil {
-				err = tx.hostAnswered(o.Host, now)
+				err = tx.hostAnswered(o.Job.Host, now)
 			}
 		case Refused:
 			_, err = tx.exec(`UPDATE deliveries SET state = 'failed', attempts = attempts + 1, claimed_until = 0,
-				last_error = ?, updated_at = ? WHERE id = ?`, o.Error, now, o.JobID)
+				last_error = ?, updated_at = ? WHERE id = ? AND claimed_until = ?`, o.Error, now, id, lease)
 			if err == nil {
-				err = tx.hostAnswered(o.Host, now)
+				err = tx.hostAnswered(o.Job.Host, now)
 			}
 		case RetryLater, GiveUp:
 			state := "queued"
@@ -204,8 +207,8 @@ func (tx *Tx) RecordOutcomes(outcomes []Outcome) error {
 				state = "failed"
 			}
 			_, err = tx.exec(`UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?,
-				claimed_until = 0, last_error = ?, updated_at = ? WHERE id = ?`,
-				state, millis(o.NextAttempt), o.Error, now, o.JobID)
+				claimed_until = 0, last_error = ?, updated_at = ? WHERE id = ? AND claimed_until = ?`,
+				state, millis(o.NextAttempt), o.Error, now, id, lease)
 			if err == nil && !o.Local {
 				err = tx.hostFailed(o, now)
 			}
@@ -261,7 +264,7 @@ func (tx *Tx) hostFailed(o Outcome, now int64) error {
 			unreachable_since = CASE WHEN excluded.unreachable_since = 0 THEN hosts.unreachable_since
 				WHEN hosts.unreachable_since = 0 THEN excluded.unreachable_since ELSE hosts.unreachable_since END,
 			retry_at = excluded.retry_at, last_error = excluded.last_error`,
-		o.Host, unreachableSince, millis(o.HostRetryAt), o.Error)
+		o.Job.Host, unreachableSince, millis(o.HostRetryAt), o.Error)
 	return err
 }
 

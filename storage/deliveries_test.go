@@ -53,7 +53,7 @@ func TestRestingHostsBacklogDoesNotHideOtherHosts(t *testing.T) {
 	probe := claim(t, s, 1, 4, c.t.Add(time.Minute))
 	rest := c.t.Add(time.Hour)
 	update(t, s, func(tx *storage.Tx) error {
-		return tx.RecordOutcomes([]storage.Outcome{{JobID: probe[0].ID, Host: "down.test", Verdict: storage.RetryLater,
+		return tx.RecordOutcomes([]storage.Outcome{{Job: probe[0], Verdict: storage.RetryLater,
 			Error: "HTTP 503", NextAttempt: c.t.Add(time.Minute), HostRetryAt: rest}})
 	})
 	update(t, s, func(tx *storage.Tx) error {
@@ -80,7 +80,7 @@ func TestRestingHostsBacklogDoesNotHideOtherHosts(t *testing.T) {
 		t.Errorf("next due %v, want the probe's retry a minute on", next)
 	}
 	update(t, s, func(tx *storage.Tx) error {
-		return tx.RecordOutcomes([]storage.Outcome{{JobID: got[0].ID, Host: "up.test", Verdict: storage.Delivered}})
+		return tx.RecordOutcomes([]storage.Outcome{{Job: got[0], Verdict: storage.Delivered}})
 	})
 	c.t = rest
 	if again := claim(t, s, 10, 4, c.t.Add(time.Minute)); len(again) != 1 || again[0].Host != "down.test" {
@@ -95,7 +95,7 @@ func TestRefusalFailsTheDeliveryButNotTheHost(t *testing.T) {
 	enqueue(t, s, "https://hearth.test/a/1", "https://picky.test/inbox")
 	jobs := claim(t, s, 10, 4, c.t.Add(time.Minute))
 	update(t, s, func(tx *storage.Tx) error {
-		return tx.RecordOutcomes([]storage.Outcome{{JobID: jobs[0].ID, Host: "picky.test", Verdict: storage.Refused, Error: "refused with HTTP 403"}})
+		return tx.RecordOutcomes([]storage.Outcome{{Job: jobs[0], Verdict: storage.Refused, Error: "refused with HTTP 403"}})
 	})
 	var failed []storage.FailedDelivery
 	var hosts []storage.Host
@@ -123,7 +123,7 @@ func TestGivenUpDeliveriesAreForgottenAfterAMonth(t *testing.T) {
 	enqueue(t, s, "https://hearth.test/a/1", "https://gone.test/inbox")
 	jobs := claim(t, s, 10, 4, c.t.Add(time.Minute))
 	update(t, s, func(tx *storage.Tx) error {
-		return tx.RecordOutcomes([]storage.Outcome{{JobID: jobs[0].ID, Host: "gone.test", Verdict: storage.GiveUp, Error: "HTTP 410"}})
+		return tx.RecordOutcomes([]storage.Outcome{{Job: jobs[0], Verdict: storage.GiveUp, Error: "HTTP 410"}})
 	})
 	failures := func() int {
 		var list []storage.FailedDelivery
@@ -196,7 +196,7 @@ func TestAGoneInboxEndsTheMembershipsOfItsAccountOnlyWhenItIsTheAccountsOwn(t *t
 	gone410 := func(inbox string) (ended int64) {
 		update(t, s, func(tx *storage.Tx) (err error) {
 			if inbox == gone {
-				err = tx.RecordOutcomes([]storage.Outcome{{JobID: refused[0].ID, Host: "social.test", Verdict: storage.Refused,
+				err = tx.RecordOutcomes([]storage.Outcome{{Job: refused[0], Verdict: storage.Refused,
 					Error: "refused with HTTP 410"}})
 			}
 			if err == nil {
@@ -255,5 +255,45 @@ func TestAGoneInboxEndsTheMembershipsOfItsAccountOnlyWhenItIsTheAccountsOwn(t *t
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAnOutcomeChangesOnlyTheClaimItIsFor: the result of an attempt whose
+// lease ran out, or whose row is gone, arrives late. It must neither undo
+// the claim that took the delivery since, nor touch a new delivery that
+// took the old one's id.
+func TestAnOutcomeChangesOnlyTheClaimItIsFor(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := mustOpen(t, storagetest.Location(t), c)
+	queued := func() int {
+		var stats storage.QueueStats
+		s.View(context.Background(), func(tx *storage.Tx) (err error) { stats, err = tx.QueueStats(); return err })
+		return stats.Queued
+	}
+	fillQueue(t, s, 1, 1)
+	first := claim(t, s, 1, 1, c.t.Add(time.Minute))
+	c.t = c.t.Add(2 * time.Minute)
+	second := claim(t, s, 1, 1, c.t.Add(time.Minute))
+	if len(first) != 1 || len(second) != 1 || first[0].ID != second[0].ID {
+		t.Fatalf("claims %+v then %+v, want the same delivery twice", first, second)
+	}
+	update(t, s, func(tx *storage.Tx) error {
+		return tx.RecordOutcomes([]storage.Outcome{{Job: first[0], Verdict: storage.RetryLater, NextAttempt: c.t}})
+	})
+	if again := claim(t, s, 1, 1, c.t.Add(time.Minute)); len(again) != 0 {
+		t.Errorf("the late outcome of the first claim released the second: claimed %+v", again)
+	}
+	update(t, s, func(tx *storage.Tx) error {
+		return tx.RecordOutcomes([]storage.Outcome{{Job: second[0], Verdict: storage.Delivered}})
+	})
+	update(t, s, func(tx *storage.Tx) error {
+		return tx.Enqueue(storage.Activity{ID: "https://hearth.test/a/next", Type: "Announce", Body: []byte(`{}`)}, []string{"https://h0.test/inbox"})
+	})
+	update(t, s, func(tx *storage.Tx) error {
+		return tx.RecordOutcomes([]storage.Outcome{{Job: second[0], Verdict: storage.Delivered}, {Job: first[0], Verdict: storage.GiveUp}})
+	})
+	if n := queued(); n != 1 {
+		t.Errorf("%d deliveries queued after late outcomes, want the new one", n)
 	}
 }

@@ -99,7 +99,7 @@ func (r *roster) sent() []string {
 		}
 		outcomes := make([]storage.Outcome, len(jobs))
 		for i, j := range jobs {
-			outcomes[i] = storage.Outcome{JobID: j.ID, Host: j.Host, Verdict: storage.Delivered}
+			outcomes[i] = storage.Outcome{Job: j, Verdict: storage.Delivered}
 		}
 		update(r.t, r.s, func(tx *storage.Tx) error { return tx.RecordOutcomes(outcomes) })
 		all = append(all, jobs...)

@@ -119,7 +119,7 @@ func TestErasePostKeepsOnlyTheShellOfWhatWasSent(t *testing.T) {
 		t.Fatalf("after the lease: claimed %+v, want the held delivery back", again)
 	}
 	update(t, s, func(tx *storage.Tx) error {
-		return tx.RecordOutcomes([]storage.Outcome{{JobID: held[0].ID, Host: held[0].Host, Verdict: storage.Delivered}})
+		return tx.RecordOutcomes([]storage.Outcome{{Job: held[0], Verdict: storage.Delivered}})
 	})
 	if rest := claim(); len(rest) != 1 || rest[0].ActivityID != "http://h.test/g/circle/activities/other" {
 		t.Errorf("due after the scrub: %+v, want only the other post's", rest)

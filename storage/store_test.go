@@ -130,7 +130,7 @@ func TestClaimSlowStartsNewHostsAndRespectsPerHostLimit(t *testing.T) {
 		}
 	}
 	update(t, s, func(tx *storage.Tx) error {
-		return tx.RecordOutcomes([]storage.Outcome{{JobID: busyJob.ID, Host: "busy.test", Verdict: storage.Delivered}})
+		return tx.RecordOutcomes([]storage.Outcome{{Job: busyJob, Verdict: storage.Delivered}})
 	})
 	second := claim(t, s, 100, 2, lease)
 	if got := countByHost(second); got["busy.test"] != 2 || got["quiet.test"] != 0 {
@@ -158,7 +158,7 @@ func TestOutcomesMarkAndReviveHosts(t *testing.T) {
 	retryAt := c.t.Add(time.Hour)
 	update(t, s, func(tx *storage.Tx) error {
 		return tx.RecordOutcomes([]storage.Outcome{
-			{JobID: jobs[0].ID, Host: "down.test", Verdict: storage.RetryLater, Error: "503", NextAttempt: c.t, HostRetryAt: retryAt},
+			{Job: jobs[0], Verdict: storage.RetryLater, Error: "503", NextAttempt: c.t, HostRetryAt: retryAt},
 		})
 	})
 	if got := claim(t, s, 10, 4, c.t.Add(time.Minute)); len(got) != 0 {
@@ -170,7 +170,7 @@ func TestOutcomesMarkAndReviveHosts(t *testing.T) {
 		t.Fatalf("claimed %d from a host due for a probe, want 1", len(probe))
 	}
 	update(t, s, func(tx *storage.Tx) error {
-		return tx.RecordOutcomes([]storage.Outcome{{JobID: probe[0].ID, Host: "down.test", Verdict: storage.Delivered}})
+		return tx.RecordOutcomes([]storage.Outcome{{Job: probe[0], Verdict: storage.Delivered}})
 	})
 	var hosts []storage.Host
 	var stats storage.QueueStats
@@ -301,7 +301,7 @@ func TestRetiredGroupStaysForItsLastDeliveries(t *testing.T) {
 		t.Errorf("a retired group's sent activity keeps its content: %s", relay.Body)
 	}
 	update(t, s, func(tx *storage.Tx) error {
-		return tx.RecordOutcomes([]storage.Outcome{{JobID: jobs[0].ID, Host: "remote.test", Verdict: storage.Delivered}})
+		return tx.RecordOutcomes([]storage.Outcome{{Job: jobs[0], Verdict: storage.Delivered}})
 	})
 	if n := purge(); n != 1 {
 		t.Errorf("purged %d groups once the delivery was done, want 1", n)

@@ -28,7 +28,7 @@ func attempt(t *testing.T, s *storage.Store, id, inbox string, verdict storage.V
 		if err != nil || len(jobs) != 1 {
 			t.Fatalf("claimed %d (%v), want 1", len(jobs), err)
 		}
-		o := storage.Outcome{JobID: jobs[0].ID, Host: jobs[0].Host, Verdict: verdict, Error: "HTTP 500", NextAttempt: tx.Now().Add(time.Hour)}
+		o := storage.Outcome{Job: jobs[0], Verdict: verdict, Error: "HTTP 500", NextAttempt: tx.Now().Add(time.Hour)}
 		return tx.RecordOutcomes([]storage.Outcome{o})
 	})
 }

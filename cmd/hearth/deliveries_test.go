@@ -39,10 +39,10 @@ func seedQueue(t *testing.T, cfg Config) {
 		for _, j := range jobs {
 			switch j.Host {
 			case "down.example":
-				outcomes = append(outcomes, storage.Outcome{JobID: j.ID, Host: j.Host, Verdict: storage.RetryLater,
+				outcomes = append(outcomes, storage.Outcome{Job: j, Verdict: storage.RetryLater,
 					Error: "HTTP 503", NextAttempt: tx.Now().Add(time.Minute), HostRetryAt: tx.Now().Add(time.Hour)})
 			case "picky.example":
-				outcomes = append(outcomes, storage.Outcome{JobID: j.ID, Host: j.Host, Verdict: storage.Refused, Error: "refused with HTTP 403"})
+				outcomes = append(outcomes, storage.Outcome{Job: j, Verdict: storage.Refused, Error: "refused with HTTP 403"})
 			}
 		}
 		return tx.RecordOutcomes(outcomes)

@@ -839,7 +839,7 @@ func TestConsoleShowsDeliveryHealth(t *testing.T) {
 		}
 		var outcomes []storage.Outcome
 		for _, j := range jobs {
-			o := storage.Outcome{JobID: j.ID, Host: j.Host, Verdict: storage.Delivered}
+			o := storage.Outcome{Job: j, Verdict: storage.Delivered}
 			if j.Host == "down.test" {
 				o.Verdict, o.Error = storage.RetryLater, "HTTP 503"
 				o.NextAttempt, o.HostRetryAt = tx.Now().Add(time.Hour), tx.Now().Add(time.Hour)

@@ -17,11 +17,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"math/rand/v2"
 	"net/http"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -103,7 +101,7 @@ type Engine struct {
 	// sharing a PostgreSQL database hold leases of their own, which are
 	// not this one's to release.
 	claimedMu sync.Mutex
-	claimed   map[int64]struct{}
+	claimed   map[int64]time.Time // by job id, the lease
 
 	stop        context.CancelFunc
 	requestStop context.CancelFunc
@@ -188,7 +186,7 @@ func New(store *storage.Store, cfg Config) *Engine {
 		signers:      map[int64]*signature.Signer{},
 		signing:      make(chan struct{}, runtime.GOMAXPROCS(0)),
 		hostFailures: map[string]int{},
-		claimed:      map[int64]struct{}{},
+		claimed:      map[int64]time.Time{},
 		recorded:     make(chan struct{}),
 	}
 }
@@ -268,7 +266,10 @@ func (e *Engine) Stop(ctx context.Context) error {
 	releaseCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 	defer cancel()
 	e.claimedMu.Lock()
-	held := slices.Collect(maps.Keys(e.claimed))
+	var held []storage.Job
+	for id, lease := range e.claimed {
+		held = append(held, storage.Job{ID: id, Lease: lease})
+	}
 	e.claimedMu.Unlock()
 	releaseErr := e.store.UpdateQueue(releaseCtx, func(tx *storage.Tx) error {
 		return tx.ReleaseJobs(held)
@@ -424,7 +425,7 @@ func (e *Engine) claim(ctx context.Context, limit int) ([]storage.Job, error) {
 	})
 	e.claimedMu.Lock()
 	for _, job := range jobs {
-		e.claimed[job.ID] = struct{}{}
+		e.claimed[job.ID] = job.Lease
 	}
 	e.claimedMu.Unlock()
 	return jobs, err
@@ -476,7 +477,8 @@ func (e *Engine) deliver(ctx context.Context, job storage.Job) (r result, ok boo
 	// at debug only, and the records above debug name the host instead.
 	e.log.Debug("delivery attempt", "activity", job.ActivityID, "inbox", job.Inbox, "status", status, "err", err)
 	now := e.cfg.Now()
-	r.Outcome = storage.Outcome{JobID: job.ID, Host: job.Host}
+	// The outcome waits for its batch without the job's body.
+	r.Outcome = storage.Outcome{Job: storage.Job{ID: job.ID, Host: job.Host, Lease: job.Lease}}
 	var unsigned signingError
 	switch {
 	case err == nil && status >= 200 && status < 300:
@@ -751,12 +753,12 @@ func (e *Engine) save(outcomes []storage.Outcome, gone []result) error {
 	}
 	e.claimedMu.Lock()
 	for _, o := range outcomes {
-		delete(e.claimed, o.JobID)
+		delete(e.claimed, o.Job.ID)
 	}
 	e.claimedMu.Unlock()
 	for i, r := range gone {
 		if ended[i] > 0 {
-			e.log.Info("an account is gone from its server: its memberships ended", "host", r.Host, "memberships", ended[i])
+			e.log.Info("an account is gone from its server: its memberships ended", "host", r.Job.Host, "memberships", ended[i])
 			e.log.Debug("account gone", "inbox", r.goneInbox)
 		}
 	}
