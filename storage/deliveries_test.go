@@ -297,3 +297,57 @@ func TestAnOutcomeChangesOnlyTheClaimItIsFor(t *testing.T) {
 		t.Errorf("%d deliveries queued after late outcomes, want the new one", n)
 	}
 }
+
+// TestClaimsFromSeveralProcessesKeepThePerHostLimit claims from two stores
+// on one database at once, as two processes sharing it do: together they
+// never hold more of one host's deliveries than the per-host limit, and
+// never the same delivery twice.
+func TestClaimsFromSeveralProcessesKeepThePerHostLimit(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	location := storagetest.Location(t)
+	stores := []*storage.Store{mustOpen(t, location, c), mustOpen(t, location, c)}
+	fillQueue(t, stores[0], 40, 5)
+	update(t, stores[0], func(tx *storage.Tx) error {
+		for h := range 5 {
+			if err := tx.RecordOutcomes([]storage.Outcome{{Job: storage.Job{Host: fmt.Sprintf("h%d.test", h)}, Verdict: storage.Delivered}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	const perHost = 3
+	claims := make(chan []storage.Job, 8)
+	for i := range cap(claims) {
+		go func() {
+			var jobs []storage.Job
+			err := stores[i%2].UpdateQueue(context.Background(), func(tx *storage.Tx) (err error) {
+				jobs, err = tx.ClaimDeliveries(10, perHost, c.t.Add(time.Minute))
+				return err
+			})
+			if err != nil {
+				t.Error(err)
+			}
+			claims <- jobs
+		}()
+	}
+	seen := map[int64]bool{}
+	perHostHeld := map[string]int{}
+	for range cap(claims) {
+		for _, j := range <-claims {
+			if seen[j.ID] {
+				t.Errorf("delivery %d claimed twice", j.ID)
+			}
+			seen[j.ID] = true
+			perHostHeld[j.Host]++
+		}
+	}
+	for host, n := range perHostHeld {
+		if n > perHost {
+			t.Errorf("%s: %d deliveries in flight, want at most %d", host, n, perHost)
+		}
+	}
+	if len(perHostHeld) != 5 {
+		t.Errorf("claims reached hosts %v, want all 5", perHostHeld)
+	}
+}
