@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -150,12 +151,16 @@ func TestABackupTakenDuringWritesRestoresWhole(t *testing.T) {
 	}
 }
 
-func TestCheckOnPostgreSQL(t *testing.T) {
+func TestCheckOnPostgreSQLAndNoSQLiteFile(t *testing.T) {
 	t.Parallel()
 	if storagetest.Postgres() == "" {
 		t.Skip("set " + storagetest.PostgresVariable + " to check a PostgreSQL database")
 	}
 	m := MustRunMain(t, nil)
+	mustHearth(t, env(m), "group", "create", "grief")
+	if _, err := os.Stat(m.Config.Storage.Path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("serving on PostgreSQL, %s: %v; want no SQLite file", m.Config.Storage.Path, err)
+	}
 	out := mustHearth(t, env(m), "check")
 	for _, want := range []string{"ok    database: postgres:", "ok    migrations: current"} {
 		if !strings.Contains(out, want) {
