@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -14,10 +13,8 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -360,56 +357,10 @@ func startFediverse(b *testing.B, cfg fediverseConfig) *remoteFediverse {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestFakeFediverseProcess$")
-	cmd.Env = append(os.Environ(), fediverseEnv+"="+string(raw))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	// Everything the child prints besides its address is kept, to show
-	// should it fail.
-	var output strings.Builder
-	lines := bufio.NewScanner(stdout)
-	addr := ""
-	for addr == "" && lines.Scan() {
-		if a, ok := strings.CutPrefix(lines.Text(), listeningPrefix); ok {
-			addr = a
-		} else {
-			output.WriteString(lines.Text() + "\n")
-		}
-	}
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		for lines.Scan() {
-			output.WriteString(lines.Text() + "\n")
-		}
-	}()
-	stop := func() error {
-		stdin.Close()
-		<-drained
-		return cmd.Wait()
-	}
-	if addr == "" {
-		err := stop()
-		b.Fatalf("the fake fediverse did not start: %v\n%s", err, output.String())
-	}
-	control := &http.Transport{DialContext: dialer(addr)}
-	b.Cleanup(func() {
-		control.CloseIdleConnections()
-		if err := stop(); err != nil {
-			b.Errorf("the fake fediverse: %v\n%s", err, output.String())
-		}
-	})
-	return &remoteFediverse{b: b, addr: addr, control: &http.Client{Transport: control}}
+	c := startChild(b, "TestFakeFediverseProcess", []string{fediverseEnv + "=" + string(raw)}, listeningPrefix)
+	control := &http.Transport{DialContext: dialer(c.addr)}
+	b.Cleanup(control.CloseIdleConnections)
+	return &remoteFediverse{b: b, addr: c.addr, control: &http.Client{Transport: control}}
 }
 
 // call runs one of the child's control functions.

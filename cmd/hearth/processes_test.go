@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,9 +10,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -91,79 +88,14 @@ func (n namedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return n.base.RoundTrip(r)
 }
 
-// child is a running process of TestServeProcess.
-type child struct {
-	cmd    *exec.Cmd
-	stdin  io.Closer
-	addr   string
-	output *strings.Builder
-	done   chan error
-}
-
-func startServeProcess(t testing.TB, name string, network *fedtest.Network, env []string) *child {
-	t.Helper()
+func startServeProcess(tb testing.TB, name string, network *fedtest.Network, env []string) *child {
+	tb.Helper()
 	raw, err := json.Marshal(serveProcess{Name: name, Network: network.Addr()})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestServeProcess$")
-	cmd.Env = append(append(os.Environ(), env...), serveProcessEnv+"="+string(raw))
-	output := &strings.Builder{}
-	var mu sync.Mutex
-	cmd.Stderr = writerFunc(func(b []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return output.Write(b) })
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &child{cmd: cmd, stdin: stdin, output: output, done: make(chan error, 1)}
-	// Everything the process prints besides its address is kept, to show
-	// should it fail.
-	lines := bufio.NewScanner(stdout)
-	for c.addr == "" && lines.Scan() {
-		if addr, ok := strings.CutPrefix(lines.Text(), servingPrefix); ok {
-			c.addr = addr
-		} else {
-			cmd.Stderr.Write([]byte(lines.Text() + "\n"))
-		}
-	}
-	go func() {
-		for lines.Scan() {
-			cmd.Stderr.Write([]byte(lines.Text() + "\n"))
-		}
-		c.done <- cmd.Wait()
-	}()
-	if c.addr == "" {
-		stdin.Close()
-		err := <-c.done
-		mu.Lock()
-		defer mu.Unlock()
-		t.Fatalf("process %s did not start: %v\n%s", name, err, output)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		if err := <-c.done; err != nil && !c.killed() {
-			mu.Lock()
-			defer mu.Unlock()
-			t.Errorf("process %s: %v\n%s", name, err, output)
-		}
-	})
-	return c
+	return startChild(tb, "TestServeProcess", append(env, serveProcessEnv+"="+string(raw)), servingPrefix)
 }
-
-func (c *child) killed() bool {
-	return c.cmd.ProcessState != nil && !c.cmd.ProcessState.Exited()
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
 // balancer spreads requests over the processes still in it, in turn, as a
 // load balancer in front of them would; like one, it tries a GET that
