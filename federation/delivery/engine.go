@@ -50,7 +50,7 @@ type Config struct {
 	// and requests that have gone slow: a request unanswered for several
 	// times as long as answers usually take moves from Workers to here
 	// while there is room. Servers that hang then hold these, and the
-	// healthy ones keep moving. Zero means as many as Workers.
+	// healthy ones keep moving. Zero means cautiousShare times Workers.
 	CautiousWorkers int
 	// SlowAfter is the least time a request must wait for its answer to
 	// count as slow; longer when answers usually take longer.
@@ -148,7 +148,7 @@ func New(store *storage.Store, cfg Config) *Engine {
 		cfg.Workers = 512
 	}
 	if cfg.CautiousWorkers <= 0 {
-		cfg.CautiousWorkers = cfg.Workers
+		cfg.CautiousWorkers = cautiousShare * cfg.Workers
 	}
 	if cfg.SlowAfter <= 0 {
 		cfg.SlowAfter = slowAfter
@@ -683,6 +683,12 @@ func (e *Engine) post(ctx context.Context, job storage.Job, f *flight) (int, htt
 	e.answered(time.Since(sent))
 	return resp.StatusCode, resp.Header, nil
 }
+
+// cautiousShare is how many times Workers CautiousWorkers is by default. A
+// request that waits costs memory but no processor time, and when servers
+// hang they come in numbers: each holds one of these until the client's
+// timeout, and a healthy worker when none is left.
+const cautiousShare = 4
 
 // slowFactor is how many times the usual answer time a request waits for
 // its answer before it counts as slow.
