@@ -145,7 +145,7 @@ const writeTimeout = 30 * time.Second
 // New returns an engine over store; call Start to run it.
 func New(store *storage.Store, cfg Config) *Engine {
 	if cfg.Workers <= 0 {
-		cfg.Workers = 512
+		cfg.Workers = 64
 	}
 	if cfg.CautiousWorkers <= 0 {
 		cfg.CautiousWorkers = cautiousShare * cfg.Workers
