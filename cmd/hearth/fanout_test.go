@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,6 +38,7 @@ var (
 	fanoutWorkers   = flag.Int("fanout.workers", 0, "Hearth's delivery workers (delivery.workers); 0 is its default")
 	fanoutPosts     = flag.Int("fanout.posts", 100, "posts to the group, from as many members, in BenchmarkPostsDuringFanOuts")
 	fanoutReplies   = flag.Int("fanout.replies", 200, "replies to one thread, from as many members (at most all but the thread's author), in BenchmarkReplyStorm")
+	fanoutProfile   = flag.String("fanout.cpuprofile", "", "write a CPU profile of BenchmarkFanOut's fan-outs alone, the setup with its Follows left out, to this file")
 	fanoutStorm     = flag.Duration("fanout.storm", 0, "time over which BenchmarkReplyStorm's replies are sent, evenly; 0 sends them as fast as Hearth answers")
 )
 
@@ -275,12 +277,35 @@ func BenchmarkFanOut(b *testing.B) {
 	}
 	var deliveries int
 	var took time.Duration
-	for i := 0; b.Loop(); i++ {
-		d, n := f.fanOut(i, all)
-		took += d
-		deliveries += n
-	}
+	profiled(b, *fanoutProfile, func() {
+		for i := 0; b.Loop(); i++ {
+			d, n := f.fanOut(i, all)
+			took += d
+			deliveries += n
+		}
+	})
 	f.report(deliveries, took)
+}
+
+// profiled runs fn under a CPU profile written to path, if path is set.
+// Most of a fan-out benchmark's time is its setup, so that go test's own
+// -cpuprofile shows the Follows more than the fan-out.
+func profiled(b *testing.B, path string, fn func()) {
+	b.Helper()
+	if path == "" {
+		fn()
+		return
+	}
+	file, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer file.Close()
+	if err := pprof.StartCPUProfile(file); err != nil {
+		b.Fatal(err)
+	}
+	defer pprof.StopCPUProfile()
+	fn()
 }
 
 // BenchmarkPostsDuringFanOuts times how fast members' posts to the group
