@@ -1137,3 +1137,40 @@ func TestHealthyServersKeepGettingDeliveriesWhileManyServersHang(t *testing.T) {
 		}
 	}
 }
+
+func TestServersNotKnownToAnswerShareTheCautiousBudget(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	healthy := r.network.NewInstance("healthy.test")
+	var hanging []*fedtest.Instance
+	var inboxes []string
+	for i := range 5 {
+		inst := r.network.NewInstance(fmt.Sprintf("new%d.test", i))
+		inst.SetFailure(fedtest.Failure{Hang: true})
+		hanging = append(hanging, inst)
+		inboxes = append(inboxes, inst.SharedInbox())
+	}
+	cfg := r.config(delivery.Schedule{})
+	cfg.Workers, cfg.CautiousWorkers, cfg.SlowAfter = 1, 2, time.Hour
+	e := r.start(cfg)
+	r.proven(e, healthy)
+
+	r.enqueue(inboxes...)
+	e.Wake()
+	received := func() int {
+		n := 0
+		for _, inst := range hanging {
+			n += len(inst.Deliveries())
+		}
+		return n
+	}
+	r.eventually(func() (bool, string) {
+		return received() == 2, fmt.Sprintf("%d requests reached the hanging servers, want the 2 the cautious budget holds", received())
+	})
+	// The healthy server's worker is free, and whatever else the engine
+	// claims meanwhile, the hanging servers get nothing more.
+	r.barrier(e, healthy)
+	if n := received(); n != 2 {
+		t.Errorf("%d requests reached the hanging servers, want 2 at most at once", n)
+	}
+}
