@@ -3,6 +3,7 @@ package storage
 import (
 	"database/sql"
 	"fmt"
+	"math/bits"
 	"strings"
 	"time"
 )
@@ -54,10 +55,17 @@ func (tx *Tx) ClaimDeliveries(limit, cautious, perHost int, leaseUntil time.Time
 	window := sql.Named("window", claimWindow(limit+cautious))
 	args := []any{now, window, sql.Named("lease", millis(leaseUntil)),
 		sql.Named("per_host", perHost), sql.Named("limit", limit), sql.Named("cautious", cautious)}
+	// The statement is cached by its text: the list of hosts to skip is
+	// padded with empty names to a power of two, so that a few texts
+	// serve every length.
 	skipped := "false"
 	if len(skip) > 0 {
-		names := make([]string, len(skip))
-		for i, host := range skip {
+		names := make([]string, 1<<bits.Len(uint(len(skip)-1)))
+		for i := range names {
+			host := ""
+			if i < len(skip) {
+				host = skip[i]
+			}
 			names[i] = fmt.Sprintf(":skip%d", i)
 			args = append(args, sql.Named(names[i][1:], host))
 		}

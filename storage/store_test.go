@@ -179,7 +179,7 @@ func TestClaimCountsCautiousHostsApartFromHealthyOnes(t *testing.T) {
 		t.Errorf("claimed %d for the proven host and %d for new ones, want 2 and 1", healthy, cautious)
 	}
 	update(t, s, func(tx *storage.Tx) (err error) {
-		jobs, err = tx.ClaimDeliveries(10, 10, 4, c.t.Add(time.Minute), "proven.test", "new1.test")
+		jobs, err = tx.ClaimDeliveries(10, 10, 4, c.t.Add(time.Minute), "proven.test", "new1.test", "gone.test")
 		return err
 	})
 	if got := countByHost(jobs); len(jobs) != 2 || got["new2.test"] != 1 || got["new3.test"] != 1 {
