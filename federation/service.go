@@ -49,7 +49,8 @@ type Config struct {
 	InsecureDev bool
 	// Transport carries every outgoing request; nil means a guarded default.
 	Transport http.RoundTripper
-	// Workers bounds deliveries in flight; PerHost bounds them per server.
+	// Workers bounds deliveries in flight to servers that answer well (see
+	// delivery.Config); PerHost bounds them per server.
 	Workers int
 	PerHost int
 	// Lease is how long a process keeps a delivery it claimed (see

@@ -2,6 +2,9 @@ package storage
 
 import (
 	"database/sql"
+	"fmt"
+	"math/bits"
+	"strings"
 	"time"
 )
 
@@ -16,8 +19,11 @@ type Job struct {
 	// HostFailures counts the host's failed attempts since its last
 	// success, as of the claim.
 	HostFailures int
-	CreatedAt    time.Time
-	Body         []byte
+	// Cautious marks a job for a host that had not answered well yet at
+	// the claim (see ClaimDeliveries).
+	Cautious  bool
+	CreatedAt time.Time
+	Body      []byte
 	// Lease is when the claim that handed out the job ends. It names the
 	// claim: what is recorded for it changes the row only while the row
 	// is still under that claim, not once another claim took it after
@@ -26,18 +32,26 @@ type Job struct {
 	Lease time.Time
 }
 
+// cautiousHost says, of a host's row h (absent for a host never tried),
+// that it has not answered well yet: it is new, failing or unreachable.
+const cautiousHost = `(coalesce(h.unreachable_since, 0) > 0 OR coalesce(h.last_success_at, 0) = 0 OR coalesce(h.failures, 0) > 0)`
+
 // claimWindow is how many of the earliest due deliveries a claim looks at.
 // Reading only the head of the queue keeps a claim's cost flat however long
 // the queue grows; a host whose own backlog fills the head is served at its
 // per-host pace, and the rest of the queue moves up as it drains.
 func claimWindow(limit int) int { return 4*limit + 256 }
 
-// ClaimDeliveries leases up to limit due deliveries until leaseUntil, taking
-// from each host no more than perHost minus what that host already has in
-// flight. A host that has not answered well yet (new, failing, or marked
-// unreachable) gets one request at a time, so servers that hang cannot tie
-// up more than one worker each. A claimed row is invisible to other claims
+// ClaimDeliveries leases due deliveries until leaseUntil: up to limit for
+// hosts that answer well and up to cautious for the others, taking from each
+// host no more than perHost minus what that host already has in flight. A
+// cautious host, one that has not answered well yet (new, failing, or marked
+// unreachable), gets one request at a time, and the separate count lets the
+// caller keep such hosts, which may hang, to a share of its workers. Each
+// job says which kind it is. A claimed row is invisible to other claims
 // until its lease ends, so a crashed worker's jobs come back by themselves.
+// Nothing is claimed for the hosts in skip: the caller knows them to be
+// slow to answer what they have already.
 //
 // Due deliveries of a host that is resting are moved to the end of its
 // rest as the claim meets them, so they stop taking room at the head of
@@ -48,14 +62,32 @@ func claimWindow(limit int) int { return 4*limit + 256 }
 // claims; the rows they lease are locked, skipping those another
 // transaction holds (an outcome being written), so that a claim never
 // waits for them. Call it in UpdateQueue.
-func (tx *Tx) ClaimDeliveries(limit, perHost int, leaseUntil time.Time) ([]Job, error) {
+func (tx *Tx) ClaimDeliveries(limit, cautious, perHost int, leaseUntil time.Time, skip ...string) ([]Job, error) {
 	if tx.dialect.postgres {
 		if _, err := tx.exec(`SELECT pg_advisory_xact_lock(?)`, claimLock); err != nil {
 			return nil, err
 		}
 	}
 	now := sql.Named("now", millis(tx.now))
-	window := sql.Named("window", claimWindow(limit))
+	window := sql.Named("window", claimWindow(limit+cautious))
+	args := []any{now, window, sql.Named("lease", millis(leaseUntil)),
+		sql.Named("per_host", perHost), sql.Named("limit", limit), sql.Named("cautious", cautious)}
+	// The statement is cached by its text: the list of hosts to skip is
+	// padded with empty names to a power of two, so that a few texts
+	// serve every length.
+	skipped := "false"
+	if len(skip) > 0 {
+		names := make([]string, 1<<bits.Len(uint(len(skip)-1)))
+		for i := range names {
+			host := ""
+			if i < len(skip) {
+				host = skip[i]
+			}
+			names[i] = fmt.Sprintf(":skip%d", i)
+			args = append(args, sql.Named(names[i][1:], host))
+		}
+		skipped = "d.host IN (" + strings.Join(names, ", ") + ")"
+	}
 	for {
 		res, err := tx.exec(`
 			UPDATE deliveries SET next_attempt_at = h.retry_at
@@ -81,29 +113,29 @@ func (tx *Tx) ClaimDeliveries(limit, perHost int, leaseUntil time.Time) ([]Job, 
 			SELECT host, count(*) AS n FROM deliveries
 			WHERE claimed_until > 0 AND claimed_until > :now GROUP BY host
 		), ranked AS (
-			SELECT d.id, d.host,
-				coalesce(h.unreachable_since, 0) > 0 OR coalesce(h.last_success_at, 0) = 0 OR coalesce(h.failures, 0) > 0 AS cautious,
+			SELECT d.id, d.host, `+cautiousHost+` AS cautious,
 				row_number() OVER (PARTITION BY d.host ORDER BY d.next_attempt_at, d.id) AS rn
 			FROM head d LEFT JOIN hosts h ON h.host = d.host
-			WHERE coalesce(h.retry_at, 0) <= :now
+			WHERE coalesce(h.retry_at, 0) <= :now AND NOT `+skipped+`
+		), allowed AS (
+			SELECT r.id, r.cautious, row_number() OVER (PARTITION BY r.cautious ORDER BY r.rn, r.id) AS k
+			FROM ranked r LEFT JOIN busy b ON b.host = r.host
+			WHERE r.rn + coalesce(b.n, 0) <= CASE WHEN r.cautious THEN 1 ELSE :per_host END
 		)
 		UPDATE deliveries SET claimed_until = :lease
 		WHERE id IN (
-			SELECT r.id FROM ranked r LEFT JOIN busy b ON b.host = r.host
-			WHERE r.rn + coalesce(b.n, 0) <= CASE WHEN r.cautious THEN 1 ELSE :per_host END
-			ORDER BY r.rn, r.id LIMIT :limit
+			SELECT id FROM allowed WHERE k <= CASE WHEN cautious THEN CAST(:cautious AS BIGINT) ELSE CAST(:limit AS BIGINT) END
 		)
 		RETURNING id, activity_id, inbox, host, attempts, created_at,
-			coalesce((SELECT failures FROM hosts WHERE hosts.host = deliveries.host), 0)`,
-		now, window, sql.Named("lease", millis(leaseUntil)),
-		sql.Named("per_host", perHost), sql.Named("limit", limit))
+			coalesce((SELECT failures FROM hosts h WHERE h.host = deliveries.host), 0),
+			coalesce((SELECT `+cautiousHost+` FROM hosts h WHERE h.host = deliveries.host), true)`, args...)
 	if err != nil {
 		return nil, err
 	}
 	jobs, err := scanAll(rows, func(r *sql.Rows) (Job, error) {
 		var j Job
 		var created int64
-		err := r.Scan(&j.ID, &j.ActivityID, &j.Inbox, &j.Host, &j.Attempts, &created, &j.HostFailures)
+		err := r.Scan(&j.ID, &j.ActivityID, &j.Inbox, &j.Host, &j.Attempts, &created, &j.HostFailures, &j.Cautious)
 		j.CreatedAt, j.Lease = fromMillis(created), fromMillis(millis(leaseUntil))
 		return j, err
 	})

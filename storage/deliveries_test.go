@@ -322,7 +322,7 @@ func TestClaimsFromSeveralProcessesKeepThePerHostLimit(t *testing.T) {
 		go func() {
 			var jobs []storage.Job
 			err := stores[i%2].UpdateQueue(context.Background(), func(tx *storage.Tx) (err error) {
-				jobs, err = tx.ClaimDeliveries(10, perHost, c.t.Add(time.Minute))
+				jobs, err = tx.ClaimDeliveries(10, 10, perHost, c.t.Add(time.Minute))
 				return err
 			})
 			if err != nil {

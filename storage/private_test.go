@@ -58,7 +58,7 @@ func TestErasePostKeepsOnlyTheShellOfWhatWasSent(t *testing.T) {
 		t.Helper()
 		var jobs []storage.Job
 		update(t, s, func(tx *storage.Tx) (err error) {
-			jobs, err = tx.ClaimDeliveries(10, 10, c.t.Add(time.Minute))
+			jobs, err = tx.ClaimDeliveries(10, 10, 10, c.t.Add(time.Minute))
 			return err
 		})
 		return jobs

@@ -92,7 +92,7 @@ func claim(t testing.TB, s *storage.Store, limit, perHost int, lease time.Time) 
 	t.Helper()
 	var jobs []storage.Job
 	update(t, s, func(tx *storage.Tx) (err error) {
-		jobs, err = tx.ClaimDeliveries(limit, perHost, lease)
+		jobs, err = tx.ClaimDeliveries(limit, limit, perHost, lease)
 		return err
 	})
 	return jobs
@@ -142,6 +142,50 @@ func TestClaimSlowStartsNewHostsAndRespectsPerHostLimit(t *testing.T) {
 	c.t = lease.Add(time.Second)
 	if got := countByHost(claim(t, s, 100, 2, c.t.Add(time.Minute))); got["busy.test"] != 2 || got["quiet.test"] != 1 {
 		t.Fatalf("after the leases ended claimed %v", got)
+	}
+}
+
+func TestClaimCountsCautiousHostsApartFromHealthyOnes(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := mustOpen(t, filepath.Join(t.TempDir(), "hearth.db"), c)
+	enqueue(t, s, "https://hearth.test/a/proof", "https://proven.test/inbox")
+	proof := claim(t, s, 1, 1, c.t.Add(time.Minute))
+	if len(proof) != 1 || !proof[0].Cautious {
+		t.Fatalf("first claim %+v, want one job for a host never seen, cautious", proof)
+	}
+	update(t, s, func(tx *storage.Tx) error {
+		return tx.RecordOutcomes([]storage.Outcome{{Job: proof[0], Verdict: storage.Delivered}})
+	})
+	for i := range 3 {
+		enqueue(t, s, fmt.Sprintf("https://hearth.test/a/%d", i), "https://proven.test/inbox",
+			"https://new1.test/inbox", "https://new2.test/inbox", "https://new3.test/inbox")
+	}
+	var jobs []storage.Job
+	update(t, s, func(tx *storage.Tx) (err error) {
+		jobs, err = tx.ClaimDeliveries(2, 1, 4, c.t.Add(time.Minute))
+		return err
+	})
+	healthy, cautious := 0, 0
+	for _, j := range jobs {
+		switch {
+		case j.Host == "proven.test" && !j.Cautious:
+			healthy++
+		case j.Host != "proven.test" && j.Cautious:
+			cautious++
+		default:
+			t.Errorf("job for %s marked cautious %v", j.Host, j.Cautious)
+		}
+	}
+	if healthy != 2 || cautious != 1 {
+		t.Errorf("claimed %d for the proven host and %d for new ones, want 2 and 1", healthy, cautious)
+	}
+	update(t, s, func(tx *storage.Tx) (err error) {
+		jobs, err = tx.ClaimDeliveries(10, 10, 4, c.t.Add(time.Minute), "proven.test", "new1.test", "gone.test")
+		return err
+	})
+	if got := countByHost(jobs); len(jobs) != 2 || got["new2.test"] != 1 || got["new3.test"] != 1 {
+		t.Errorf("claimed %v skipping proven.test and new1.test, want one each for new2.test and new3.test", got)
 	}
 }
 

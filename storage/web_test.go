@@ -24,12 +24,18 @@ func attempt(t *testing.T, s *storage.Store, id, inbox string, verdict storage.V
 		if err := tx.Enqueue(storage.Activity{ID: id, Type: "Announce", Body: []byte(`{}`)}, []string{inbox}); err != nil {
 			return err
 		}
-		jobs, err := tx.ClaimDeliveries(1, 1, tx.Now().Add(time.Minute))
-		if err != nil || len(jobs) != 1 {
-			t.Fatalf("claimed %d (%v), want 1", len(jobs), err)
+		jobs, err := tx.ClaimDeliveries(1, 1, 1, tx.Now().Add(time.Minute))
+		if err != nil {
+			return err
 		}
-		o := storage.Outcome{Job: jobs[0], Verdict: verdict, Error: "HTTP 500", NextAttempt: tx.Now().Add(time.Hour)}
-		return tx.RecordOutcomes([]storage.Outcome{o})
+		for _, j := range jobs {
+			if j.ActivityID == id {
+				o := storage.Outcome{Job: j, Verdict: verdict, Error: "HTTP 500", NextAttempt: tx.Now().Add(time.Hour)}
+				return tx.RecordOutcomes([]storage.Outcome{o})
+			}
+		}
+		t.Fatalf("claimed %+v, not the delivery of %s", jobs, id)
+		return nil
 	})
 }
 

@@ -76,7 +76,7 @@ var defaults = map[string]any{
 	"federation.authorized_fetch": false,
 	"federation.insecure_dev":     false,
 	"delivery.per_host":           4,
-	"delivery.workers":            512,
+	"delivery.workers":            64,
 	"delivery.lease":              "5m",
 	"metrics.listen":              "127.0.0.1:9464",
 

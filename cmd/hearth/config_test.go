@@ -24,7 +24,7 @@ func TestDefaultsNeedNoFile(t *testing.T) {
 	}
 	if cfg.Server.Listen != "127.0.0.1:8080" || cfg.Server.BaseURL != "http://localhost:8080" || cfg.Storage.Path != "hearth.db" ||
 		cfg.Log.Level != "info" || cfg.Log.Format != "text" || cfg.Federation.Mode != "open" || cfg.Federation.InsecureDev ||
-		cfg.Delivery.PerHost != 4 || cfg.Delivery.Workers != 512 || len(cfg.Federation.Allow) != 0 || len(cfg.Federation.Block) != 0 {
+		cfg.Delivery.PerHost != 4 || cfg.Delivery.Workers != 64 || len(cfg.Federation.Allow) != 0 || len(cfg.Federation.Block) != 0 {
 		t.Errorf("defaults = %+v", cfg)
 	}
 }

@@ -31,7 +31,7 @@ func seedQueue(t *testing.T, cfg Config) {
 				return err
 			}
 		}
-		jobs, err := tx.ClaimDeliveries(10, 4, tx.Now().Add(time.Minute))
+		jobs, err := tx.ClaimDeliveries(10, 10, 4, tx.Now().Add(time.Minute))
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,6 +37,9 @@ var (
 	fanoutFailing   = flag.Float64("fanout.failing", 0.3, "share of servers that fail in BenchmarkFanOutWithFailingServers: half answer 503, half hang")
 	fanoutWorkers   = flag.Int("fanout.workers", 0, "Hearth's delivery workers (delivery.workers); 0 is its default")
 	fanoutPosts     = flag.Int("fanout.posts", 100, "posts to the group, from as many members, in BenchmarkPostsDuringFanOuts")
+	fanoutReplies   = flag.Int("fanout.replies", 200, "replies to one thread, from as many members (at most all but the thread's author), in BenchmarkReplyStorm")
+	fanoutProfile   = flag.String("fanout.cpuprofile", "", "write a CPU profile of BenchmarkFanOut's fan-outs alone, the setup with its Follows left out, to this file")
+	fanoutStorm     = flag.Duration("fanout.storm", 0, "time over which BenchmarkReplyStorm's replies are sent, evenly; 0 sends them as fast as Hearth answers")
 )
 
 const benchGroup = "bench"
@@ -273,12 +277,35 @@ func BenchmarkFanOut(b *testing.B) {
 	}
 	var deliveries int
 	var took time.Duration
-	for i := 0; b.Loop(); i++ {
-		d, n := f.fanOut(i, all)
-		took += d
-		deliveries += n
-	}
+	profiled(b, *fanoutProfile, func() {
+		for i := 0; b.Loop(); i++ {
+			d, n := f.fanOut(i, all)
+			took += d
+			deliveries += n
+		}
+	})
 	f.report(deliveries, took)
+}
+
+// profiled runs fn under a CPU profile written to path, if path is set.
+// Most of a fan-out benchmark's time is its setup, so that go test's own
+// -cpuprofile shows the Follows more than the fan-out.
+func profiled(b *testing.B, path string, fn func()) {
+	b.Helper()
+	if path == "" {
+		fn()
+		return
+	}
+	file, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer file.Close()
+	if err := pprof.StartCPUProfile(file); err != nil {
+		b.Fatal(err)
+	}
+	defer pprof.StopCPUProfile()
+	fn()
 }
 
 // BenchmarkPostsDuringFanOuts times how fast members' posts to the group
@@ -361,4 +388,61 @@ func (f *fanout) awaitQueued(want int) {
 		}
 		<-tick.C
 	}
+}
+
+// BenchmarkReplyStorm has -fanout.replies members reply to one member's
+// post within -fanout.storm, each reply relayed to every member's server.
+// It checks that every server got every reply once in each form it reads,
+// and times how fast the replies were answered and how long the queue
+// took to drain, from the first reply's 202 to the last arrival.
+func BenchmarkReplyStorm(b *testing.B) {
+	f := newFanout(b, *fanoutFollowers, *fanoutServers)
+	replies := min(*fanoutReplies, f.followers-1)
+	all := make([]int, f.servers)
+	perReply := 0
+	for s := range all {
+		all[s] = s
+		perReply += announcesPer[softwareOf(s)]
+	}
+	var answers rate
+	var requests int
+	var drain time.Duration
+	for i := 0; b.Loop(); i++ {
+		counts := call[[]int](f.fediverse, "received", struct{}{})
+		thread := call[posted](f.fediverse, "post", postRequest{Author: i})
+		want := make([]int, f.servers)
+		for s := range want {
+			want[s] = announcesPer[softwareOf(s)]
+		}
+		call[arrivals](f.fediverse, "await", awaitRequest{Servers: all, From: counts, Want: want, Type: "Announce"})
+
+		counts = call[[]int](f.fediverse, "received", struct{}{})
+		storm := call[stormed](f.fediverse, "storm", stormRequest{Thread: thread.Note, Replies: replies, Seconds: fanoutStorm.Seconds()})
+		for s := range want {
+			want[s] = replies * announcesPer[softwareOf(s)]
+		}
+		found := call[arrivals](f.fediverse, "await", awaitRequest{Servers: all, From: counts, Want: want, Type: "Announce"})
+		call[struct{}](f.fediverse, "once", onceRequest{From: counts, Notes: storm.Notes})
+		answers = storm.Answers
+		requests += found.Deliveries
+		drain += found.Last.Sub(storm.First)
+	}
+	// The queue cannot drain before the last reply comes in, nor faster
+	// than the requests can be signed.
+	signing := time.Duration(float64(requests) / f.signRate * float64(time.Second))
+	floor := max(signing, *fanoutStorm)
+	b.ReportMetric(drain.Seconds(), "drain-s")
+	b.ReportMetric(drain.Seconds()/floor.Seconds(), "x-floor")
+	b.ReportMetric(f.signRate, "signs/s")
+	b.ReportMetric(milliseconds(answers.P50), "reply-p50-ms")
+	b.ReportMetric(milliseconds(answers.P99), "reply-p99-ms")
+	b.ReportMetric(milliseconds(f.creates.P99), "idle-create-p99-ms")
+	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-MiB")
+	b.Logf("%d replies to one thread over %v in a group of %d members on %d servers (%d requests a reply), %d cores: "+
+		"answered p50 %v, p99 %v (goal < 100 ms; floor, a Create relayed nowhere on an idle Hearth: p99 %v); "+
+		"%d requests drained in %v, floor %v (signing at %.0f signs/s: %v), ratio %.2f (goal ≤ 1.5); every server got every reply once in each form it reads",
+		answers.N, *fanoutStorm, f.followers, f.servers, perReply, runtime.GOMAXPROCS(0),
+		answers.P50.Round(time.Microsecond), answers.P99.Round(time.Microsecond), f.creates.P99.Round(time.Microsecond),
+		requests, drain.Round(time.Millisecond), floor.Round(time.Millisecond), f.signRate, signing.Round(time.Millisecond),
+		drain.Seconds()/floor.Seconds())
 }

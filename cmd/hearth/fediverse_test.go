@@ -99,6 +99,8 @@ func newFediverse(t *testing.T, cfg fediverseConfig) *fediverse {
 	control.HandleFunc("POST /await", serveControl(fv.await))
 	control.HandleFunc("POST /fail", serveControl(fv.fail))
 	control.HandleFunc("POST /peak", serveControl(fv.peak))
+	control.HandleFunc("POST /storm", serveControl(fv.storm))
+	control.HandleFunc("POST /once", serveControl(fv.once))
 	fv.network.Route(controlHost, control)
 	return fv
 }
@@ -215,6 +217,16 @@ func (fv *fediverse) postBy(author *fedtest.Actor) any {
 	})
 }
 
+// replyBy is a member's public reply to note, addressed to the group as
+// Mastodon addresses a reply in a group's thread.
+func (fv *fediverse) replyBy(author *fedtest.Actor, note string) map[string]any {
+	return author.Create(map[string]any{
+		"to":        []string{"https://www.w3.org/ns/activitystreams#Public", fv.cfg.Group},
+		"inReplyTo": note,
+		"content":   "<p>Same here. Still awake?</p>",
+	})
+}
+
 func signedPost(ctx context.Context, a *fedtest.Actor, inbox string, activity any) (*http.Request, error) {
 	body, err := json.Marshal(activity)
 	if err != nil {
@@ -246,17 +258,20 @@ type postRequest struct {
 	Author int `json:"author"`
 }
 
-// posted is when Hearth answered a post 202, and how long that took.
+// posted is when Hearth answered a post 202, how long that took, and the
+// id of the post's note.
 type posted struct {
 	At   time.Time     `json:"at"`
 	Took time.Duration `json:"took"`
+	Note string        `json:"note"`
 }
 
 // post sends one member's public post to the group, signed beforehand, and
 // returns when and how fast Hearth answered 202.
 func (fv *fediverse) post(ctx context.Context, arg postRequest) (posted, error) {
 	author := fv.members[arg.Author%len(fv.members)]
-	req, err := signedPost(ctx, author, fv.cfg.Group+"/inbox", fv.postBy(author))
+	create := fv.postBy(author)
+	req, err := signedPost(ctx, author, fv.cfg.Group+"/inbox", create)
 	if err != nil {
 		return posted{}, err
 	}
@@ -265,7 +280,159 @@ func (fv *fediverse) post(ctx context.Context, arg postRequest) (posted, error) 
 		return posted{}, err
 	}
 	at := time.Now()
-	return posted{At: at, Took: at.Sub(sent)}, nil
+	return posted{At: at, Took: at.Sub(sent), Note: noteOf(create)}, nil
+}
+
+// noteOf is the id of the note an activity carries or names, through an
+// embedded Create for the FEP-1b12 form.
+func noteOf(activity any) string {
+	object := activity
+	for range 3 {
+		switch o := object.(type) {
+		case string:
+			return o
+		case map[string]any:
+			if o["type"] == "Note" {
+				return idOf(o)
+			}
+			object = o["object"]
+		}
+	}
+	return ""
+}
+
+// idOf is the id of a document or of a link to one.
+func idOf(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case map[string]any:
+		id, _ := v["id"].(string)
+		return id
+	}
+	return ""
+}
+
+// stormRequest has Replies members, from the second on, each reply once
+// to the note Thread, at an even pace over Seconds, or as fast as Hearth
+// answers when Seconds is 0.
+type stormRequest struct {
+	Thread  string  `json:"thread"`
+	Replies int     `json:"replies"`
+	Seconds float64 `json:"seconds"`
+}
+
+// stormed is how fast the replies were answered, when the first was
+// answered, and the ids of the replies' notes.
+type stormed struct {
+	Answers rate      `json:"answers"`
+	First   time.Time `json:"first"`
+	Notes   []string  `json:"notes"`
+}
+
+// storm sends the replies, signed beforehand so that only Hearth's side is
+// timed. Paced replies are sent each at its moment, whether or not the
+// ones before were answered, as people do not wait on each other.
+func (fv *fediverse) storm(ctx context.Context, arg stormRequest) (stormed, error) {
+	if arg.Replies >= len(fv.members) {
+		return stormed{}, fmt.Errorf("%d replies need more than %d members", arg.Replies, len(fv.members))
+	}
+	var result stormed
+	requests := make([]*http.Request, arg.Replies)
+	for i := range requests {
+		author := fv.members[1+i]
+		reply := fv.replyBy(author, arg.Thread)
+		result.Notes = append(result.Notes, noteOf(reply))
+		req, err := signedPost(ctx, author, fv.cfg.Group+"/inbox", reply)
+		if err != nil {
+			return stormed{}, err
+		}
+		requests[i] = req
+	}
+	interval := time.Duration(arg.Seconds / float64(max(arg.Replies, 1)) * float64(time.Second))
+	latencies := make([]time.Duration, len(requests))
+	answered := make([]time.Time, len(requests))
+	// As fast as Hearth answers is as many at once as the inbound
+	// benchmark sends; paced, each reply goes on its own.
+	concurrency := make(chan struct{}, 4*runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	var failed atomic.Pointer[error]
+	start := time.Now()
+	for i, req := range requests {
+		if interval > 0 {
+			if err := waitUntil(ctx, start.Add(time.Duration(i)*interval)); err != nil {
+				return stormed{}, err
+			}
+		} else {
+			concurrency <- struct{}{}
+		}
+		wg.Go(func() {
+			sent := time.Now()
+			if err := expectAccepted(fv.hearth, req); err != nil {
+				failed.CompareAndSwap(nil, &err)
+			}
+			answered[i] = time.Now()
+			latencies[i] = answered[i].Sub(sent)
+			if interval == 0 {
+				<-concurrency
+			}
+		})
+	}
+	wg.Wait()
+	took := time.Since(start)
+	if err := failed.Load(); err != nil {
+		return stormed{}, *err
+	}
+	result.First = slices.MinFunc(answered, func(a, b time.Time) int { return a.Compare(b) })
+	slices.Sort(latencies)
+	result.Answers = rate{N: len(requests), Seconds: took.Seconds(), P50: percentile(latencies, 0.5), P99: percentile(latencies, 0.99)}
+	return result, nil
+}
+
+// waitUntil returns at t, or with ctx's error if that ends first.
+func waitUntil(ctx context.Context, t time.Time) error {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// onceRequest asks whether each server, since it had From[s] deliveries,
+// received each of Notes exactly once in each form it reads.
+type onceRequest struct {
+	From  []int    `json:"from"`
+	Notes []string `json:"notes"`
+}
+
+// once checks that no server missed a note and none got one twice.
+func (fv *fediverse) once(_ context.Context, arg onceRequest) (struct{}, error) {
+	for s, inst := range fv.servers {
+		got := map[string]int{}
+		for _, d := range inst.Deliveries()[arg.From[s]:] {
+			form := "wrapped"
+			if _, named := d.Activity["object"].(string); named {
+				form = "boost"
+			}
+			got[form+" "+noteOf(d.Activity)]++
+		}
+		forms := map[string][]string{"mastodon": {"boost"}, "lemmy": {"wrapped"}, "friendica": {"boost", "wrapped"}}[softwareOf(s)]
+		for _, note := range arg.Notes {
+			for _, form := range forms {
+				if n := got[form+" "+note]; n != 1 {
+					return struct{}{}, fmt.Errorf("%s (%s) received the %s of %s %d times, want once", inst.Host, softwareOf(s), form, note, n)
+				}
+			}
+		}
+		if len(got) != len(arg.Notes)*len(forms) {
+			return struct{}{}, fmt.Errorf("%s (%s) received %d distinct announces of %d replies, want %d", inst.Host, softwareOf(s),
+				len(got), len(arg.Notes), len(arg.Notes)*len(forms))
+		}
+	}
+	return struct{}{}, nil
 }
 
 // received counts what each server has received so far.

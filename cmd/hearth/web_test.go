@@ -833,7 +833,7 @@ func TestConsoleShowsDeliveryHealth(t *testing.T) {
 		if err := tx.Enqueue(activity, []string{"https://up.test/inbox", "https://down.test/inbox", "https://down.test/users/x/inbox"}); err != nil {
 			return err
 		}
-		jobs, err := tx.ClaimDeliveries(10, 1, tx.Now().Add(time.Minute))
+		jobs, err := tx.ClaimDeliveries(10, 10, 1, tx.Now().Add(time.Minute))
 		if err != nil {
 			return err
 		}

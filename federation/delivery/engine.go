@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hearth-social/hearth/activitypub"
@@ -39,11 +40,21 @@ type SignerFunc func(ctx context.Context, groupID int64) (*signature.Signer, err
 
 // Config tunes an Engine. Zero values take the defaults.
 type Config struct {
-	// Workers bounds requests in flight across all hosts. Requests mostly
-	// wait on the network, so this is far above the core count: servers
-	// that hang each hold a worker until the client's timeout, and they
-	// must not hold up the healthy ones.
+	// Workers bounds requests in flight to hosts that answer well. It is
+	// above the core count, since requests mostly wait on the network, but
+	// small enough that the requests in flight do not crowd the memory or
+	// the only writer, whose claims grow with it.
 	Workers int
+	// CautiousWorkers bounds, apart from Workers, requests in flight to
+	// hosts that have not answered well yet (new, failing or unreachable)
+	// and requests that have gone slow: a request unanswered for several
+	// times as long as answers usually take moves from Workers to here
+	// while there is room. Servers that hang then hold these, and the
+	// healthy ones keep moving. Zero means cautiousShare times Workers.
+	CautiousWorkers int
+	// SlowAfter is the least time a request must wait for its answer to
+	// count as slow; longer when answers usually take longer.
+	SlowAfter time.Duration
 	// PerHost bounds requests in flight to one host.
 	PerHost int
 	// Lease is how long a claimed delivery stays this engine's before a
@@ -80,9 +91,14 @@ type Engine struct {
 
 	wake     chan struct{}
 	fanOuts  chan struct{}
-	jobs     chan storage.Job
-	finished chan struct{}
 	outcomes chan result
+	// slots counts the requests in flight against each budget.
+	slots slots
+	// freed wakes the dispatcher when a request leaves a budget.
+	freed chan struct{}
+	// answerTime is a moving average of how long answers take, in
+	// nanoseconds: what "slow" is measured against.
+	answerTime atomic.Int64
 
 	signersMu sync.Mutex
 	signers   map[int64]*signature.Signer
@@ -142,7 +158,13 @@ const writeTimeout = 30 * time.Second
 // New returns an engine over store; call Start to run it.
 func New(store *storage.Store, cfg Config) *Engine {
 	if cfg.Workers <= 0 {
-		cfg.Workers = 512
+		cfg.Workers = 64
+	}
+	if cfg.CautiousWorkers <= 0 {
+		cfg.CautiousWorkers = cautiousShare * cfg.Workers
+	}
+	if cfg.SlowAfter <= 0 {
+		cfg.SlowAfter = slowAfter
 	}
 	if cfg.PerHost <= 0 {
 		cfg.PerHost = 4
@@ -180,9 +202,9 @@ func New(store *storage.Store, cfg Config) *Engine {
 		log:          cfg.Logger,
 		wake:         make(chan struct{}, 1),
 		fanOuts:      make(chan struct{}, 1),
-		jobs:         make(chan storage.Job),
-		finished:     make(chan struct{}, cfg.Workers),
 		outcomes:     make(chan result, cfg.Workers),
+		slots:        slots{healthy: cfg.Workers, cautious: cfg.CautiousWorkers, slow: map[string]int{}},
+		freed:        make(chan struct{}, 1),
 		signers:      map[int64]*signature.Signer{},
 		signing:      make(chan struct{}, runtime.GOMAXPROCS(0)),
 		hostFailures: map[string]int{},
@@ -231,12 +253,8 @@ func (e *Engine) Start(ctx context.Context) error {
 	dispatchCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	requestCtx, requestStop := context.WithCancel(context.WithoutCancel(ctx))
 	e.stop, e.requestStop = stop, requestStop
-	for range e.cfg.Workers {
-		e.inFlight.Add(1)
-		go e.work(requestCtx)
-	}
 	e.dispatched.Add(1)
-	go e.dispatch(dispatchCtx)
+	go e.dispatch(dispatchCtx, requestCtx)
 	e.expanded.Add(1)
 	go e.expand(dispatchCtx)
 	go e.record()
@@ -249,7 +267,6 @@ func (e *Engine) Stop(ctx context.Context) error {
 	e.stop()
 	e.dispatched.Wait()
 	e.expanded.Wait()
-	close(e.jobs)
 	done := make(chan struct{})
 	go func() { e.inFlight.Wait(); close(done) }()
 	var err error
@@ -277,12 +294,11 @@ func (e *Engine) Stop(ctx context.Context) error {
 	return errors.Join(err, releaseErr)
 }
 
-// dispatch claims due jobs while workers are free and hands them out. It
-// sleeps until woken, until a worker frees up, or until a waiting job
-// becomes due.
-func (e *Engine) dispatch(ctx context.Context) {
+// dispatch claims due jobs while either budget has room and starts a
+// request for each. It sleeps until woken, until a request leaves its
+// budget, or until a waiting job becomes due.
+func (e *Engine) dispatch(ctx, requestCtx context.Context) {
 	defer e.dispatched.Done()
-	busy := 0
 	var nextSweep time.Time
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -291,28 +307,22 @@ func (e *Engine) dispatch(ctx context.Context) {
 			e.sweep(ctx, now)
 			nextSweep = now.Add(sweepEvery)
 		}
-		// Claim in batches: one claim query per freed worker would cost
-		// more than the deliveries themselves.
-		free := e.cfg.Workers - busy
 		exhausted := false
-		if free > 0 && (busy == 0 || free >= min(64, e.cfg.Workers/4+1)) {
-			jobs, err := e.claim(ctx, free)
+		if healthy, cautious := e.slots.wanted(); healthy+cautious > 0 {
+			jobs, err := e.claim(ctx, healthy, cautious, e.slots.slowHosts())
 			if err != nil && ctx.Err() == nil {
 				e.log.Error("claiming deliveries", "err", err)
 			}
-			exhausted = len(jobs) < free
+			exhausted = len(jobs) < healthy+cautious
+			e.slots.claimed(cautious, jobs)
 			for _, job := range jobs {
-				select {
-				case e.jobs <- job:
-					busy++
-				case <-ctx.Done():
-					return
-				}
+				e.inFlight.Add(1)
+				go e.work(requestCtx, job, e.slots.take(job))
 			}
 		}
-		// With work left in the queue, a finishing worker is what wakes the
-		// dispatcher; only an exhausted queue needs to know when the next
-		// waiting job falls due.
+		// With work left in the queue, a request leaving its budget is
+		// what wakes the dispatcher; only an exhausted queue needs to know
+		// when the next waiting job falls due.
 		wait := e.cfg.Poll
 		if exhausted {
 			wait = e.idleWait(ctx)
@@ -323,18 +333,127 @@ func (e *Engine) dispatch(ctx context.Context) {
 			return
 		case <-e.wake:
 		case <-timer.C:
-		case <-e.finished:
-			busy--
-		drain:
-			for {
-				select {
-				case <-e.finished:
-					busy--
-				default:
-					break drain
-				}
-			}
+		case <-e.freed:
 		}
+	}
+}
+
+// slots counts the requests in flight against the two budgets: Workers for
+// hosts that answer well, CautiousWorkers for the others and for requests
+// gone slow. It knows the hosts with a slow request in flight: they are
+// sent nothing more until it ends, as a host not known to answer would be.
+type slots struct {
+	mu                        sync.Mutex
+	healthy, cautious         int
+	busyHealthy, busyCautious int
+	slow                      map[string]int
+	// cautiousWaiting is whether the last claim found as many cautious
+	// jobs as it asked for: more may be waiting.
+	cautiousWaiting bool
+}
+
+// flight is one request's place in the budgets.
+type flight struct {
+	host                 string
+	cautious, slow, done bool
+}
+
+// wanted is how many jobs of each kind to claim now: when nothing is in
+// flight, or once half of a budget is free, the cautious one only while the
+// last claim found as many cautious jobs as it asked for. A claim reads the
+// head of the queue, a few times what it asks for: claiming for each freed
+// slot, or for a cautious budget with nothing to take, would cost more
+// than the deliveries themselves (a quarter of the processor, in the
+// fan-out benchmark). At most as many cautious jobs as Workers are asked
+// for at once: the cautious budget is mostly room for requests that wait.
+func (s *slots) wanted() (healthy, cautious int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	healthy, cautious = s.healthy-s.busyHealthy, min(s.cautious-s.busyCautious, s.healthy)
+	half := func(free, size int) bool { return free > 0 && free >= min(64, size/2+1) }
+	if s.busyHealthy+s.busyCautious == 0 || half(healthy, s.healthy) || s.cautiousWaiting && half(cautious, s.healthy) {
+		return healthy, cautious
+	}
+	return 0, 0
+}
+
+// claimed notes whether a claim that asked for cautious jobs found them all:
+// if not, the queue's head has no more for now.
+func (s *slots) claimed(asked int, jobs []storage.Job) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	found := 0
+	for _, job := range jobs {
+		if job.Cautious {
+			found++
+		}
+	}
+	s.cautiousWaiting = found >= asked
+}
+
+func (s *slots) take(job storage.Job) *flight {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if job.Cautious {
+		s.busyCautious++
+	} else {
+		s.busyHealthy++
+	}
+	return &flight{host: job.Host, cautious: job.Cautious}
+}
+
+// wentSlow marks a request still in flight as slow, and moves it from the
+// healthy budget to the cautious one if that has room. It reports whether
+// it moved.
+func (s *slots) wentSlow(f *flight) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f.done || f.slow {
+		return false
+	}
+	f.slow = true
+	s.slow[f.host]++
+	if f.cautious || s.busyCautious >= s.cautious {
+		return false
+	}
+	f.cautious = true
+	s.busyHealthy--
+	s.busyCautious++
+	return true
+}
+
+func (s *slots) release(f *flight) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f.done = true
+	if f.cautious {
+		s.busyCautious--
+	} else {
+		s.busyHealthy--
+	}
+	if f.slow {
+		if s.slow[f.host]--; s.slow[f.host] == 0 {
+			delete(s.slow, f.host)
+		}
+	}
+}
+
+// slowHosts lists the hosts with a slow request in flight.
+func (s *slots) slowHosts() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	hosts := make([]string, 0, len(s.slow))
+	for host := range s.slow {
+		hosts = append(hosts, host)
+	}
+	return hosts
+}
+
+// signalFreed wakes the dispatcher: a request left its budget.
+func (e *Engine) signalFreed() {
+	select {
+	case e.freed <- struct{}{}:
+	default:
 	}
 }
 
@@ -417,10 +536,10 @@ func (e *Engine) sweep(ctx context.Context, now time.Time) {
 	}
 }
 
-func (e *Engine) claim(ctx context.Context, limit int) ([]storage.Job, error) {
+func (e *Engine) claim(ctx context.Context, healthy, cautious int, skip []string) ([]storage.Job, error) {
 	var jobs []storage.Job
 	err := e.store.UpdateQueue(ctx, func(tx *storage.Tx) (err error) {
-		jobs, err = tx.ClaimDeliveries(limit, e.cfg.PerHost, tx.Now().Add(e.cfg.Lease))
+		jobs, err = tx.ClaimDeliveries(healthy, cautious, e.cfg.PerHost, tx.Now().Add(e.cfg.Lease), skip...)
 		return err
 	})
 	e.claimedMu.Lock()
@@ -446,15 +565,14 @@ func (e *Engine) idleWait(ctx context.Context) time.Duration {
 	return min(max(next.Sub(e.cfg.Now()), time.Millisecond), e.cfg.Poll)
 }
 
-func (e *Engine) work(ctx context.Context) {
+func (e *Engine) work(ctx context.Context, job storage.Job, f *flight) {
 	defer e.inFlight.Done()
-	for job := range e.jobs {
-		if r, ok := e.deliver(ctx, job); ok {
-			e.cfg.Metrics.Delivery(outcomeName(r))
-			e.outcomes <- r
-		}
-		e.finished <- struct{}{}
+	if r, ok := e.deliver(ctx, job, f); ok {
+		e.cfg.Metrics.Delivery(outcomeName(r))
+		e.outcomes <- r
 	}
+	e.slots.release(f)
+	e.signalFreed()
 }
 
 // result is what an attempt leaves to record.
@@ -468,8 +586,8 @@ type result struct {
 // deliver makes one attempt and decides what it means. ok is false when the
 // attempt was cut short by shutdown: it does not count, and the job goes
 // back to the queue as it was.
-func (e *Engine) deliver(ctx context.Context, job storage.Job) (r result, ok bool) {
-	status, header, err := e.post(ctx, job)
+func (e *Engine) deliver(ctx context.Context, job storage.Job, f *flight) (r result, ok bool) {
+	status, header, err := e.post(ctx, job, f)
 	if ctx.Err() != nil {
 		return r, false
 	}
@@ -583,7 +701,7 @@ func verdictName(v storage.Verdict) string {
 // only drained so the connection can be reused.
 const responseLimit = 64 << 10
 
-func (e *Engine) post(ctx context.Context, job storage.Job) (int, http.Header, error) {
+func (e *Engine) post(ctx context.Context, job storage.Job, f *flight) (int, http.Header, error) {
 	signer, err := e.signer(ctx, job.GroupID)
 	if err != nil {
 		return 0, nil, signingError{err}
@@ -604,13 +722,58 @@ func (e *Engine) post(ctx context.Context, job storage.Job) (int, http.Header, e
 	if err != nil {
 		return 0, nil, signingError{fmt.Errorf("signing: %w", err)}
 	}
+	sent := time.Now()
+	watch := time.AfterFunc(e.slowAfter(), func() {
+		if e.slots.wentSlow(f) {
+			e.signalFreed()
+		}
+	})
+	defer watch.Stop()
 	resp, err := e.cfg.Client.Do(req)
 	if err != nil {
 		return 0, nil, cleanError(err)
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, responseLimit))
+	e.answered(time.Since(sent))
 	return resp.StatusCode, resp.Header, nil
+}
+
+// cautiousShare is how many times Workers CautiousWorkers is by default. A
+// request that waits costs memory but no processor time, and when servers
+// hang they come in numbers: each holds one of these until the client's
+// timeout, and a healthy worker when none is left.
+const cautiousShare = 4
+
+// slowFactor is how many times the usual answer time a request waits for
+// its answer before it counts as slow.
+const slowFactor = 8
+
+// slowAfter is the default of Config.SlowAfter: on a network where answers
+// come in milliseconds, a server that has not answered in this long is
+// more likely hanging than busy.
+const slowAfter = 100 * time.Millisecond
+
+// slowAfter is how long a request may wait for its answer before it counts
+// as slow and leaves the healthy budget.
+func (e *Engine) slowAfter() time.Duration {
+	return max(e.cfg.SlowAfter, slowFactor*time.Duration(e.answerTime.Load()))
+}
+
+// answered adds an answer's time to the moving average, an eighth at a
+// time: recent enough to follow the network, steady enough that one slow
+// answer does not move it far.
+func (e *Engine) answered(took time.Duration) {
+	for {
+		old := e.answerTime.Load()
+		next := int64(took)
+		if old > 0 {
+			next = old + (int64(took)-old)/8
+		}
+		if e.answerTime.CompareAndSwap(old, next) {
+			return
+		}
+	}
 }
 
 // signingError is a failure to sign on this side, before anything was sent:

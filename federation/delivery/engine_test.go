@@ -608,7 +608,7 @@ func TestAbandonedClaimsAreDeliveredAfterARestart(t *testing.T) {
 	// A process claims part of the fan-out and dies before recording
 	// anything: its leases are still held when the next one starts.
 	err := r.store.Update(context.Background(), func(tx *storage.Tx) error {
-		jobs, err := tx.ClaimDeliveries(20, 4, tx.Now().Add(5*time.Minute))
+		jobs, err := tx.ClaimDeliveries(20, 20, 4, tx.Now().Add(5*time.Minute))
 		if len(jobs) == 0 && err == nil {
 			err = errors.New("nothing claimed")
 		}
@@ -1037,17 +1037,27 @@ func TestEveryBoostIsClaimedBeforeAnyServerGetsItsSecondForm(t *testing.T) {
 	}
 	cfg := r.config(delivery.Schedule{})
 	// One worker sends one request at a time, in the order claimed; small
-	// batches have the engine claim between them.
-	cfg.Audience, cfg.FanOutBatch, cfg.Workers = byForm, 2, 1
+	// batches have the engine claim between them. Every server has
+	// answered before, so that none waits in the budget of servers not
+	// known to answer, and no request is slow enough to leave the worker.
+	cfg.Audience, cfg.FanOutBatch, cfg.Workers, cfg.SlowAfter = byForm, 2, 1, time.Hour
+	e := r.start(cfg)
+	var inboxes []string
+	for inst := range software {
+		inboxes = append(inboxes, inst.SharedInbox())
+	}
+	r.enqueue(inboxes...)
+	e.Wake()
+	r.eventually(func() (bool, string) { s := r.stats(); return s.Queued == 0, fmt.Sprintf("%+v", s) })
 	wrapped, boost := r.relay(r.members(software))
-	r.start(cfg)
+	e.Wake()
 	r.eventually(func() (bool, string) {
 		s := r.stats()
 		return s.FanOuts == 0 && s.Queued == 0, fmt.Sprintf("%+v", s)
 	})
 	var all []fedtest.Delivery
 	for inst := range software {
-		all = append(all, inst.Deliveries()...)
+		all = append(all, inst.Deliveries()[1:]...)
 	}
 	slices.SortFunc(all, func(a, b fedtest.Delivery) int { return a.At.Compare(b.At) })
 	lastBoost, firstSecond := -1, len(all)
@@ -1067,5 +1077,105 @@ func TestEveryBoostIsClaimedBeforeAnyServerGetsItsSecondForm(t *testing.T) {
 		}
 		t.Errorf("deliveries in the order sent:\n%s\nwant 13, every boost before any wrapped form to a server of unknown software",
 			strings.Join(order, "\n"))
+	}
+}
+
+// proven has every instance answer one delivery, so that the queue knows
+// each as a server that answers well.
+func (r *rig) proven(e *delivery.Engine, instances ...*fedtest.Instance) {
+	r.t.Helper()
+	var inboxes []string
+	for _, inst := range instances {
+		inboxes = append(inboxes, inst.SharedInbox())
+	}
+	r.enqueue(inboxes...)
+	e.Wake()
+	r.eventually(func() (bool, string) { s := r.stats(); return s.Queued == 0, fmt.Sprintf("queue %+v", s) })
+}
+
+func TestHealthyServersKeepGettingDeliveriesWhileManyServersHang(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	healthy := r.network.NewInstance("healthy.test")
+	var known, unknown []*fedtest.Instance
+	for i := range 3 {
+		known = append(known, r.network.NewInstance(fmt.Sprintf("known%d.test", i)))
+		unknown = append(unknown, r.network.NewInstance(fmt.Sprintf("unknown%d.test", i)))
+	}
+	cfg := r.config(delivery.Schedule{})
+	// Two workers for the servers that answer well, and room for every
+	// hanging request apart from them.
+	cfg.Workers, cfg.CautiousWorkers, cfg.SlowAfter = 2, 6, 10*time.Millisecond
+	e := r.start(cfg)
+	r.proven(e, append([]*fedtest.Instance{healthy}, known...)...)
+
+	// The servers known to answer start hanging, as do servers never
+	// tried; each is sent two activities before the healthy server's.
+	var hanging []string
+	for _, inst := range append(known, unknown...) {
+		inst.SetFailure(fedtest.Failure{Hang: true})
+		hanging = append(hanging, inst.SharedInbox())
+	}
+	r.enqueue(hanging...)
+	r.enqueue(hanging...)
+	var ids []string
+	for range 8 {
+		ids = append(ids, r.enqueue(healthy.SharedInbox()))
+	}
+	e.Wake()
+	for _, id := range ids {
+		healthy.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+			return d.Verified && d.Status == http.StatusAccepted && d.Activity["id"] == id
+		})
+	}
+	for _, inst := range append(known, unknown...) {
+		inst.AwaitDeliveries(t, 1, wait)
+	}
+	r.eventually(func() (bool, string) {
+		s := r.stats()
+		return s.Queued == 2*len(hanging) && s.Failed == 0,
+			fmt.Sprintf("queue %+v, want the %d deliveries to hanging servers still queued", s, 2*len(hanging))
+	})
+	for _, inst := range unknown {
+		if n := len(inst.Deliveries()); n != 1 {
+			t.Errorf("%s, never tried, hanging, got %d requests, want one at a time", inst.Host, n)
+		}
+	}
+}
+
+func TestServersNotKnownToAnswerShareTheCautiousBudget(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	healthy := r.network.NewInstance("healthy.test")
+	var hanging []*fedtest.Instance
+	var inboxes []string
+	for i := range 5 {
+		inst := r.network.NewInstance(fmt.Sprintf("new%d.test", i))
+		inst.SetFailure(fedtest.Failure{Hang: true})
+		hanging = append(hanging, inst)
+		inboxes = append(inboxes, inst.SharedInbox())
+	}
+	cfg := r.config(delivery.Schedule{})
+	cfg.Workers, cfg.CautiousWorkers, cfg.SlowAfter = 1, 2, time.Hour
+	e := r.start(cfg)
+	r.proven(e, healthy)
+
+	r.enqueue(inboxes...)
+	e.Wake()
+	received := func() int {
+		n := 0
+		for _, inst := range hanging {
+			n += len(inst.Deliveries())
+		}
+		return n
+	}
+	r.eventually(func() (bool, string) {
+		return received() == 2, fmt.Sprintf("%d requests reached the hanging servers, want the 2 the cautious budget holds", received())
+	})
+	// The healthy server's worker is free, and whatever else the engine
+	// claims meanwhile, the hanging servers get nothing more.
+	r.barrier(e, healthy)
+	if n := received(); n != 2 {
+		t.Errorf("%d requests reached the hanging servers, want 2 at most at once", n)
 	}
 }
