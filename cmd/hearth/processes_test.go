@@ -411,3 +411,45 @@ func BenchmarkFanOutAcrossProcesses(b *testing.B) {
 		})
 	}
 }
+
+// TestTheCommandLineReachesEveryProcess blocks a domain with "hearth
+// domain block" while two processes serve one PostgreSQL database: within
+// two seconds both refuse the domain's requests.
+func TestTheCommandLineReachesEveryProcess(t *testing.T) {
+	if storagetest.Postgres() == "" {
+		t.Skip("set " + storagetest.PostgresVariable + " to run Hearth processes on one PostgreSQL database")
+	}
+	t.Parallel()
+	g := newSharedGroup(t, storagetest.Location(t), 1)
+	g.start(t, "a", 4, delivery.DefaultLease)
+	g.start(t, "b", 4, delivery.DefaultLease)
+	spam := g.network.NewInstance("spam.test").NewActor("sam")
+	// Two requests in a row reach both processes, in turn.
+	bothRefuse := func() bool {
+		for range 2 {
+			resp, err := spam.Post(context.Background(), "http://"+hearthHost+"/g/grief/inbox", spam.Follow("http://"+hearthHost+"/g/grief"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden {
+				return false
+			}
+		}
+		return true
+	}
+	if bothRefuse() {
+		t.Fatal("spam.test is refused before it is blocked")
+	}
+	loc := storage.ParseLocation(g.location)
+	mustHearth(t, envOf(map[string]string{"HEARTH_STORAGE_DRIVER": "postgres", "HEARTH_STORAGE_DSN": loc.Name}), "domain", "block", "spam.test")
+	deadline := time.Now().Add(2 * time.Second)
+	poll := time.NewTicker(50 * time.Millisecond)
+	defer poll.Stop()
+	for !bothRefuse() {
+		if time.Now().After(deadline) {
+			t.Fatal("a process still takes spam.test's requests 2 s after the block")
+		}
+		<-poll.C
+	}
+}
