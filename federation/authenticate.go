@@ -25,53 +25,69 @@ import (
 // Refusals are 401, a server the instance does not federate with 403, and
 // a key server that may come back 503, so that its sender retries. A key
 // that is gone is a 401 whose error wraps dereference.ErrGone.
-func (s *Service) authenticate(r *http.Request, body []byte, beforeFetch func(keyHost string) error) (storage.Actor, error) {
+//
+// An actor that had to be fetched comes back with fetched true, not yet
+// cached: see dereference.Fetcher.SignerKey. It is returned, to be kept,
+// even when the signature then fails.
+func (s *Service) authenticate(r *http.Request, body []byte, beforeFetch func(keyHost string) error) (actor storage.Actor, fetched bool, err error) {
 	keyID, err := signature.KeyID(r)
 	if err != nil {
-		return storage.Actor{}, &Error{Status: http.StatusUnauthorized, Reason: err.Error(), Err: err}
+		return storage.Actor{}, false, &Error{Status: http.StatusUnauthorized, Reason: err.Error(), Err: err}
 	}
 	keyHost, err := activitypub.Host(keyID)
 	if err != nil {
-		return storage.Actor{}, &Error{Status: http.StatusUnauthorized, Reason: "keyId is not an http(s) IRI"}
+		return storage.Actor{}, false, &Error{Status: http.StatusUnauthorized, Reason: "keyId is not an http(s) IRI"}
 	}
 	if !s.federates(keyHost) {
-		return storage.Actor{}, &Error{Status: http.StatusForbidden, Reason: errDomainRefused.Error(), Err: fmt.Errorf("signer host %s", keyHost)}
+		return storage.Actor{}, false, &Error{Status: http.StatusForbidden, Reason: errDomainRefused.Error(), Err: fmt.Errorf("signer host %s", keyHost)}
 	}
 	if err := signature.Precheck(r, body, s.now()); err != nil {
-		return storage.Actor{}, &Error{Status: http.StatusUnauthorized, Reason: err.Error(), Err: err}
+		return storage.Actor{}, false, &Error{Status: http.StatusUnauthorized, Reason: err.Error(), Err: err}
 	}
 	if beforeFetch != nil {
 		if err := beforeFetch(keyHost); err != nil {
-			return storage.Actor{}, err
+			return storage.Actor{}, false, err
 		}
 	}
 	ctx := r.Context()
-	actor, key, err := s.remote.SignerKey(ctx, keyID, false)
+	actor, key, fetched, err := s.remote.SignerKey(ctx, keyID, false)
 	if errors.Is(err, dereference.ErrUnavailable) {
-		return storage.Actor{}, &Error{Status: http.StatusServiceUnavailable, Reason: "could not fetch the signing key; try again later", Err: err}
+		return storage.Actor{}, false, &Error{Status: http.StatusServiceUnavailable, Reason: "could not fetch the signing key; try again later", Err: err}
 	}
 	if err != nil {
-		return storage.Actor{}, &Error{Status: http.StatusUnauthorized, Reason: "could not fetch the signing key", Err: err}
+		return storage.Actor{}, false, &Error{Status: http.StatusUnauthorized, Reason: "could not fetch the signing key", Err: err}
 	}
 	err = signature.Verify(r, body, key, s.now())
 	if errors.Is(err, signature.ErrInvalidSignature) {
-		if fresh, freshKey, refetchErr := s.remote.SignerKey(ctx, keyID, true); refetchErr == nil {
-			actor, err = fresh, signature.Verify(r, body, freshKey, s.now())
+		if fresh, freshKey, refetched, refetchErr := s.remote.SignerKey(ctx, keyID, true); refetchErr == nil {
+			actor, fetched, err = fresh, fetched || refetched, signature.Verify(r, body, freshKey, s.now())
 		}
 	}
 	if err != nil {
-		return storage.Actor{}, &Error{Status: http.StatusUnauthorized, Reason: err.Error(), Err: err}
+		return actor, fetched, &Error{Status: http.StatusUnauthorized, Reason: err.Error(), Err: err}
 	}
-	return actor, nil
+	return actor, fetched, nil
+}
+
+// keep caches an actor authenticate fetched, for a request that has no
+// transaction of its own to keep it in. A failure only means the next
+// request fetches it again.
+func (s *Service) keep(ctx context.Context, actor storage.Actor) {
+	err := s.store.Update(context.WithoutCancel(ctx), func(tx *storage.Tx) error { return tx.PutActor(actor) })
+	if err != nil {
+		s.log.Warn("caching a signer", "err", err)
+	}
 }
 
 // verify authenticates a POST to an inbox: the signature, and that the
 // signer is the activity's actor. Until the signature verifies, only the
 // activity's envelope is read: decoding a large body in full costs a
-// hundred times more, and anyone can send one.
-func (s *Service) verify(r *http.Request, body []byte) (inbound, error) {
+// hundred times more, and anyone can send one. A signer fetched for it is
+// kept by the activity's commit (see inbound.unsaved), or at once when the
+// activity is refused here.
+func (s *Service) verify(r *http.Request, body []byte) (in inbound, err error) {
 	var env activitypub.Envelope
-	actor, err := s.authenticate(r, body, func(keyHost string) error {
+	actor, fetched, err := s.authenticate(r, body, func(keyHost string) error {
 		var err error
 		if env, err = activitypub.ReadEnvelope(body); err != nil {
 			return &Error{Status: http.StatusBadRequest, Reason: "malformed activity", Err: err}
@@ -101,6 +117,13 @@ func (s *Service) verify(r *http.Request, body []byte) (inbound, error) {
 		}
 		actor, err = cached, nil
 	}
+	if fetched {
+		defer func() {
+			if err != nil {
+				s.keep(r.Context(), actor)
+			}
+		}()
+	}
 	if err != nil {
 		return inbound{}, err
 	}
@@ -117,7 +140,11 @@ func (s *Service) verify(r *http.Request, body []byte) (inbound, error) {
 		return inbound{}, &Error{Status: http.StatusBadRequest, Reason: "malformed activity",
 			Err: fmt.Errorf("read as %+v before decoding, %s %s by %s after", env, activity.Type, activity.ID, activity.Actor)}
 	}
-	return inbound{activity: activity, actor: actor}, nil
+	in = inbound{activity: activity, actor: actor}
+	if fetched {
+		in.unsaved = &unsavedActor{}
+	}
+	return in, nil
 }
 
 // cachedSigner verifies the request with the key cached for its keyId,
@@ -152,7 +179,17 @@ func (s *Service) reader(r *http.Request) (storage.Actor, error) {
 	if a, ok := r.Context().Value(readerKey{}).(storage.Actor); ok {
 		return a, nil
 	}
-	return s.authenticate(r, nil, nil)
+	return s.authenticateReader(r)
+}
+
+// authenticateReader authenticates a signed GET, and caches its signer if
+// it had to be fetched.
+func (s *Service) authenticateReader(r *http.Request) (storage.Actor, error) {
+	reader, fetched, err := s.authenticate(r, nil, nil)
+	if fetched {
+		s.keep(r.Context(), reader)
+	}
+	return reader, err
 }
 
 // AuthorizedFetch guards a document in authorized-fetch mode: only a GET
@@ -165,7 +202,7 @@ func (s *Service) AuthorizedFetch(h HandlerFunc) HandlerFunc {
 		return h
 	}
 	return func(w http.ResponseWriter, r *http.Request) error {
-		reader, err := s.authenticate(r, nil, nil)
+		reader, err := s.authenticateReader(r)
 		if err != nil {
 			return err
 		}

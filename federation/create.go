@@ -24,7 +24,7 @@ func (s *Service) onCreate(ctx context.Context, in inbound) error {
 	if in.named, err = s.lookUpCommandAccount(ctx, in, obj); err != nil {
 		return err
 	}
-	return s.commit(ctx, in.activity.ID, func(tx *storage.Tx) error {
+	return s.commit(ctx, in, func(tx *storage.Tx) error {
 		groups, err := s.targetGroups(tx, in.activity, obj)
 		if err != nil {
 			return err

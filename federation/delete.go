@@ -14,7 +14,7 @@ import (
 func (s *Service) onDelete(ctx context.Context, in inbound) error {
 	target := in.activity.ObjectID()
 	if target == in.actor.ID {
-		return s.commit(ctx, in.activity.ID, func(tx *storage.Tx) error {
+		return s.commit(ctx, in, func(tx *storage.Tx) error {
 			s.log.Debug("account deleted; removing it from every group", "actor", in.actor.ID)
 			return tx.DeleteActor(in.actor.ID)
 		})
@@ -22,7 +22,7 @@ func (s *Service) onDelete(ctx context.Context, in inbound) error {
 	if target == "" || !activitypub.SameOrigin(target, in.actor.ID) {
 		return nil
 	}
-	return s.commit(ctx, in.activity.ID, func(tx *storage.Tx) error {
+	return s.commit(ctx, in, func(tx *storage.Tx) error {
 		if err := dropHeld(tx, target, in.actor.ID); err != nil {
 			return err
 		}

@@ -28,7 +28,7 @@ func (s *Service) onFlag(ctx context.Context, in inbound) error {
 		comment = in.activity.Summary
 	}
 	comment = activitypub.PlainText(comment)
-	return s.commit(ctx, in.activity.ID, func(tx *storage.Tx) error {
+	return s.commit(ctx, in, func(tx *storage.Tx) error {
 		concerns, err := s.reportConcerns(tx, in.activity)
 		if err != nil {
 			return err

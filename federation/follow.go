@@ -17,7 +17,7 @@ import (
 func (s *Service) onFollow(ctx context.Context, in inbound) error {
 	follow := in.activity
 	joining := false
-	err := s.commit(ctx, follow.ID, func(tx *storage.Tx) error {
+	err := s.commit(ctx, in, func(tx *storage.Tx) error {
 		g, ok, err := s.groupByIRI(tx, follow.ObjectID())
 		if err != nil || !ok {
 			return err

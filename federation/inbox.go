@@ -24,7 +24,14 @@ type inbound struct {
 	// release is the held post a moderator released, when the activity is
 	// relayed again for that.
 	release *storage.Post
+	// unsaved, when not nil, says that actor was fetched to verify the
+	// request and is not cached yet: commit keeps it in the activity's own
+	// transaction, and Inbox afterwards if nothing committed.
+	unsaved *unsavedActor
 }
+
+// unsavedActor records whether a fetched signer was kept.
+type unsavedActor struct{ kept bool }
 
 // Inbox runs the pipeline: cheap checks first, then the signature, then the
 // meaning. Nothing is stored before the signature, digest and date check
@@ -64,6 +71,13 @@ func (s *Service) Inbox(w http.ResponseWriter, r *http.Request) (err error) {
 	}
 	if err != nil {
 		return err
+	}
+	if in.unsaved != nil {
+		defer func() {
+			if !in.unsaved.kept {
+				s.keep(r.Context(), in.actor)
+			}
+		}()
 	}
 	if err := s.dispatch(r.Context(), in); err != nil {
 		return err
@@ -108,15 +122,26 @@ func (s *Service) dispatch(ctx context.Context, in inbound) error {
 }
 
 // commit runs fn in one transaction with the record that the activity was
-// seen: a redelivered activity finds its id taken and changes nothing.
-func (s *Service) commit(ctx context.Context, activityID string, fn func(*storage.Tx) error) error {
-	return s.store.Update(ctx, func(tx *storage.Tx) error {
-		fresh, err := tx.MarkSeen(activityID)
+// seen: a redelivered activity finds its id taken and changes nothing. A
+// signer fetched to verify the activity is cached in the same transaction:
+// a request from a new account takes the only writer once.
+func (s *Service) commit(ctx context.Context, in inbound, fn func(*storage.Tx) error) error {
+	err := s.store.Update(ctx, func(tx *storage.Tx) error {
+		if in.unsaved != nil {
+			if err := tx.PutActor(in.actor); err != nil {
+				return err
+			}
+		}
+		fresh, err := tx.MarkSeen(in.activity.ID)
 		if err != nil || !fresh {
 			return err
 		}
 		return fn(tx)
 	})
+	if err == nil && in.unsaved != nil {
+		in.unsaved.kept = true
+	}
+	return err
 }
 
 // countedTypes are the activity types counted by name; the rest, which a

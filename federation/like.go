@@ -19,7 +19,7 @@ func (s *Service) passOnReaction(ctx context.Context, in inbound, target string)
 	if target == "" {
 		return nil
 	}
-	return s.commit(ctx, in.activity.ID, func(tx *storage.Tx) error {
+	return s.commit(ctx, in, func(tx *storage.Tx) error {
 		posts, err := relayedPosts(tx, target, "")
 		if err != nil {
 			return err

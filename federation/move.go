@@ -31,7 +31,7 @@ func (s *Service) onMove(ctx context.Context, in inbound) error {
 	if err != nil {
 		return &Error{Status: http.StatusBadRequest, Reason: "the move's target is not a usable actor", Err: err}
 	}
-	return s.commit(ctx, in.activity.ID, func(tx *storage.Tx) error {
+	return s.commit(ctx, in, func(tx *storage.Tx) error {
 		if err := tx.PutActor(target); err != nil {
 			return err
 		}

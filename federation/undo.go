@@ -18,7 +18,7 @@ func (s *Service) onUndo(ctx context.Context, in inbound) error {
 	inner := undone.Embedded
 	if inner == nil {
 		// Only the id: the Follow is recognised by the membership's record.
-		return s.commit(ctx, in.activity.ID, func(tx *storage.Tx) error {
+		return s.commit(ctx, in, func(tx *storage.Tx) error {
 			return s.leaveByFollowID(tx, in.actor.ID, undone.ID)
 		})
 	}
@@ -32,7 +32,7 @@ func (s *Service) onUndo(ctx context.Context, in inbound) error {
 	default:
 		return nil
 	}
-	return s.commit(ctx, in.activity.ID, func(tx *storage.Tx) error {
+	return s.commit(ctx, in, func(tx *storage.Tx) error {
 		g, ok, err := s.groupByIRI(tx, inner.ObjectID())
 		if err != nil || !ok {
 			return err

@@ -16,13 +16,13 @@ func (s *Service) onUpdate(ctx context.Context, in inbound) error {
 			s.log.Info("could not refresh an updated actor", "host", in.actor.Host)
 			s.log.Debug("could not refresh updated actor", "actor", in.actor.ID, "err", err)
 		}
-		return s.commit(ctx, in.activity.ID, func(*storage.Tx) error { return nil })
+		return s.commit(ctx, in, func(*storage.Tx) error { return nil })
 	}
 	obj, ok, err := s.authoredObject(ctx, in)
 	if err != nil || !ok {
 		return err
 	}
-	return s.commit(ctx, in.activity.ID, func(tx *storage.Tx) error {
+	return s.commit(ctx, in, func(tx *storage.Tx) error {
 		posts, err := relayedPosts(tx, obj.ID, in.actor.ID)
 		if err != nil || len(posts) == 0 {
 			return err

@@ -265,3 +265,41 @@ func TestMessageSignaturesAreAcceptedOnTheFirstTry(t *testing.T) {
 	mustPost(t, alice, group+"/inbox", create)
 	awaitBoost(t, masto, objectField(create, "id").(string))
 }
+
+// TestANewSignerIsFetchedOnceWhateverItSends: the account that signed a
+// request is fetched once and kept, whether its activity was acted on in
+// a transaction of its own (a Follow), ignored (a type Hearth does not
+// handle) or refused after the signature verified (an activity it signed
+// for someone else on its server).
+func TestANewSignerIsFetchedOnceWhateverItSends(t *testing.T) {
+	t.Parallel()
+	h := startHearth(t, nil)
+	group := h.createGroup("grief", nil)
+	masto := h.network.NewInstance("mastodon.test")
+	for _, name := range []string{"follows", "ignored", "refused"} {
+		actor := masto.NewActor(name)
+		var activity map[string]any
+		switch name {
+		case "follows":
+			activity = actor.Follow(group)
+		case "ignored":
+			activity = map[string]any{"@context": "https://www.w3.org/ns/activitystreams", "id": actor.ID + "/activities/1",
+				"type": "Arrive", "actor": actor.ID, "to": []string{group}}
+		case "refused":
+			activity = actor.Follow(group)
+			activity["actor"] = masto.URL("/users/someone-else")
+		}
+		for range 2 {
+			post(t, actor, group+"/inbox", activity)
+		}
+		if n := masto.Fetches("/users/" + name); n != 1 {
+			t.Errorf("%s: its account fetched %d times, want once", name, n)
+		}
+		h.view(func(tx *storage.Tx) error {
+			if _, err := tx.Actor(actor.ID); err != nil {
+				t.Errorf("%s: not cached: %v", name, err)
+			}
+			return nil
+		})
+	}
+}

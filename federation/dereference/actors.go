@@ -142,10 +142,13 @@ func ownMultikey(obj *activitypub.Object) (activitypub.PublicKey, error) {
 // SignerKey finds the actor owning keyID and its public key, RSA or
 // Ed25519. With refresh,
 // the cached copy is bypassed (at most once per refreshPause per key), for a
-// signature that fails because the actor rotated its key.
-func (f *Fetcher) SignerKey(ctx context.Context, keyID string, refresh bool) (storage.Actor, crypto.PublicKey, error) {
-	var a storage.Actor
-	err := f.store.View(ctx, func(tx *storage.Tx) (err error) {
+// signature that fails because the actor rotated its key. An actor it had
+// to fetch is not cached yet (fetched is true): the caller keeps it with
+// storage.Tx.PutActor, in the transaction that acts on what the key
+// verified where there is one, so that a request from a new account takes
+// the only writer once.
+func (f *Fetcher) SignerKey(ctx context.Context, keyID string, refresh bool) (a storage.Actor, key crypto.PublicKey, fetched bool, err error) {
+	err = f.store.View(ctx, func(tx *storage.Tx) (err error) {
 		a, err = tx.ActorByKeyID(keyID)
 		return err
 	})
@@ -154,26 +157,26 @@ func (f *Fetcher) SignerKey(ctx context.Context, keyID string, refresh bool) (st
 	case cached && !refresh && f.now().Sub(a.FetchedAt) < actorMaxAge:
 	case cached || errors.Is(err, storage.ErrNotFound):
 		if refresh && !f.mayRefresh(keyID) {
-			return storage.Actor{}, nil, errors.New("key was refreshed moments ago")
+			return storage.Actor{}, nil, false, errors.New("key was refreshed moments ago")
 		}
 		fresh, fetchErr := f.fetchKeyOwner(ctx, keyID)
 		switch {
 		case fetchErr == nil:
-			a = fresh
+			a, fetched = fresh, true
 		case cached && !refresh && errors.Is(fetchErr, ErrUnavailable):
 			// A stale key beats none while its server is away.
 		default:
-			return storage.Actor{}, nil, fetchErr
+			return storage.Actor{}, nil, false, fetchErr
 		}
 	default:
-		return storage.Actor{}, nil, err
+		return storage.Actor{}, nil, false, err
 	}
 	pem := a.KeyPEM(keyID)
 	if pem == "" {
-		return storage.Actor{}, nil, fmt.Errorf("actor %s does not publish key %s", a.ID, keyID)
+		return storage.Actor{}, nil, false, fmt.Errorf("actor %s does not publish key %s", a.ID, keyID)
 	}
-	pub, err := activitypub.ParseVerificationKey(pem)
-	return a, pub, err
+	key, err = activitypub.ParseVerificationKey(pem)
+	return a, key, fetched, err
 }
 
 func (f *Fetcher) mayRefresh(keyID string) bool {
@@ -189,9 +192,10 @@ func (f *Fetcher) mayRefresh(keyID string) bool {
 }
 
 // fetchKeyOwner fetches the actor whose key keyID is, its publicKey or one
-// of its Multikeys. Servers name keys actor#main-key (or actor#ed25519-key),
-// or give the key a URL of its own that serves the actor (fetchObject then
-// refetches the actor from its id).
+// of its Multikeys, and leaves keeping it to SignerKey's caller. Servers
+// name keys actor#main-key (or actor#ed25519-key), or give the key a URL of
+// its own that serves the actor (fetchObject then refetches the actor from
+// its id).
 func (f *Fetcher) fetchKeyOwner(ctx context.Context, keyID string) (storage.Actor, error) {
 	obj, err := f.Object(ctx, keyOwnerGuess(keyID), Public)
 	if err != nil {
@@ -204,7 +208,7 @@ func (f *Fetcher) fetchKeyOwner(ctx context.Context, keyID string) (storage.Acto
 	if a.KeyPEM(keyID) == "" {
 		return storage.Actor{}, fmt.Errorf("key %s: actor %s publishes keys %q and %q", keyID, obj.ID, a.KeyID, a.MultikeyID)
 	}
-	return a, f.store.Update(ctx, func(tx *storage.Tx) error { return tx.PutActor(a) })
+	return a, nil
 }
 
 // keyOwnerGuess drops the fragment of a keyId: almost every server names its

@@ -55,10 +55,14 @@ func TestADocumentCannotSpeakForAnotherAddress(t *testing.T) {
 	network.Route("shared.test", mux)
 
 	f, store := newTestFetcher(t, network)
-	if _, _, err := f.SignerKey(ctx, keeperID+"#main-key", false); err != nil {
-		t.Fatalf("the real key: %v", err)
+	owner, _, fetched, err := f.SignerKey(ctx, keeperID+"#main-key", false)
+	if err != nil || !fetched {
+		t.Fatalf("the real key: fetched %v, %v", fetched, err)
 	}
-	if _, _, err := f.SignerKey(ctx, "http://shared.test/files/upload.json#main-key", false); err == nil {
+	if err := store.Update(ctx, func(tx *storage.Tx) error { return tx.PutActor(owner) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := f.SignerKey(ctx, "http://shared.test/files/upload.json#main-key", false); err == nil {
 		t.Fatal("a file claiming to be keeper was taken as keeper's key")
 	}
 	var cached storage.Actor
@@ -246,7 +250,7 @@ func TestFetchesToAHangingServerAreBounded(t *testing.T) {
 	errs := make(chan error, callers)
 	for i := range callers {
 		go func() {
-			_, _, err := f.SignerKey(context.Background(), fmt.Sprintf("http://hang.test/users/u%d#main-key", i), false)
+			_, _, _, err := f.SignerKey(context.Background(), fmt.Sprintf("http://hang.test/users/u%d#main-key", i), false)
 			errs <- err
 		}()
 	}
