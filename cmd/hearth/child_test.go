@@ -6,8 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/hearth-social/hearth/federation/fedtest"
 )
 
 // child is this test binary run again as another process, to run one test
@@ -16,27 +17,9 @@ import (
 type child struct {
 	cmd    *exec.Cmd
 	stdin  io.Closer
-	addr   string // what the child printed after its ready prefix
-	output *lockedBuilder
+	addr   string             // what the child printed after its ready prefix
+	output *fedtest.LogBuffer // what it printed, from two pipes at once
 	done   chan error
-}
-
-// lockedBuilder keeps what a child prints, written from two pipes at once.
-type lockedBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuilder) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuilder) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // startChild runs the test called test in a new process of this binary,
@@ -49,7 +32,7 @@ func startChild(tb testing.TB, test string, env []string, ready string) *child {
 	tb.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
 	cmd.Env = append(os.Environ(), env...)
-	c := &child{cmd: cmd, output: &lockedBuilder{}, done: make(chan error, 1)}
+	c := &child{cmd: cmd, output: &fedtest.LogBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = c.output
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

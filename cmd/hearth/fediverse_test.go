@@ -293,22 +293,11 @@ func noteOf(activity any) string {
 			return o
 		case map[string]any:
 			if o["type"] == "Note" {
-				return idOf(o)
+				id, _ := o["id"].(string)
+				return id
 			}
 			object = o["object"]
 		}
-	}
-	return ""
-}
-
-// idOf is the id of a document or of a link to one.
-func idOf(v any) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case map[string]any:
-		id, _ := v["id"].(string)
-		return id
 	}
 	return ""
 }
