@@ -36,11 +36,11 @@ type Job struct {
 // that it has not answered well yet: it is new, failing or unreachable.
 const cautiousHost = `(coalesce(h.unreachable_since, 0) > 0 OR coalesce(h.last_success_at, 0) = 0 OR coalesce(h.failures, 0) > 0)`
 
-// claimWindow is how many of the earliest due deliveries a claim looks at.
-// Reading only the head of the queue keeps a claim's cost flat however long
-// the queue grows; a host whose own backlog fills the head is served at its
-// per-host pace, and the rest of the queue moves up as it drains. Twice
-// the limit leaves room for the hosts already at theirs; a head of four
+// claimWindow is how many of the earliest due deliveries a claim looks at,
+// leaving out those of hosts that can take nothing more now. Reading only
+// the head of the queue keeps a claim's cost flat however long the queue
+// grows. Twice the limit leaves room for a host's backlog beyond what it
+// may take at once; a head of four
 // times the limit and 256 more cost a third more per claim, which in a
 // reply storm to a thousand servers kept the queue from draining near the
 // signing floor.
@@ -55,7 +55,9 @@ func claimWindow(limit int) int { return 2*limit + 64 }
 // job says which kind it is. A claimed row is invisible to other claims
 // until its lease ends, so a crashed worker's jobs come back by themselves.
 // Nothing is claimed for the hosts in skip: the caller knows them to be
-// slow to answer what they have already.
+// slow to answer what they have already. The backlogs of hosts that can
+// take nothing more are passed over, however long, so that hosts that hang
+// hold up no one else.
 //
 // Due deliveries of a host that is resting are moved to the end of its
 // rest as the claim meets them, so they stop taking room at the head of
@@ -79,7 +81,7 @@ func (tx *Tx) ClaimDeliveries(limit, cautious, perHost int, leaseUntil time.Time
 	// The statement is cached by its text: the list of hosts to skip is
 	// padded with empty names to a power of two, so that a few texts
 	// serve every length.
-	skipped := "false"
+	skipped := ""
 	if len(skip) > 0 {
 		names := make([]string, 1<<bits.Len(uint(len(skip)-1)))
 		for i := range names {
@@ -90,17 +92,31 @@ func (tx *Tx) ClaimDeliveries(limit, cautious, perHost int, leaseUntil time.Time
 			names[i] = fmt.Sprintf(":skip%d", i)
 			args = append(args, sql.Named(names[i][1:], host))
 		}
-		skipped = "d.host IN (" + strings.Join(names, ", ") + ")"
+		skipped = " AND host NOT IN (" + strings.Join(names, ", ") + ")"
 	}
+	// The head leaves out the deliveries of hosts that can take nothing
+	// more now (at their limit, or slow to answer what they have): while
+	// such hosts hang, their backlogs would fill the head, and the rest of
+	// the queue would wait behind them.
+	const saturatedHosts = `
+		busy AS (
+			SELECT host, count(*) AS n FROM deliveries
+			WHERE claimed_until > 0 AND claimed_until > :now GROUP BY host
+		), saturated AS (
+			SELECT b.host FROM busy b LEFT JOIN hosts h ON h.host = b.host
+			WHERE b.n >= CASE WHEN ` + cautiousHost + ` THEN 1 ELSE :per_host END
+		)`
+	head := `
+		SELECT id, host, next_attempt_at FROM deliveries
+		WHERE state = 'queued' AND next_attempt_at <= :now AND claimed_until <= :now
+			AND host NOT IN (SELECT host FROM saturated)` + skipped + `
+		ORDER BY next_attempt_at, id LIMIT :window`
 	for {
 		res, err := tx.exec(`
+			WITH`+saturatedHosts+`
 			UPDATE deliveries SET next_attempt_at = h.retry_at
-			FROM (
-				SELECT id, host FROM deliveries
-				WHERE state = 'queued' AND next_attempt_at <= :now AND claimed_until <= :now
-				ORDER BY next_attempt_at, id LIMIT :window
-			) AS head JOIN hosts h ON h.host = head.host
-			WHERE deliveries.id = head.id AND h.retry_at > :now`, now, window)
+			FROM (`+head+`) AS head JOIN hosts h ON h.host = head.host
+			WHERE deliveries.id = head.id AND h.retry_at > :now`, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -109,18 +125,12 @@ func (tx *Tx) ClaimDeliveries(limit, cautious, perHost int, leaseUntil time.Time
 		}
 	}
 	rows, err := tx.query(`
-		WITH head AS (
-			SELECT id, host, next_attempt_at FROM deliveries
-			WHERE state = 'queued' AND next_attempt_at <= :now AND claimed_until <= :now
-			ORDER BY next_attempt_at, id LIMIT :window`+tx.dialect.skipLocked+`
-		), busy AS (
-			SELECT host, count(*) AS n FROM deliveries
-			WHERE claimed_until > 0 AND claimed_until > :now GROUP BY host
+		WITH`+saturatedHosts+`, head AS (`+head+tx.dialect.skipLocked+`
 		), ranked AS (
 			SELECT d.id, d.host, `+cautiousHost+` AS cautious,
 				row_number() OVER (PARTITION BY d.host ORDER BY d.next_attempt_at, d.id) AS rn
 			FROM head d LEFT JOIN hosts h ON h.host = d.host
-			WHERE coalesce(h.retry_at, 0) <= :now AND NOT `+skipped+`
+			WHERE coalesce(h.retry_at, 0) <= :now
 		), allowed AS (
 			SELECT r.id, r.cautious, row_number() OVER (PARTITION BY r.cautious ORDER BY r.rn, r.id) AS k
 			FROM ranked r LEFT JOIN busy b ON b.host = r.host

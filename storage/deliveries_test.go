@@ -88,6 +88,33 @@ func TestRestingHostsBacklogDoesNotHideOtherHosts(t *testing.T) {
 	}
 }
 
+// TestABusyHostsBacklogDoesNotHideOtherHosts: a host that can take no more
+// requests now (one in flight, for a host not yet known to answer) has a
+// backlog longer than a claim reads; the delivery queued behind it is
+// claimed all the same, by this process or another sharing the database.
+func TestABusyHostsBacklogDoesNotHideOtherHosts(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := mustOpen(t, storagetest.Location(t), c)
+	update(t, s, func(tx *storage.Tx) error {
+		for a := range 500 {
+			err := tx.Enqueue(storage.Activity{ID: fmt.Sprintf("https://hearth.test/a/%d", a), Type: "Announce", Body: []byte(`{}`)},
+				[]string{"https://slow.test/inbox"})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if first := claim(t, s, 10, 4, c.t.Add(time.Minute)); len(first) != 1 || first[0].Host != "slow.test" {
+		t.Fatalf("claimed %+v, want one request to the new host", first)
+	}
+	enqueue(t, s, "https://hearth.test/a/last", "https://other.test/inbox")
+	if got := claim(t, s, 10, 4, c.t.Add(time.Minute)); len(got) != 1 || got[0].Host != "other.test" {
+		t.Fatalf("claimed %+v, want the one delivery behind the busy host's backlog", got)
+	}
+}
+
 func TestRefusalFailsTheDeliveryButNotTheHost(t *testing.T) {
 	t.Parallel()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
