@@ -1143,6 +1143,45 @@ func TestHealthyServersKeepGettingDeliveriesWhileManyServersHang(t *testing.T) {
 	}
 }
 
+// TestBacklogsOfHangingServersDoNotHoldUpTheQueue: servers that hang have
+// far more queued than a claim reads of the queue's head, all of it due
+// before the healthy server's one delivery, which still goes out while
+// they hang.
+func TestBacklogsOfHangingServersDoNotHoldUpTheQueue(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	healthy := r.network.NewInstance("healthy.test")
+	var known, unknown []*fedtest.Instance
+	for i := range 3 {
+		known = append(known, r.network.NewInstance(fmt.Sprintf("known%d.test", i)))
+		unknown = append(unknown, r.network.NewInstance(fmt.Sprintf("unknown%d.test", i)))
+	}
+	cfg := r.config(delivery.Schedule{})
+	cfg.Workers, cfg.CautiousWorkers, cfg.SlowAfter = 2, 6, 10*time.Millisecond
+	e := r.start(cfg)
+	r.proven(e, append([]*fedtest.Instance{healthy}, known...)...)
+
+	var hanging []string
+	for _, inst := range append(known, unknown...) {
+		inst.SetFailure(fedtest.Failure{Hang: true})
+		hanging = append(hanging, inst.SharedInbox())
+	}
+	// Each claim reads a head of a few dozen deliveries here.
+	for range 20 {
+		r.enqueue(hanging...)
+	}
+	id := r.enqueue(healthy.SharedInbox())
+	e.Wake()
+	healthy.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+		return d.Verified && d.Status == http.StatusAccepted && d.Activity["id"] == id
+	})
+	for _, inst := range unknown {
+		if n := len(inst.Deliveries()); n != 1 {
+			t.Errorf("%s, never tried, hanging, got %d requests, want one at a time", inst.Host, n)
+		}
+	}
+}
+
 func TestServersNotKnownToAnswerShareTheCautiousBudget(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
