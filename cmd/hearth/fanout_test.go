@@ -200,24 +200,43 @@ func softwareOf(s int) string { return softwareMix[s%len(softwareMix)] }
 
 // fanOut has one member post and waits until the given servers have
 // received its Announces, each verified and accepted. It returns the time
-// from Hearth's 202 to the last arrival, and how many deliveries there were.
-func (f *fanout) fanOut(author int, servers []int) (time.Duration, int) {
+// from Hearth's 202 to the last arrival, how many deliveries there were,
+// and how many requests the failing servers had received by then.
+func (f *fanout) fanOut(author int, servers, failing []int) fanned {
 	f.b.Helper()
 	counts := call[[]int](f.fediverse, "received", struct{}{})
-	from := make([]int, len(servers))
-	want := make([]int, len(servers))
-	for k, s := range servers {
-		from[k] = counts[s]
-		want[k] = announcesPer[softwareOf(s)]
+	arg := awaitRequest{Servers: servers, Type: "Announce"}
+	for _, s := range servers {
+		arg.From = append(arg.From, counts[s])
+		arg.Want = append(arg.Want, announcesPer[softwareOf(s)])
+	}
+	for _, s := range failing {
+		arg.Failing = append(arg.Failing, s)
+		arg.FailingFrom = append(arg.FailingFrom, counts[s])
 	}
 	accepted := call[posted](f.fediverse, "post", postRequest{Author: author})
 	f.accepts = append(f.accepts, accepted.Took)
-	found := call[arrivals](f.fediverse, "await", awaitRequest{Servers: servers, From: from, Want: want, Type: "Announce"})
-	return found.Last.Sub(accepted.At), found.Deliveries
+	found := call[arrivals](f.fediverse, "await", arg)
+	return fanned{took: found.Last.Sub(accepted.At), deliveries: found.Deliveries, failing: found.FailingBefore}
 }
 
-func (f *fanout) report(deliveries int, took time.Duration) {
+// fanned is what the fan-outs timed came to, added up.
+type fanned struct {
+	took       time.Duration
+	deliveries int
+	// failing is how many requests went to failing servers before the
+	// last delivery to a healthy one: Hearth signs them too, not knowing
+	// in advance that they will fail.
+	failing int
+}
+
+func (a fanned) add(b fanned) fanned {
+	return fanned{took: a.took + b.took, deliveries: a.deliveries + b.deliveries, failing: a.failing + b.failing}
+}
+
+func (f *fanout) report(total fanned) {
 	b := f.b
+	deliveries, took := total.deliveries, total.took
 	floor := time.Duration(float64(deliveries) / f.signRate * float64(time.Second))
 	peak := peakRSS()
 	fediversePeak := call[int64](f.fediverse, "peak", struct{}{})
@@ -225,6 +244,13 @@ func (f *fanout) report(deliveries int, took time.Duration) {
 	b.ReportMetric(float64(deliveries)/took.Seconds(), "deliveries/s")
 	b.ReportMetric(f.signRate, "signs/s")
 	b.ReportMetric(took.Seconds()/floor.Seconds(), "x-floor")
+	if total.failing > 0 {
+		signed := time.Duration(float64(deliveries+total.failing) / f.signRate * float64(time.Second))
+		b.ReportMetric(took.Seconds()/signed.Seconds(), "x-floor-signed")
+		b.Logf("%d requests to the failing servers went out before the last healthy delivery: "+
+			"a floor of %v for every request signed by then, ratio %.2f",
+			total.failing, signed.Round(time.Millisecond), took.Seconds()/signed.Seconds())
+	}
 	b.ReportMetric(f.follows.perSecond(), "follows/s")
 	b.ReportMetric(f.creates.perSecond(), "creates/s")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
@@ -275,16 +301,13 @@ func BenchmarkFanOut(b *testing.B) {
 	for s := range all {
 		all[s] = s
 	}
-	var deliveries int
-	var took time.Duration
+	var total fanned
 	profiled(b, *fanoutProfile, func() {
 		for i := 0; b.Loop(); i++ {
-			d, n := f.fanOut(i, all)
-			took += d
-			deliveries += n
+			total = total.add(f.fanOut(i, all, nil))
 		}
 	})
-	f.report(deliveries, took)
+	f.report(total)
 }
 
 // profiled runs fn under a CPU profile written to path, if path is set.
@@ -352,15 +375,12 @@ func BenchmarkFanOutWithFailingServers(b *testing.B) {
 	call[struct{}](f.fediverse, "fail", failures)
 	healthy := order[failing:]
 	slices.Sort(healthy)
-	var deliveries int
-	var took time.Duration
+	var total fanned
 	for i := 0; b.Loop(); i++ {
-		d, n := f.fanOut(i, healthy)
-		took += d
-		deliveries += n
+		total = total.add(f.fanOut(i, healthy, order[:failing]))
 		f.awaitQueued((i + 1) * failingDeliveries)
 	}
-	f.report(deliveries, took)
+	f.report(total)
 }
 
 // awaitQueued waits until the queue holds exactly want deliveries, none of

@@ -434,19 +434,24 @@ func (fv *fediverse) received(context.Context, struct{}) ([]int, error) {
 }
 
 // awaitRequest asks for Want[k] more deliveries of activity Type to server
-// Servers[k] than the From[k] it had.
+// Servers[k] than the From[k] it had. Failing[k] are servers that fail,
+// which had FailingFrom[k] requests before.
 type awaitRequest struct {
-	Servers []int  `json:"servers"`
-	From    []int  `json:"from"`
-	Want    []int  `json:"want"`
-	Type    string `json:"type"`
+	Servers     []int  `json:"servers"`
+	From        []int  `json:"from"`
+	Want        []int  `json:"want"`
+	Type        string `json:"type"`
+	Failing     []int  `json:"failing"`
+	FailingFrom []int  `json:"failingFrom"`
 }
 
-// arrivals is what an await found: when the last delivery arrived and how
-// many there were.
+// arrivals is what an await found: when the last delivery arrived, how
+// many there were, and how many requests the failing servers had received
+// by then.
 type arrivals struct {
-	Last       time.Time `json:"last"`
-	Deliveries int       `json:"deliveries"`
+	Last          time.Time `json:"last"`
+	Deliveries    int       `json:"deliveries"`
+	FailingBefore int       `json:"failingBefore"`
 }
 
 // awaitLimit bounds an await. With 100,000 members, the Accepts of their
@@ -473,6 +478,13 @@ func (fv *fediverse) await(ctx context.Context, arg awaitRequest) (arrivals, err
 				found.Last = d.At
 			}
 			found.Deliveries++
+		}
+	}
+	for k, s := range arg.Failing {
+		for _, d := range fv.servers[s].Deliveries()[arg.FailingFrom[k]:] {
+			if !d.At.After(found.Last) {
+				found.FailingBefore++
+			}
 		}
 	}
 	return found, nil
