@@ -37,13 +37,12 @@ type Job struct {
 const cautiousHost = `(coalesce(h.unreachable_since, 0) > 0 OR coalesce(h.last_success_at, 0) = 0 OR coalesce(h.failures, 0) > 0)`
 
 // claimWindow is how many of the earliest due deliveries a claim looks at,
-// leaving out those of hosts that can take nothing more now. Reading only
-// the head of the queue keeps a claim's cost flat however long the queue
+// leaving out those of hosts that can take nothing now. Reading only the
+// head of the queue keeps a claim's cost flat however long the queue
 // grows. Twice the limit leaves room for a host's backlog beyond what it
-// may take at once; a head of four
-// times the limit and 256 more cost a third more per claim, which in a
-// reply storm to a thousand servers kept the queue from draining near the
-// signing floor.
+// may take at once; a head of four times the limit and 256 more cost a
+// third more per claim, which in a reply storm to a thousand servers kept
+// the queue from draining near the signing floor.
 func claimWindow(limit int) int { return 2*limit + 64 }
 
 // ClaimDeliveries leases due deliveries until leaseUntil: up to limit for
@@ -94,29 +93,15 @@ func (tx *Tx) ClaimDeliveries(limit, cautious, perHost int, leaseUntil time.Time
 		}
 		skipped = " AND host NOT IN (" + strings.Join(names, ", ") + ")"
 	}
-	// The head leaves out the deliveries of hosts that can take nothing
-	// more now (at their limit, or slow to answer what they have): while
-	// such hosts hang, their backlogs would fill the head, and the rest of
-	// the queue would wait behind them.
-	const saturatedHosts = `
-		busy AS (
-			SELECT host, count(*) AS n FROM deliveries
-			WHERE claimed_until > 0 AND claimed_until > :now GROUP BY host
-		), saturated AS (
-			SELECT b.host FROM busy b LEFT JOIN hosts h ON h.host = b.host
-			WHERE b.n >= CASE WHEN ` + cautiousHost + ` THEN 1 ELSE :per_host END
-		)`
-	head := `
-		SELECT id, host, next_attempt_at FROM deliveries
-		WHERE state = 'queued' AND next_attempt_at <= :now AND claimed_until <= :now
-			AND host NOT IN (SELECT host FROM saturated)` + skipped + `
-		ORDER BY next_attempt_at, id LIMIT :window`
 	for {
 		res, err := tx.exec(`
-			WITH`+saturatedHosts+`
 			UPDATE deliveries SET next_attempt_at = h.retry_at
-			FROM (`+head+`) AS head JOIN hosts h ON h.host = head.host
-			WHERE deliveries.id = head.id AND h.retry_at > :now`, args...)
+			FROM (
+				SELECT id, host FROM deliveries
+				WHERE state = 'queued' AND next_attempt_at <= :now AND claimed_until <= :now
+				ORDER BY next_attempt_at, id LIMIT :window
+			) AS head JOIN hosts h ON h.host = head.host
+			WHERE deliveries.id = head.id AND h.retry_at > :now`, now, window)
 		if err != nil {
 			return nil, err
 		}
@@ -124,13 +109,27 @@ func (tx *Tx) ClaimDeliveries(limit, cautious, perHost int, leaseUntil time.Time
 			break
 		}
 	}
+	// The head leaves out the deliveries of hosts that can take nothing
+	// now: resting, at their limit, or slow to answer what they have.
+	// While such hosts hang, their backlogs would fill the head, and the
+	// rest of the queue would wait behind them.
 	rows, err := tx.query(`
-		WITH`+saturatedHosts+`, head AS (`+head+tx.dialect.skipLocked+`
+		WITH busy AS (
+			SELECT host, count(*) AS n FROM deliveries
+			WHERE claimed_until > 0 AND claimed_until > :now GROUP BY host
+		), saturated AS (
+			SELECT b.host FROM busy b LEFT JOIN hosts h ON h.host = b.host
+			WHERE b.n >= CASE WHEN `+cautiousHost+` THEN 1 ELSE :per_host END
+		), head AS (
+			SELECT id, host, next_attempt_at FROM deliveries
+			WHERE state = 'queued' AND next_attempt_at <= :now AND claimed_until <= :now
+				AND host NOT IN (SELECT host FROM saturated)
+				AND host NOT IN (SELECT host FROM hosts WHERE retry_at > 0 AND retry_at > :now)`+skipped+`
+			ORDER BY next_attempt_at, id LIMIT :window`+tx.dialect.skipLocked+`
 		), ranked AS (
 			SELECT d.id, d.host, `+cautiousHost+` AS cautious,
 				row_number() OVER (PARTITION BY d.host ORDER BY d.next_attempt_at, d.id) AS rn
 			FROM head d LEFT JOIN hosts h ON h.host = d.host
-			WHERE coalesce(h.retry_at, 0) <= :now
 		), allowed AS (
 			SELECT r.id, r.cautious, row_number() OVER (PARTITION BY r.cautious ORDER BY r.rn, r.id) AS k
 			FROM ranked r LEFT JOIN busy b ON b.host = r.host
