@@ -90,28 +90,39 @@ func TestRestingHostsBacklogDoesNotHideOtherHosts(t *testing.T) {
 
 // TestABusyHostsBacklogDoesNotHideOtherHosts: a host that can take no more
 // requests now (one in flight, for a host not yet known to answer) has a
-// backlog longer than a claim reads; the delivery queued behind it is
-// claimed all the same, by this process or another sharing the database.
+// backlog longer than a claim reads, and so has a resting host behind it;
+// the delivery queued behind both is claimed all the same, by this
+// process or another sharing the database.
 func TestABusyHostsBacklogDoesNotHideOtherHosts(t *testing.T) {
 	t.Parallel()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	s := mustOpen(t, storagetest.Location(t), c)
+	enqueue(t, s, "https://hearth.test/a/probe", "https://down.test/inbox")
+	probe := claim(t, s, 1, 4, c.t.Add(time.Minute))
 	update(t, s, func(tx *storage.Tx) error {
-		for a := range 500 {
-			err := tx.Enqueue(storage.Activity{ID: fmt.Sprintf("https://hearth.test/a/%d", a), Type: "Announce", Body: []byte(`{}`)},
-				[]string{"https://slow.test/inbox"})
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+		return tx.RecordOutcomes([]storage.Outcome{{Job: probe[0], Verdict: storage.RetryLater,
+			Error: "HTTP 503", NextAttempt: c.t.Add(time.Minute), HostRetryAt: c.t.Add(time.Hour)}})
 	})
+	backlog := func(host string, from int) {
+		update(t, s, func(tx *storage.Tx) error {
+			for a := from; a < from+500; a++ {
+				err := tx.Enqueue(storage.Activity{ID: fmt.Sprintf("https://hearth.test/a/%d", a), Type: "Announce", Body: []byte(`{}`)},
+					[]string{"https://" + host + "/inbox"})
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	backlog("slow.test", 0)
+	backlog("down.test", 500)
 	if first := claim(t, s, 10, 4, c.t.Add(time.Minute)); len(first) != 1 || first[0].Host != "slow.test" {
 		t.Fatalf("claimed %+v, want one request to the new host", first)
 	}
 	enqueue(t, s, "https://hearth.test/a/last", "https://other.test/inbox")
 	if got := claim(t, s, 10, 4, c.t.Add(time.Minute)); len(got) != 1 || got[0].Host != "other.test" {
-		t.Fatalf("claimed %+v, want the one delivery behind the busy host's backlog", got)
+		t.Fatalf("claimed %+v, want the one delivery behind the busy and the resting hosts' backlogs", got)
 	}
 }
 
