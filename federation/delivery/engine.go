@@ -102,7 +102,12 @@ type Engine struct {
 
 	signersMu sync.Mutex
 	signers   map[int64]*signature.Signer
-	signing   *signingTurns
+	// signing holds a token per signature being made. Signing is most of a
+	// delivery's CPU: with hundreds of workers signing at once, everything
+	// else that needs a core (inbound requests, the transaction holding
+	// the only writer) would queue behind them. As many signatures at once
+	// as there are cores keep the cores as busy.
+	signing chan struct{}
 
 	hostsMu      sync.Mutex
 	hostFailures map[string]int
@@ -203,7 +208,7 @@ func New(store *storage.Store, cfg Config) *Engine {
 		slots:        slots{healthy: cfg.Workers, cautious: cfg.CautiousWorkers, slow: map[string]int{}},
 		freed:        make(chan struct{}, 1),
 		signers:      map[int64]*signature.Signer{},
-		signing:      newSigningTurns(runtime.GOMAXPROCS(0)),
+		signing:      make(chan struct{}, runtime.GOMAXPROCS(0)),
 		hostFailures: map[string]int{},
 		claimed:      map[int64]time.Time{},
 		recorded:     make(chan struct{}),
@@ -709,15 +714,13 @@ func (e *Engine) post(ctx context.Context, job storage.Job, f *flight) (int, htt
 	}
 	req.Header.Set("Content-Type", activitypub.ContentType)
 	req.Header.Set("Accept", activitypub.ContentType)
-	turn := e.signing.ask(job.Cautious)
 	select {
-	case <-turn:
+	case e.signing <- struct{}{}:
 	case <-ctx.Done():
-		e.signing.abandon(turn)
 		return 0, nil, ctx.Err()
 	}
 	err = signer.SignPost(req, job.Body)
-	e.signing.done()
+	<-e.signing
 	if err != nil {
 		return 0, nil, signingError{fmt.Errorf("signing: %w", err)}
 	}
