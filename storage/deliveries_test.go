@@ -45,27 +45,40 @@ func BenchmarkClaimDeliveries(b *testing.B) {
 	}
 }
 
-func TestRestingHostsBacklogDoesNotHideOtherHosts(t *testing.T) {
-	t.Parallel()
-	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	s := mustOpen(t, storagetest.Location(t), c)
-	enqueue(t, s, "https://hearth.test/a/probe", "https://down.test/inbox")
+// rest makes host rest until the given time, as a failed probe does: its
+// retry is due a minute on.
+func rest(t *testing.T, s *storage.Store, c *clock, host string, until time.Time) {
+	t.Helper()
+	enqueue(t, s, "https://hearth.test/a/probe", "https://"+host+"/inbox")
 	probe := claim(t, s, 1, 4, c.t.Add(time.Minute))
-	rest := c.t.Add(time.Hour)
 	update(t, s, func(tx *storage.Tx) error {
 		return tx.RecordOutcomes([]storage.Outcome{{Job: probe[0], Verdict: storage.RetryLater,
-			Error: "HTTP 503", NextAttempt: c.t.Add(time.Minute), HostRetryAt: rest}})
+			Error: "HTTP 503", NextAttempt: c.t.Add(time.Minute), HostRetryAt: until}})
 	})
+}
+
+// backlog queues n activities, numbered from first, for host's inbox.
+func backlog(t *testing.T, s *storage.Store, host string, first, n int) {
+	t.Helper()
 	update(t, s, func(tx *storage.Tx) error {
-		for a := range 1000 {
+		for a := first; a < first+n; a++ {
 			err := tx.Enqueue(storage.Activity{ID: fmt.Sprintf("https://hearth.test/a/%d", a), Type: "Announce", Body: []byte(`{}`)},
-				[]string{"https://down.test/inbox"})
+				[]string{"https://" + host + "/inbox"})
 			if err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+func TestRestingHostsBacklogDoesNotHideOtherHosts(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := mustOpen(t, storagetest.Location(t), c)
+	restEnds := c.t.Add(time.Hour)
+	rest(t, s, c, "down.test", restEnds)
+	backlog(t, s, "down.test", 0, 1000)
 	enqueue(t, s, "https://hearth.test/a/last", "https://up.test/inbox")
 
 	got := claim(t, s, 10, 4, c.t.Add(time.Minute))
@@ -82,7 +95,7 @@ func TestRestingHostsBacklogDoesNotHideOtherHosts(t *testing.T) {
 	update(t, s, func(tx *storage.Tx) error {
 		return tx.RecordOutcomes([]storage.Outcome{{Job: got[0], Verdict: storage.Delivered}})
 	})
-	c.t = rest
+	c.t = restEnds
 	if again := claim(t, s, 10, 4, c.t.Add(time.Minute)); len(again) != 1 || again[0].Host != "down.test" {
 		t.Errorf("after the rest claimed %d, want one probe of the resting host", len(again))
 	}
@@ -97,26 +110,9 @@ func TestABusyHostsBacklogDoesNotHideOtherHosts(t *testing.T) {
 	t.Parallel()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	s := mustOpen(t, storagetest.Location(t), c)
-	enqueue(t, s, "https://hearth.test/a/probe", "https://down.test/inbox")
-	probe := claim(t, s, 1, 4, c.t.Add(time.Minute))
-	update(t, s, func(tx *storage.Tx) error {
-		return tx.RecordOutcomes([]storage.Outcome{{Job: probe[0], Verdict: storage.RetryLater,
-			Error: "HTTP 503", NextAttempt: c.t.Add(time.Minute), HostRetryAt: c.t.Add(time.Hour)}})
-	})
-	backlog := func(host string, from int) {
-		update(t, s, func(tx *storage.Tx) error {
-			for a := from; a < from+500; a++ {
-				err := tx.Enqueue(storage.Activity{ID: fmt.Sprintf("https://hearth.test/a/%d", a), Type: "Announce", Body: []byte(`{}`)},
-					[]string{"https://" + host + "/inbox"})
-				if err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	backlog("slow.test", 0)
-	backlog("down.test", 500)
+	rest(t, s, c, "down.test", c.t.Add(time.Hour))
+	backlog(t, s, "slow.test", 0, 500)
+	backlog(t, s, "down.test", 500, 500)
 	if first := claim(t, s, 10, 4, c.t.Add(time.Minute)); len(first) != 1 || first[0].Host != "slow.test" {
 		t.Fatalf("claimed %+v, want one request to the new host", first)
 	}

@@ -1093,54 +1093,73 @@ func (r *rig) proven(e *delivery.Engine, instances ...*fedtest.Instance) {
 	r.eventually(func() (bool, string) { s := r.stats(); return s.Queued == 0, fmt.Sprintf("queue %+v", s) })
 }
 
+// hangingServers is an engine with two workers for the servers that answer
+// well and room for six hanging requests apart from them, a healthy
+// server, and six that hang: three that answered well before (known) and
+// three never tried (unknown).
+type hangingServers struct {
+	*rig
+	engine         *delivery.Engine
+	healthy        *fedtest.Instance
+	known, unknown []*fedtest.Instance
+	inboxes        []string // of the servers that hang
+}
+
+func newHangingServers(t *testing.T) *hangingServers {
+	h := &hangingServers{rig: newRig(t)}
+	h.healthy = h.network.NewInstance("healthy.test")
+	for i := range 3 {
+		h.known = append(h.known, h.network.NewInstance(fmt.Sprintf("known%d.test", i)))
+		h.unknown = append(h.unknown, h.network.NewInstance(fmt.Sprintf("unknown%d.test", i)))
+	}
+	cfg := h.config(delivery.Schedule{})
+	cfg.Workers, cfg.CautiousWorkers, cfg.SlowAfter = 2, 6, 10*time.Millisecond
+	h.engine = h.start(cfg)
+	h.proven(h.engine, append([]*fedtest.Instance{h.healthy}, h.known...)...)
+	for _, inst := range append(h.known, h.unknown...) {
+		inst.SetFailure(fedtest.Failure{Hang: true})
+		h.inboxes = append(h.inboxes, inst.SharedInbox())
+	}
+	return h
+}
+
+// assertOneRequestEachToUnknown checks that each server never tried got a
+// single request: one at a time, and it hangs.
+func (h *hangingServers) assertOneRequestEachToUnknown() {
+	h.t.Helper()
+	for _, inst := range h.unknown {
+		if n := len(inst.Deliveries()); n != 1 {
+			h.t.Errorf("%s, never tried, hanging, got %d requests, want one at a time", inst.Host, n)
+		}
+	}
+}
+
 func TestHealthyServersKeepGettingDeliveriesWhileManyServersHang(t *testing.T) {
 	t.Parallel()
-	r := newRig(t)
-	healthy := r.network.NewInstance("healthy.test")
-	var known, unknown []*fedtest.Instance
-	for i := range 3 {
-		known = append(known, r.network.NewInstance(fmt.Sprintf("known%d.test", i)))
-		unknown = append(unknown, r.network.NewInstance(fmt.Sprintf("unknown%d.test", i)))
-	}
-	cfg := r.config(delivery.Schedule{})
-	// Two workers for the servers that answer well, and room for every
-	// hanging request apart from them.
-	cfg.Workers, cfg.CautiousWorkers, cfg.SlowAfter = 2, 6, 10*time.Millisecond
-	e := r.start(cfg)
-	r.proven(e, append([]*fedtest.Instance{healthy}, known...)...)
-
-	// The servers known to answer start hanging, as do servers never
-	// tried; each is sent two activities before the healthy server's.
-	var hanging []string
-	for _, inst := range append(known, unknown...) {
-		inst.SetFailure(fedtest.Failure{Hang: true})
-		hanging = append(hanging, inst.SharedInbox())
-	}
-	r.enqueue(hanging...)
-	r.enqueue(hanging...)
+	h := newHangingServers(t)
+	// Each server that hangs is sent two activities before the healthy
+	// server's.
+	h.enqueue(h.inboxes...)
+	h.enqueue(h.inboxes...)
 	var ids []string
 	for range 8 {
-		ids = append(ids, r.enqueue(healthy.SharedInbox()))
+		ids = append(ids, h.enqueue(h.healthy.SharedInbox()))
 	}
-	e.Wake()
+	h.engine.Wake()
 	for _, id := range ids {
-		healthy.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+		h.healthy.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
 			return d.Verified && d.Status == http.StatusAccepted && d.Activity["id"] == id
 		})
 	}
-	for _, inst := range append(known, unknown...) {
+	for _, inst := range append(h.known, h.unknown...) {
 		inst.AwaitDeliveries(t, 1, wait)
 	}
-	r.eventually(func() (bool, string) {
-		s := r.stats()
-		return s.Queued == 2*len(hanging) && s.Failed == 0,
-			fmt.Sprintf("queue %+v, want the %d deliveries to hanging servers still queued", s, 2*len(hanging))
+	h.eventually(func() (bool, string) {
+		s := h.stats()
+		return s.Queued == 2*len(h.inboxes) && s.Failed == 0,
+			fmt.Sprintf("queue %+v, want the %d deliveries to hanging servers still queued", s, 2*len(h.inboxes))
 	})
-	for _, inst := range unknown {
-		if n := len(inst.Deliveries()); n != 1 {
-			t.Errorf("%s, never tried, hanging, got %d requests, want one at a time", inst.Host, n)
-		}
-	}
+	h.assertOneRequestEachToUnknown()
 }
 
 // TestBacklogsOfHangingServersDoNotHoldUpTheQueue: servers that hang have
@@ -1149,37 +1168,17 @@ func TestHealthyServersKeepGettingDeliveriesWhileManyServersHang(t *testing.T) {
 // they hang.
 func TestBacklogsOfHangingServersDoNotHoldUpTheQueue(t *testing.T) {
 	t.Parallel()
-	r := newRig(t)
-	healthy := r.network.NewInstance("healthy.test")
-	var known, unknown []*fedtest.Instance
-	for i := range 3 {
-		known = append(known, r.network.NewInstance(fmt.Sprintf("known%d.test", i)))
-		unknown = append(unknown, r.network.NewInstance(fmt.Sprintf("unknown%d.test", i)))
-	}
-	cfg := r.config(delivery.Schedule{})
-	cfg.Workers, cfg.CautiousWorkers, cfg.SlowAfter = 2, 6, 10*time.Millisecond
-	e := r.start(cfg)
-	r.proven(e, append([]*fedtest.Instance{healthy}, known...)...)
-
-	var hanging []string
-	for _, inst := range append(known, unknown...) {
-		inst.SetFailure(fedtest.Failure{Hang: true})
-		hanging = append(hanging, inst.SharedInbox())
-	}
+	h := newHangingServers(t)
 	// Each claim reads a head of a few dozen deliveries here.
 	for range 20 {
-		r.enqueue(hanging...)
+		h.enqueue(h.inboxes...)
 	}
-	id := r.enqueue(healthy.SharedInbox())
-	e.Wake()
-	healthy.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
+	id := h.enqueue(h.healthy.SharedInbox())
+	h.engine.Wake()
+	h.healthy.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
 		return d.Verified && d.Status == http.StatusAccepted && d.Activity["id"] == id
 	})
-	for _, inst := range unknown {
-		if n := len(inst.Deliveries()); n != 1 {
-			t.Errorf("%s, never tried, hanging, got %d requests, want one at a time", inst.Host, n)
-		}
-	}
+	h.assertOneRequestEachToUnknown()
 }
 
 func TestServersNotKnownToAnswerShareTheCautiousBudget(t *testing.T) {
