@@ -209,13 +209,12 @@ func (f *fanout) fanOut(author int, servers, failing []int) fanned {
 	f.b.Helper()
 	signRate := signingRate(f.key, 300*time.Millisecond)
 	counts := call[[]int](f.fediverse, "received", struct{}{})
-	arg := awaitRequest{Servers: servers, Type: "Announce"}
+	arg := awaitRequest{Servers: servers, Type: "Announce", Failing: failing}
 	for _, s := range servers {
 		arg.From = append(arg.From, counts[s])
 		arg.Want = append(arg.Want, announcesPer[softwareOf(s)])
 	}
 	for _, s := range failing {
-		arg.Failing = append(arg.Failing, s)
 		arg.FailingFrom = append(arg.FailingFrom, counts[s])
 	}
 	accepted := call[posted](f.fediverse, "post", postRequest{Author: author})
@@ -257,11 +256,11 @@ func (f *fanout) report(total fanned) {
 	b.ReportMetric(signRate, "signs/s")
 	b.ReportMetric(took.Seconds()/floor.Seconds(), "x-floor")
 	if total.failing > 0 {
-		signed := total.signedFloor
-		b.ReportMetric(took.Seconds()/signed.Seconds(), "x-floor-signed")
+		ratio := took.Seconds() / total.signedFloor.Seconds()
+		b.ReportMetric(ratio, "x-floor-signed")
 		b.Logf("%d requests to the failing servers went out before the last healthy delivery: "+
 			"a floor of %v for every request signed by then, ratio %.2f",
-			total.failing, signed.Round(time.Millisecond), took.Seconds()/signed.Seconds())
+			total.failing, total.signedFloor.Round(time.Millisecond), ratio)
 	}
 	b.ReportMetric(f.follows.perSecond(), "follows/s")
 	b.ReportMetric(f.creates.perSecond(), "creates/s")
