@@ -1123,10 +1123,14 @@ func newHangingServers(t *testing.T) *hangingServers {
 	return h
 }
 
-// assertOneRequestEachToUnknown checks that each server never tried got a
-// single request: one at a time, and it hangs.
+// assertOneRequestEachToUnknown waits for a request to reach every server
+// that hangs, then checks that each server never tried got a single one:
+// one at a time, and it hangs.
 func (h *hangingServers) assertOneRequestEachToUnknown() {
 	h.t.Helper()
+	for _, inst := range append(h.known, h.unknown...) {
+		inst.AwaitDeliveries(h.t, 1, wait)
+	}
 	for _, inst := range h.unknown {
 		if n := len(inst.Deliveries()); n != 1 {
 			h.t.Errorf("%s, never tried, hanging, got %d requests, want one at a time", inst.Host, n)
@@ -1150,9 +1154,6 @@ func TestHealthyServersKeepGettingDeliveriesWhileManyServersHang(t *testing.T) {
 		h.healthy.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool {
 			return d.Verified && d.Status == http.StatusAccepted && d.Activity["id"] == id
 		})
-	}
-	for _, inst := range append(h.known, h.unknown...) {
-		inst.AwaitDeliveries(t, 1, wait)
 	}
 	h.eventually(func() (bool, string) {
 		s := h.stats()
