@@ -25,6 +25,7 @@ import (
 
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/federation"
+	"github.com/hearth-social/hearth/federation/transport"
 	"github.com/hearth-social/hearth/storage"
 	"github.com/hearth-social/hearth/storage/storagetest"
 )
@@ -107,15 +108,9 @@ func newFanout(b *testing.B, followers, servers int) *fanout {
 	}
 	b.Cleanup(func() { store.Close() })
 	f.store = store
-	// The connection limits are those of Hearth's own transport, so that
-	// the connections it keeps to a thousand servers count as they would
-	// in production.
-	toFediverse := &http.Transport{
-		DialContext:         f.fediverse.Dial,
-		MaxIdleConns:        1024,
-		MaxIdleConnsPerHost: 8,
-		IdleConnTimeout:     90 * time.Second,
-	}
+	// Hearth's own pool of connections, so that the connections it keeps
+	// to a thousand servers cost what they would in production.
+	toFediverse := transport.NewPool(f.fediverse.Dial)
 	b.Cleanup(toFediverse.CloseIdleConnections)
 	f.svc, err = federation.New(ctx, federation.Config{
 		BaseURL:     base,

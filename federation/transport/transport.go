@@ -5,9 +5,11 @@
 package transport
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -27,9 +29,8 @@ type Options struct {
 	// Base replaces the network transport; tests route requests to fake
 	// servers with it.
 	Base http.RoundTripper
-	// MaxConnsPerHost bounds connections to one server (0: unbounded).
-	MaxConnsPerHost int
-	// Timeout bounds one whole request, body included.
+	// Timeout bounds each request, from sending it to closing the body of
+	// its answer; a redirect starts a request of its own.
 	Timeout time.Duration
 }
 
@@ -57,6 +58,29 @@ func NewClient(opts Options) *http.Client {
 	return newClient(opts, seams{})
 }
 
+// NewPool returns the pool of connections Hearth keeps to other servers,
+// opening each with dial. A group's posts go to every server its members
+// are on, so the pool keeps a connection to a thousand servers and more.
+// Each connection holds two goroutines and a read and a write buffer, idle
+// or not; the buffers are a quarter and a half of the usual 4 KiB, since
+// what passes through them is small: a signed activity out, a short answer
+// in.
+func NewPool(dial func(ctx context.Context, network, address string) (net.Conn, error)) *http.Transport {
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           dial,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   8,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 20 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ReadBufferSize:        1 << 10,
+		WriteBufferSize:       2 << 10,
+	}
+}
+
 // seams let this package's tests run the real guarded dialer against fake
 // DNS and local TLS servers: a resolver, the roots that trust those servers,
 // and the exact loopback address and port of each server that is to stand
@@ -79,23 +103,12 @@ func newClient(opts Options, s seams) *http.Client {
 		if !opts.Insecure {
 			dialer.Control = s.refusePrivate
 		}
-		base = &http.Transport{
-			Proxy:                 nil,
-			DialContext:           dialer.DialContext,
-			TLSClientConfig:       s.tlsConfig,
-			ForceAttemptHTTP2:     true,
-			MaxIdleConns:          1024,
-			MaxIdleConnsPerHost:   8,
-			MaxConnsPerHost:       opts.MaxConnsPerHost,
-			IdleConnTimeout:       90 * time.Second,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ResponseHeaderTimeout: 20 * time.Second,
-			ExpectContinueTimeout: time.Second,
-		}
+		pool := NewPool(dialer.DialContext)
+		pool.TLSClientConfig = s.tlsConfig
+		base = pool
 	}
 	return &http.Client{
-		Timeout:   opts.Timeout,
-		Transport: &guard{next: base, userAgent: opts.UserAgent, insecure: opts.Insecure},
+		Transport: &guard{next: base, userAgent: opts.UserAgent, insecure: opts.Insecure, timeout: opts.Timeout},
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= maxRedirects {
 				return fmt.Errorf("%w: stopped after %d redirects", ErrRefused, maxRedirects)
@@ -105,23 +118,53 @@ func newClient(opts Options, s seams) *http.Client {
 	}
 }
 
-// guard checks the scheme of every request, redirects included, and sets
-// the User-Agent.
+// guard checks the scheme of every request, redirects included, sets the
+// User-Agent, and bounds each request in time.
+//
+// The bound is a deadline on the request's context rather than
+// http.Client.Timeout: a client only applies its Timeout through contexts
+// when it talks to an *http.Transport directly. Behind any other
+// RoundTripper, such as this one, it falls back to cancelling by channel,
+// which costs two goroutines for every request in flight, hundreds of
+// them while a post goes out.
 type guard struct {
 	next      http.RoundTripper
 	userAgent string
 	insecure  bool
+	timeout   time.Duration
 }
 
 func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := checkScheme(req, g.insecure); err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithTimeout(req.Context(), g.timeout)
 	if g.userAgent != "" && req.Header.Get("User-Agent") == "" {
-		req = req.Clone(req.Context())
+		req = req.Clone(ctx)
 		req.Header.Set("User-Agent", g.userAgent)
+	} else {
+		req = req.WithContext(ctx)
 	}
-	return g.next.RoundTrip(req)
+	resp, err := g.next.RoundTrip(req)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelOnClose keeps a response's deadline running while its body is
+// read, and frees it when the body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 func checkScheme(req *http.Request, insecure bool) error {

@@ -3,6 +3,7 @@ package transport_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hearth-social/hearth/federation/transport"
 )
@@ -72,6 +74,35 @@ func TestEndlessRedirectsAreRefused(t *testing.T) {
 	}
 	if n := hits.Load(); n != 3 {
 		t.Errorf("%d requests, want 3", n)
+	}
+}
+
+// TestAServerThatStallsIsCutOffAtTheTimeout: whether a server holds back
+// its answer or stops halfway through the body, the request ends with the
+// timeout.
+func TestAServerThatStallsIsCutOffAtTheTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/body" {
+			w.Write([]byte("the start of an answer"))
+			w.(http.Flusher).Flush()
+		}
+		<-release
+	}))
+	defer srv.Close()
+	defer close(release)
+	client := transport.NewClient(transport.Options{Insecure: true, Timeout: 50 * time.Millisecond})
+
+	if _, err := client.Get(srv.URL + "/headers"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("server holding back its answer: got %v, want the deadline exceeded", err)
+	}
+	resp, err := client.Get(srv.URL + "/body")
+	if err != nil {
+		t.Fatalf("server stalling in the body: %v, want its headers", err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.ReadAll(resp.Body); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("server stalling in the body: reading it gave %v, want the deadline exceeded", err)
 	}
 }
 
