@@ -218,8 +218,11 @@ func (f *fanout) fanOut(author int, servers, failing []int) fanned {
 	floor := func(requests int) time.Duration {
 		return time.Duration(float64(requests) / signRate * float64(time.Second))
 	}
-	return fanned{took: found.Last.Sub(accepted.At), deliveries: found.Deliveries, failing: found.FailingBefore,
+	one := fanned{took: found.Last.Sub(accepted.At), deliveries: found.Deliveries, failing: found.FailingBefore,
 		floor: floor(found.Deliveries), signedFloor: floor(found.Deliveries + found.FailingBefore)}
+	f.b.Logf("post %d: %d deliveries in %v, %.2f× their floor at %.0f signs/s; %d requests to failing servers before the last of them",
+		author, one.deliveries, one.took.Round(time.Millisecond), one.took.Seconds()/one.floor.Seconds(), signRate, one.failing)
+	return one
 }
 
 // fanned is what the fan-outs timed came to, added up.
