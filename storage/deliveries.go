@@ -218,8 +218,11 @@ type Outcome struct {
 	// NextAttempt is when to try again, for RetryLater.
 	NextAttempt time.Time
 	// HostRetryAt, when set on a failure, keeps every job of the host
-	// waiting until then: the host is unreachable.
+	// waiting until then.
 	HostRetryAt time.Time
+	// HostUnreachable marks the host unreachable, from now unless it
+	// already was.
+	HostUnreachable bool
 	// Local marks a failure on this side, before anything was sent (the
 	// group's key could not be used): the host was not asked, so the
 	// failure does not count against it.
@@ -301,7 +304,7 @@ func (tx *Tx) hostAnswered(host string, now int64) error {
 
 func (tx *Tx) hostFailed(o Outcome, now int64) error {
 	unreachableSince := any(0)
-	if !o.HostRetryAt.IsZero() {
+	if o.HostUnreachable {
 		unreachableSince = now
 	}
 	_, err := tx.exec(`INSERT INTO hosts (host, failures, unreachable_since, retry_at, last_error) VALUES (?, 1, ?, ?, ?)
@@ -366,7 +369,7 @@ type QueueStats struct {
 	Due     int // queued, due now, and not waiting on its host
 	Failed  int // given up
 	Oldest  time.Time
-	Waiting int // queued for unreachable hosts
+	Waiting int // queued for hosts resting after failures
 	// FanOuts counts activities for whole groups whose deliveries are
 	// still being queued, a batch of members' servers at a time.
 	FanOuts int

@@ -57,7 +57,7 @@ func deliveries(ctx context.Context, c *cli, args []string) (err error) {
 }
 
 func printQueue(w io.Writer, s storage.QueueStats, now time.Time) {
-	fmt.Fprintf(w, "Queued:  %d (%d due now, %d waiting on unreachable hosts)\n", s.Queued, s.Due, s.Waiting)
+	fmt.Fprintf(w, "Queued:  %d (%d due now, %d waiting on failing hosts)\n", s.Queued, s.Due, s.Waiting)
 	if s.FanOuts > 0 {
 		fmt.Fprintf(w, "Still addressing: %d (activities for all of a group's members, queued to their servers a batch at a time while the server runs)\n", s.FanOuts)
 	}

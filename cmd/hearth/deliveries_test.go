@@ -66,7 +66,7 @@ func TestDeliveriesShowsQueueFailingHostsAndGivenUp(t *testing.T) {
 	seedQueue(t, cfg)
 	out := mustHearth(t, queueEnv(cfg), "deliveries")
 	for _, want := range []string{
-		"Queued:  3 (1 due now, 2 waiting on unreachable hosts)",
+		"Queued:  3 (1 due now, 2 waiting on failing hosts)",
 		"Given up: 1",
 		"Failing hosts:",
 		"down.example",
@@ -119,7 +119,7 @@ func TestDeliveriesRetryRequeuesAHostsDeliveries(t *testing.T) {
 		t.Errorf("retry said %q", out)
 	}
 	out := mustHearth(t, getenv, "deliveries")
-	if !strings.Contains(out, "Queued:  3 (3 due now, 0 waiting on unreachable hosts)") {
+	if !strings.Contains(out, "Queued:  3 (3 due now, 0 waiting on failing hosts)") {
 		t.Errorf("after retry:\n%s", out)
 	}
 	if out := mustHearth(t, getenv, "deliveries", "retry", "https://picky.example/users/bob/inbox"); out != "requeued 1 deliveries to picky.example\n" {

@@ -655,9 +655,13 @@ func (e *Engine) deliver(ctx context.Context, job storage.Job, f *flight) (r res
 			"err", r.Error, "verdict", verdictName(r.Verdict))
 		return r, true
 	}
-	if rest := e.cfg.Schedule.HostRest(e.hostFailed(job)); rest > 0 {
-		r.HostRetryAt = now.Add(rest)
-	}
+	// The server's other deliveries wait with the one that failed: sent
+	// meanwhile, each would cost a signature and most would fail too,
+	// while healthy servers wait for the signing. Once it has failed
+	// HostThreshold times in a row it is unreachable, and rests longer.
+	rest := e.cfg.Schedule.HostRest(e.hostFailed(job))
+	r.HostUnreachable = rest > 0
+	r.HostRetryAt = now.Add(max(wait, rest))
 	e.log.Info("delivery failed", "activity", job.ActivityID, "host", job.Host, "attempt", failures,
 		"err", r.Error, "verdict", verdictName(r.Verdict))
 	return r, true

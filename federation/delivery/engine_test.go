@@ -518,13 +518,31 @@ func TestUnreachableHostRestsAndRevivesOnFirstSuccess(t *testing.T) {
 		ids = append(ids, r.enqueue(down.SharedInbox()))
 	}
 
+	// One failure rests the host for as long as the delivery that failed
+	// waits to be tried again: the other three are not sent meanwhile.
+	down.AwaitDeliveries(t, 1, wait)
+	r.eventually(func() (bool, string) {
+		h := r.failingHosts()
+		return len(h) == 1 && h[0].Failures == 1, fmt.Sprintf("failing hosts %+v", h)
+	})
+	if host := r.failingHosts()[0]; !host.RetryAt.Equal(start.Add(30*time.Second)) || !host.UnreachableSince.IsZero() {
+		t.Errorf("host after one failure %+v, want a 30s rest and not yet unreachable", host)
+	}
+	r.barrier(e, healthy)
+	if n := len(down.Deliveries()); n != 1 {
+		t.Fatalf("host resting after one failure received %d requests, want 1", n)
+	}
+
+	// Its rest ends, one probe goes and fails too: now it is unreachable.
+	r.clock.advance(30 * time.Second)
+	e.Wake()
 	down.AwaitDeliveries(t, 2, wait)
 	r.eventually(func() (bool, string) {
 		h := r.failingHosts()
 		return len(h) == 1 && h[0].Failures == 2 && !h[0].UnreachableSince.IsZero(), fmt.Sprintf("failing hosts %+v", h)
 	})
 	host := r.failingHosts()[0]
-	if !host.RetryAt.Equal(start.Add(10*time.Minute)) || host.Queued != 4 || host.LastError != "HTTP 503" {
+	if !host.RetryAt.Equal(start.Add(30*time.Second+10*time.Minute)) || host.Queued != 4 || host.LastError != "HTTP 503" {
 		t.Errorf("unreachable host %+v, want a 10m rest, 4 queued and the last error", host)
 	}
 	if s := r.stats(); s.Waiting != 4 {
