@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"flag"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -220,8 +221,12 @@ func (f *fanout) fanOut(author int, servers, failing []int) fanned {
 	}
 	one := fanned{took: found.Last.Sub(accepted.At), deliveries: found.Deliveries, failing: found.FailingBefore,
 		floor: floor(found.Deliveries), signedFloor: floor(found.Deliveries + found.FailingBefore)}
-	f.b.Logf("post %d: %d deliveries in %v, %.2f× their floor at %.0f signs/s; %d requests to failing servers before the last of them",
-		author, one.deliveries, one.took.Round(time.Millisecond), one.took.Seconds()/one.floor.Seconds(), signRate, one.failing)
+	line := fmt.Sprintf("post %d: %d deliveries in %v, %.2f× their floor at %.0f signs/s",
+		author, one.deliveries, one.took.Round(time.Millisecond), one.took.Seconds()/one.floor.Seconds(), signRate)
+	if len(failing) > 0 {
+		line += fmt.Sprintf("; %d requests to failing servers before the last of them", one.failing)
+	}
+	f.b.Log(line)
 	return one
 }
 
