@@ -221,8 +221,9 @@ func (f *fanout) fanOut(author int, servers, failing []int) fanned {
 	}
 	one := fanned{took: found.Last.Sub(accepted.At), deliveries: found.Deliveries, failing: found.FailingBefore,
 		floor: floor(found.Deliveries), signedFloor: floor(found.Deliveries + found.FailingBefore)}
-	line := fmt.Sprintf("post %d: %d deliveries in %v, %.2f× their floor at %.0f signs/s",
-		author, one.deliveries, one.took.Round(time.Millisecond), one.took.Seconds()/one.floor.Seconds(), signRate)
+	line := fmt.Sprintf("post %d: %d deliveries in %v, the first after %v, %.2f× their floor at %.0f signs/s",
+		author, one.deliveries, one.took.Round(time.Millisecond), found.First.Sub(accepted.At).Round(time.Millisecond),
+		one.took.Seconds()/one.floor.Seconds(), signRate)
 	if len(failing) > 0 {
 		line += fmt.Sprintf("; %d requests to failing servers before the last of them", one.failing)
 	}

@@ -449,6 +449,7 @@ type awaitRequest struct {
 // many there were, and how many requests the failing servers had received
 // by then.
 type arrivals struct {
+	First         time.Time `json:"first"`
 	Last          time.Time `json:"last"`
 	Deliveries    int       `json:"deliveries"`
 	FailingBefore int       `json:"failingBefore"`
@@ -476,6 +477,9 @@ func (fv *fediverse) await(ctx context.Context, arg awaitRequest) (arrivals, err
 			}
 			if d.At.After(found.Last) {
 				found.Last = d.At
+			}
+			if found.First.IsZero() || d.At.Before(found.First) {
+				found.First = d.At
 			}
 			found.Deliveries++
 		}
