@@ -52,7 +52,10 @@ const membershipColumns = `group_id, actor_id, state, follow_id, ban_expires_at,
 // SetMembership records actorID's state in the group, creating the row if needed.
 // followID is kept from the Follow so the Accept or Reject can name it. A
 // state other than Banned drops the terms of an earlier ban, and a state
-// other than Pending the answer to the group's questions.
+// other than Pending the answer to the group's questions. UpdatedAt is
+// when the state began: setting the state the membership is in already
+// keeps it, so that a request to join repeated each day still expires
+// unanswered and is still listed from the day it was made.
 func (tx *Tx) SetMembership(groupID int64, actorID string, state MemberState, followID string) error {
 	var joined int64
 	if state == Member {
@@ -68,7 +71,7 @@ func (tx *Tx) SetMembership(groupID int64, actorID string, state MemberState, fo
 			ban_expires_at = CASE WHEN excluded.state = 'banned' THEN memberships.ban_expires_at ELSE 0 END,
 			ban_reason = CASE WHEN excluded.state = 'banned' THEN memberships.ban_reason ELSE '' END,
 			block_id = CASE WHEN excluded.state = 'banned' THEN memberships.block_id ELSE '' END,
-			updated_at = excluded.updated_at`,
+			updated_at = CASE WHEN memberships.state = excluded.state THEN memberships.updated_at ELSE excluded.updated_at END`,
 		groupID, actorID, state, followID, joined, millis(tx.now), millis(tx.now))
 	return err
 }

@@ -63,10 +63,13 @@ func TestJoinRequestsAnswerTheGroupsQuestions(t *testing.T) {
 	trusted := h.network.NewInstance("trusted.test")
 	join(t, trusted.NewActor("carol"), trusted, group)
 
-	// A request nobody answers is turned down after a week.
+	// A request nobody answers is turned down a week after it was made,
+	// even when it is made again meanwhile.
 	mustPost(t, bob, group+"/inbox", bob.Follow(group))
 	messageTo(t, masto, group, bob, "Whom did you lose?")
-	clock.advance(8 * 24 * time.Hour)
+	clock.advance(4 * 24 * time.Hour)
+	mustPost(t, bob, group+"/inbox", bob.Follow(group))
+	clock.advance(4 * 24 * time.Hour)
 	masto.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool { return d.Verified && d.Type() == "Reject" && d.Inbox == bob.Inbox })
 	if pending, _ := h.svc.Members(ctx, "grief", storage.Pending); len(pending) != 0 {
 		t.Errorf("still pending after a week without an answer: %+v", pending)
