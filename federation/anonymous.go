@@ -24,6 +24,11 @@ const (
 	deleteMarker    = "!delete"
 )
 
+// anonymousWaitLimit is how many posts a member may have waiting for the
+// moderators and still send an anonymous one: each tells every moderator,
+// and the moderators must not be flooded under the cover of anonymity.
+const anonymousWaitLimit = 3
+
 // heldListLimit bounds the list of held posts shown to an administrator.
 const heldListLimit = 500
 
@@ -57,6 +62,16 @@ func (s *Service) holdAnonymous(tx *storage.Tx, g storage.Group, in inbound, obj
 	}
 	if !g.AnonymousPosts {
 		_, err := s.tell(tx, g, in.actor, "<p>This group does not take anonymous posts, so yours was not shared.</p>", obj.ID, 0)
+		return err
+	}
+	waiting, err := tx.CountHeldPostsBy(g.ID, in.actor.ID)
+	if err != nil {
+		return err
+	}
+	if waiting >= anonymousWaitLimit {
+		s.log.Info("anonymous post refused: its author has posts waiting for a moderator already", "group", g.Name)
+		_, err := s.tell(tx, g, in.actor, fmt.Sprintf("<p>You have %d posts waiting for the moderators, so this one was not kept. "+
+			"Send it again once they have decided on those.</p>", waiting), obj.ID, 0)
 		return err
 	}
 	post := receivedPost(g, in, obj, storage.Held)

@@ -121,7 +121,8 @@ func (s *Service) strangerWaits(tx *storage.Tx, g storage.Group, author string) 
 	case err != nil && !errors.Is(err, storage.ErrNotFound):
 		return false, err
 	}
-	return tx.HasHeldPostBy(g.ID, author)
+	n, err := tx.CountHeldPostsBy(g.ID, author)
+	return n > 0, err
 }
 
 // holdReason says why a post waits for a moderator, or "" when it does not.

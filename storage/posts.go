@@ -169,10 +169,10 @@ func (tx *Tx) CountPublicPosts() (int, error) {
 	return n, translate(err)
 }
 
-// HasHeldPostBy reports whether author has a post waiting for the group's
+// CountHeldPostsBy counts author's posts waiting for the group's
 // moderators.
-func (tx *Tx) HasHeldPostBy(groupID int64, author string) (bool, error) {
+func (tx *Tx) CountHeldPostsBy(groupID int64, author string) (int, error) {
 	var n int
 	err := tx.queryRow(`SELECT count(*) FROM posts WHERE state = 'held' AND group_id = ? AND author_id = ?`, groupID, author).Scan(&n)
-	return n > 0, translate(err)
+	return n, translate(err)
 }

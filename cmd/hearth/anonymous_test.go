@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -271,6 +272,36 @@ func TestAnonymousPostMustBeForTheGroupAlone(t *testing.T) {
 	messageTo(t, riverside, group, river, "must be a direct message to the group alone")
 	if held, err := h.svc.HeldPosts(context.Background(), "circle"); err != nil || len(held) != 0 {
 		t.Errorf("held %v, %v: a post bob saw with its author's name waits to be published as anonymous", held, err)
+	}
+}
+
+// TestAnonymousPostsWaitAFewAtATime: a member cannot flood the moderators
+// with anonymous posts; once three wait, the next is turned away with a
+// word to its author, and once one is decided, another is taken.
+func TestAnonymousPostsWaitAFewAtATime(t *testing.T) {
+	t.Parallel()
+	h := startHearth(t, nil)
+	group, _, riverside, mods, _, river, keeper := anonymousCircle(t, h)
+	var first string
+	for i := range 3 {
+		url, _ := heldURL(t, mods, group, river, keeper, fmt.Sprintf("Night %d without sleep.", i))
+		if i == 0 {
+			first = url
+		}
+	}
+	mustPost(t, river, group+"/inbox", river.Create(directMessage(group, "!anon Night 3 without sleep.")))
+	messageTo(t, riverside, group, river, "You have 3 posts waiting for the moderators, so this one was not kept.")
+	if held, err := h.svc.HeldPosts(context.Background(), "circle"); err != nil || len(held) != 3 {
+		t.Errorf("%d posts held, %v; want the first 3", len(held), err)
+	}
+
+	mustPost(t, keeper, group+"/inbox", keeper.Create(directMessage(group, "decline "+first)))
+	heldURL(t, mods, group, river, keeper, "Night 4 without sleep.")
+	h.awaitQueueDrained()
+	for _, d := range mods.Deliveries() {
+		if content, _ := objectField(d.Activity, "content").(string); strings.Contains(content, "Night 3") {
+			t.Errorf("the moderator was told of the post turned away: %s", content)
+		}
 	}
 }
 
