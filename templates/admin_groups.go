@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/hearth-social/hearth/activitypub"
 	"github.com/hearth-social/hearth/storage"
@@ -123,14 +124,39 @@ type groupForm struct {
 	Listed          bool
 	ShowModerators  bool
 	Indexable       bool
+	Hold            storage.HoldPolicy
+	HoldDays        int
+	HoldPosts       int
+	HoldMentions    int
+	NonMembers      storage.NonMemberPolicy
+	Replies         storage.ReplyScope
+	// Questions holds one question a line, TrustedDomains the domains
+	// separated by spaces.
+	Questions      string
+	TrustedDomains string
 }
 
 func formOf(g storage.Group, settings storage.GroupPage) groupForm {
 	return groupForm{Name: g.Name, DisplayName: g.DisplayName, Summary: g.Summary, Rules: settings.Rules,
 		IconURL: g.IconURL, Visibility: g.Visibility, Join: g.Join, Posting: g.Posting,
 		AnonymousPosts: g.AnonymousPosts, HideMemberCount: g.HideMemberCount, ContentWarning: g.ContentWarning,
-		Listed: settings.Listed, ShowModerators: settings.ShowModerators, Indexable: settings.Indexable}
+		Listed: settings.Listed, ShowModerators: settings.ShowModerators, Indexable: settings.Indexable,
+		Hold: g.Hold, HoldDays: g.HoldDays, HoldPosts: g.HoldPosts, HoldMentions: g.HoldMentions,
+		NonMembers: g.NonMembers, Replies: g.Replies,
+		Questions: strings.Join(g.Questions, "\n"), TrustedDomains: strings.Join(g.TrustedDomains, " ")}
 }
+
+// newGroupForm is the form of a group about to be created: the settings a
+// group has when none are given.
+func newGroupForm() groupForm {
+	return groupForm{Visibility: storage.Public, Join: storage.JoinOpen, Posting: storage.PostingMembers,
+		Hold: storage.HoldNone, HoldDays: storage.DefaultHoldDays, HoldPosts: storage.DefaultHoldPosts,
+		HoldMentions: storage.DefaultHoldMentions, NonMembers: storage.NonMembersRefused, Replies: storage.RepliesAll}
+}
+
+// maxHoldCount bounds the hold settings' days, posts and groups, as the
+// command line does.
+const maxHoldCount = 3650
 
 // readGroupForm reads the posted settings; the name is read only when a
 // group is created.
@@ -150,6 +176,31 @@ func readGroupForm(r *http.Request) (groupForm, string) {
 		Listed:          on("listed"),
 		ShowModerators:  on("show_moderators"),
 		Indexable:       on("indexable"),
+		Hold:            storage.HoldPolicy(r.PostFormValue("hold")),
+		NonMembers:      storage.NonMemberPolicy(r.PostFormValue("non_members")),
+		Replies:         storage.ReplyScope(r.PostFormValue("replies")),
+		Questions:       strings.TrimSpace(r.PostFormValue("questions")),
+		TrustedDomains:  strings.TrimSpace(r.PostFormValue("trusted_domains")),
+	}
+	// A count left empty takes its default, as on the command line.
+	counts := []struct {
+		field string
+		into  *int
+		def   int
+	}{
+		{"hold_days", &f.HoldDays, storage.DefaultHoldDays},
+		{"hold_posts", &f.HoldPosts, storage.DefaultHoldPosts},
+		{"hold_mentions", &f.HoldMentions, storage.DefaultHoldMentions},
+	}
+	for _, c := range counts {
+		*c.into = c.def
+		if v := strings.TrimSpace(r.PostFormValue(c.field)); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > maxHoldCount {
+				return f, "The days, posts and groups of the hold settings are whole numbers from 1 to 3650."
+			}
+			*c.into = n
+		}
 	}
 	switch {
 	case !validText(f.DisplayName, maxDisplayName):
@@ -168,6 +219,15 @@ func (f groupForm) apply(g *storage.Group) {
 	g.DisplayName, g.Summary = f.DisplayName, f.Summary
 	g.Visibility, g.Join, g.Posting = f.Visibility, f.Join, f.Posting
 	g.AnonymousPosts, g.HideMemberCount, g.ContentWarning = f.AnonymousPosts, f.HideMemberCount, f.ContentWarning
+	g.Hold, g.HoldDays, g.HoldPosts, g.HoldMentions = f.Hold, f.HoldDays, f.HoldPosts, f.HoldMentions
+	g.NonMembers, g.Replies = f.NonMembers, f.Replies
+	g.Questions = nil
+	for _, q := range strings.Split(f.Questions, "\n") {
+		if q = strings.TrimSpace(q); q != "" {
+			g.Questions = append(g.Questions, q)
+		}
+	}
+	g.TrustedDomains = strings.FieldsFunc(f.TrustedDomains, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
 }
 
 func (f groupForm) settings(groupID int64) storage.GroupPage {
@@ -182,8 +242,7 @@ type newGroupPage struct {
 
 // NewGroupForm shows the form that creates a group.
 func (p *Pages) NewGroupForm(w http.ResponseWriter, r *http.Request) {
-	page := newGroupPage{frame: consoleFrame(r, "groups"),
-		Form: groupForm{Visibility: storage.Public, Join: storage.JoinOpen, Posting: storage.PostingMembers}}
+	page := newGroupPage{frame: consoleFrame(r, "groups"), Form: newGroupForm()}
 	p.render(w, r, http.StatusOK, "admin_group_new.html", &page)
 }
 

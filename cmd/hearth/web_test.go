@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -378,6 +379,36 @@ func TestConsoleCreatesAndEditsGroups(t *testing.T) {
 	g := admin.get("/g/grief")
 	if !strings.Contains(g.body, "No advice unless asked.") {
 		t.Errorf("group page lacks its rules:\n%s", g.body)
+	}
+	held := admin.submit("/admin/groups/grief", "/admin/groups/grief", url.Values{
+		"display_name": {"Grief circle"}, "visibility": {"private"}, "join": {"approval"}, "posting": {"members"},
+		"hold": {"new"}, "hold_days": {"14"}, "hold_posts": {"2"}, "hold_mentions": {""}, "non_members": {"hold"},
+		"replies": {"starters"}, "questions": {"Whom did you lose?\r\n\r\nHave you read the rules?"},
+		"trusted_domains": {"Friends.example, social.example"}})
+	mustRedirect(t, "edit the holds and screening", held, "/admin/groups/grief?done=saved")
+	h.view(func(tx *storage.Tx) error {
+		g, err := tx.GroupByName("grief")
+		if err != nil {
+			return err
+		}
+		if g.Hold != storage.HoldNew || g.HoldDays != 14 || g.HoldPosts != 2 || g.HoldMentions != storage.DefaultHoldMentions ||
+			g.NonMembers != storage.NonMembersHeld || g.Replies != storage.RepliesStarters ||
+			!slices.Equal(g.Questions, []string{"Whom did you lose?", "Have you read the rules?"}) ||
+			!slices.Equal(g.TrustedDomains, []string{"friends.example", "social.example"}) {
+			t.Errorf("group after the console's edit: %+v", g)
+		}
+		return nil
+	})
+	if p := admin.get("/admin/groups/grief"); !strings.Contains(p.body, "Whom did you lose?\nHave you read the rules?</textarea>") ||
+		!strings.Contains(p.body, `value="friends.example social.example"`) || !strings.Contains(p.body, `<option value="new" selected>`) {
+		t.Errorf("the console's form does not show the group's holds and screening:\n%s", p.body)
+	}
+	for field, value := range map[string]string{"hold_days": "0", "questions": "1?\n2?\n3?\n4?", "trusted_domains": "not a domain!"} {
+		form := url.Values{"visibility": {"private"}, "join": {"approval"}, "posting": {"members"}}
+		form.Set(field, value)
+		if bad := admin.submit("/admin/groups/grief", "/admin/groups/grief", form); bad.status != http.StatusBadRequest {
+			t.Errorf("%s %q: %d, want 400", field, value, bad.status)
+		}
 	}
 	invalid := admin.submit("/admin/groups/grief", "/admin/groups/grief", url.Values{
 		"visibility": {"private"}, "join": {"open"}, "posting": {"members"}})
