@@ -378,9 +378,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.delivering = true
 	m.serveErr = make(chan error, 1)
+	// Close clears these fields, perhaps before the goroutine has run.
+	server, listener, serveErr := m.HTTPServer, m.Listener, m.serveErr
 	go func() {
-		if err := m.HTTPServer.Serve(m.Listener); !errors.Is(err, http.ErrServerClosed) {
-			m.serveErr <- err
+		if err := server.Serve(listener); !errors.Is(err, http.ErrServerClosed) {
+			serveErr <- err
 		}
 	}()
 	m.Logger.Info("serving", "listen", m.Listener.Addr().String(), "base_url", m.Service.IRIs().Base(), "version", version, "database", m.Config.StorageName())

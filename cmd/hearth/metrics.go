@@ -42,8 +42,10 @@ func (m *Main) serveMetrics() error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
+	// Close clears these fields, perhaps before the goroutine has run.
+	server, listener := m.metricsServer, m.MetricsListener
 	go func() {
-		if err := m.metricsServer.Serve(m.MetricsListener); !errors.Is(err, http.ErrServerClosed) {
+		if err := server.Serve(listener); !errors.Is(err, http.ErrServerClosed) {
 			m.Logger.Error("metrics listener stopped", "err", err)
 		}
 	}()
