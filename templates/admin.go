@@ -2,6 +2,7 @@ package templates
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -36,8 +37,11 @@ const (
 
 	sessionCookie   = "hearth_session"
 	csrfCookie      = "hearth_csrf"
+	deviceCookie    = "hearth_device"
 	consolePath     = "/admin"
 	sessionLifetime = 12 * time.Hour
+	// deviceLifetime is how long a browser that signed in is known again.
+	deviceLifetime = 365 * 24 * time.Hour
 	// maxFormBytes bounds a console form, an icon upload included.
 	maxFormBytes = maxIconBytes + 64<<10
 )
@@ -354,12 +358,6 @@ func (p *Pages) wrongPassword() []byte {
 func (p *Pages) Login(w http.ResponseWriter, r *http.Request) {
 	username, password := strings.TrimSpace(r.PostFormValue("username")), r.PostFormValue("password")
 	page := credentialsPage{frame: consoleFrame(r, ""), Username: username}
-	if !p.logins.allow("address "+p.fed.ClientAddress(r)) || !p.logins.allow("name "+strings.ToLower(username)) {
-		p.log.Warn("console sign-in rate limited", "address", p.fed.ClientAddress(r))
-		page.Error = "Too many attempts. Wait a quarter of an hour and try again."
-		p.render(w, r, http.StatusTooManyRequests, "admin_login.html", &page)
-		return
-	}
 	var admin storage.Admin
 	err := p.store.View(r.Context(), func(tx *storage.Tx) (err error) {
 		admin, err = tx.AdminByName(username)
@@ -367,6 +365,12 @@ func (p *Pages) Login(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		p.fail(w, r, err)
+		return
+	}
+	if !p.allowSignIn(r, username, admin) {
+		p.log.Warn("console sign-in rate limited", "address", p.fed.ClientAddress(r))
+		page.Error = "Too many attempts. Wait a quarter of an hour and try again."
+		p.render(w, r, http.StatusTooManyRequests, "admin_login.html", &page)
 		return
 	}
 	hash := []byte(admin.PasswordHash)
@@ -380,6 +384,28 @@ func (p *Pages) Login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.signIn(w, r, admin)
+}
+
+// allowSignIn counts a sign-in attempt against the limits. Attempts are
+// limited by client address and by username, which slows a guesser using
+// many addresses but lets anyone lock an account's name; so a browser that
+// has signed in to the account before, and shows it, counts apart, and
+// whoever guesses from elsewhere cannot lock its administrator out.
+func (p *Pages) allowSignIn(r *http.Request, username string, admin storage.Admin) bool {
+	if c, err := r.Cookie(deviceCookie); err == nil && admin.PasswordHash != "" &&
+		subtle.ConstantTimeCompare([]byte(c.Value), []byte(deviceProof(admin))) == 1 {
+		return p.logins.allow("device " + strings.ToLower(admin.Username))
+	}
+	return p.logins.allow("address "+p.fed.ClientAddress(r)) && p.logins.allow("name "+strings.ToLower(username))
+}
+
+// deviceProof is what a browser that signed in as admin keeps to show it
+// did: a MAC of the account's name keyed with its password hash, which
+// needs nothing stored, and which a new password retires.
+func deviceProof(admin storage.Admin) string {
+	mac := hmac.New(sha256.New, []byte(admin.PasswordHash))
+	mac.Write([]byte("hearth console device\n" + strings.ToLower(admin.Username)))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
 // signIn starts a session for admin and opens the console.
@@ -398,6 +424,7 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, admin storage.Adm
 	}
 	http.SetCookie(w, p.cookie(sessionCookie, token, sessionLifetime))
 	http.SetCookie(w, p.cookie(csrfCookie, "", -1))
+	http.SetCookie(w, p.cookie(deviceCookie, deviceProof(admin), deviceLifetime))
 	http.Redirect(w, r, consolePath+"/", http.StatusSeeOther)
 }
 

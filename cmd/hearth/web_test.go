@@ -329,7 +329,7 @@ func TestConsoleSignInAndOut(t *testing.T) {
 func TestConsoleSignInIsRateLimited(t *testing.T) {
 	t.Parallel()
 	h := startHearth(t, nil)
-	signedIn(t, h)
+	admin := signedIn(t, h)
 	c := newWebClient(t, h)
 	token := c.token("/admin/login")
 	attempt := func(password string) int {
@@ -343,6 +343,11 @@ func TestConsoleSignInIsRateLimited(t *testing.T) {
 	if status := attempt(adminPassword); status != http.StatusTooManyRequests {
 		t.Errorf("the right password after ten guesses: status %d, want 429", status)
 	}
+	// The administrator's own browser, which signed in before, is not
+	// locked out by the guesses.
+	mustRedirect(t, "sign-out", admin.submit("/admin/", "/admin/logout", url.Values{}), "/admin/login")
+	again := admin.submit("/admin/login", "/admin/login", url.Values{"username": {"admin"}, "password": {adminPassword}})
+	mustRedirect(t, "sign-in from a browser that signed in before", again, "/admin/")
 }
 
 func TestConsoleCreatesAndEditsGroups(t *testing.T) {
