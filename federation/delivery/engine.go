@@ -348,7 +348,11 @@ type slots struct {
 	mu                        sync.Mutex
 	healthy, cautious         int
 	busyHealthy, busyCautious int
-	slow                      map[string]int
+	// stuck counts the slow requests that found no room in the cautious
+	// budget and hold healthy workers: while they wait, those workers are
+	// not coming back soon.
+	stuck int
+	slow  map[string]int
 	// cautiousWaiting is whether the last claim found as many cautious
 	// jobs as it asked for: more may be waiting.
 	cautiousWaiting bool
@@ -373,7 +377,9 @@ func (s *slots) wanted() (healthy, cautious int) {
 	defer s.mu.Unlock()
 	healthy, cautious = s.healthy-s.busyHealthy, min(s.cautious-s.busyCautious, s.healthy)
 	half := func(free, size int) bool { return free > 0 && free >= min(64, size/2+1) }
-	if s.busyHealthy+s.busyCautious == 0 || half(healthy, s.healthy) || s.cautiousWaiting && half(cautious, s.healthy) {
+	// Half of the healthy workers that are not stuck: otherwise, with half
+	// of them stuck, the free ones would wait for requests that hang.
+	if s.busyHealthy+s.busyCautious == 0 || half(healthy, s.healthy-s.stuck) || s.cautiousWaiting && half(cautious, s.healthy) {
 		return healthy, cautious
 	}
 	return 0, 0
@@ -405,8 +411,9 @@ func (s *slots) take(job storage.Job) *flight {
 }
 
 // wentSlow marks a request still in flight as slow, and moves it from the
-// healthy budget to the cautious one if that has room. It reports whether
-// it moved.
+// healthy budget to the cautious one if that has room; if not, it is stuck
+// in the healthy one. It reports whether the budgets changed, which may
+// let the dispatcher claim more.
 func (s *slots) wentSlow(f *flight) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -415,8 +422,12 @@ func (s *slots) wentSlow(f *flight) bool {
 	}
 	f.slow = true
 	s.slow[f.host]++
-	if f.cautious || s.busyCautious >= s.cautious {
+	switch {
+	case f.cautious:
 		return false
+	case s.busyCautious >= s.cautious:
+		s.stuck++
+		return true
 	}
 	f.cautious = true
 	s.busyHealthy--
@@ -432,6 +443,9 @@ func (s *slots) release(f *flight) {
 		s.busyCautious--
 	} else {
 		s.busyHealthy--
+	}
+	if f.slow && !f.cautious {
+		s.stuck--
 	}
 	if f.slow {
 		if s.slow[f.host]--; s.slow[f.host] == 0 {

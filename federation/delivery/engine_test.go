@@ -1200,6 +1200,30 @@ func TestBacklogsOfHangingServersDoNotHoldUpTheQueue(t *testing.T) {
 	h.assertOneRequestEachToUnknown()
 }
 
+// TestWorkersLeftFreeBySlowRequestsKeepWorking: two servers that answered
+// well start hanging, each holding one of the two healthy workers; the
+// cautious budget has room for one of them only, so the other stays where
+// it is. The worker left free still serves the healthy server.
+func TestWorkersLeftFreeBySlowRequestsKeepWorking(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	healthy, first, second := r.network.NewInstance("healthy.test"), r.network.NewInstance("first.test"), r.network.NewInstance("second.test")
+	cfg := r.config(delivery.Schedule{})
+	cfg.Workers, cfg.CautiousWorkers, cfg.SlowAfter = 2, 1, 10*time.Millisecond
+	e := r.start(cfg)
+	r.proven(e, healthy, first, second)
+	for _, inst := range []*fedtest.Instance{first, second} {
+		inst.SetFailure(fedtest.Failure{Hang: true})
+	}
+	r.enqueue(first.SharedInbox(), second.SharedInbox())
+	e.Wake()
+	first.AwaitDeliveries(t, 2, wait)
+	second.AwaitDeliveries(t, 2, wait)
+	id := r.enqueue(healthy.SharedInbox())
+	e.Wake()
+	healthy.AwaitDelivery(t, wait, func(d fedtest.Delivery) bool { return d.Status == http.StatusAccepted && d.Activity["id"] == id })
+}
+
 func TestServersNotKnownToAnswerShareTheCautiousBudget(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
