@@ -444,10 +444,10 @@ func (s *slots) release(f *flight) {
 	} else {
 		s.busyHealthy--
 	}
-	if f.slow && !f.cautious {
-		s.stuck--
-	}
 	if f.slow {
+		if !f.cautious {
+			s.stuck--
+		}
 		if s.slow[f.host]--; s.slow[f.host] == 0 {
 			delete(s.slow, f.host)
 		}
